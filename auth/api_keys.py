@@ -1,0 +1,47 @@
+"""Partner API keys: scoped, read-only, shown once and stored hashed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from auth.principals import Anonymous, PartnerPrincipal, Principal
+from auth.tokens import hash_token, new_token
+from models.api_keys import ApiKey
+
+API_KEY_PREFIX = "ptk"
+_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+class ApiScope(StrEnum):
+    CUSTOMERS_READ = "customers:read"
+
+
+async def issue_api_key(
+    *, organization_id: int, name: str, scopes: list[ApiScope], created_by_id: int | None
+) -> tuple[str, ApiKey]:
+    secret, key_hash = new_token(API_KEY_PREFIX)
+    api_key = await ApiKey.create(
+        organization_id=organization_id,
+        name=name,
+        prefix=secret[: len(API_KEY_PREFIX) + 9],
+        key_hash=key_hash,
+        scopes=sorted(str(scope) for scope in scopes),
+        created_by_id=created_by_id,
+    )
+    return secret, api_key
+
+
+async def principal_for_api_key(secret: str) -> Principal:
+    api_key = await ApiKey.get_or_none(key_hash=hash_token(secret), revoked_at=None)
+    if api_key is None:
+        return Anonymous()
+    now = datetime.now(UTC)
+    if api_key.last_used_at is None or now - api_key.last_used_at >= _TOUCH_INTERVAL:
+        await ApiKey.filter(id=api_key.id).update(last_used_at=now)
+        api_key.last_used_at = now
+    return PartnerPrincipal(api_key, frozenset(api_key.scopes))
+
+
+def is_api_key(secret: str) -> bool:
+    return secret.startswith(f"{API_KEY_PREFIX}_")

@@ -1,0 +1,62 @@
+"""Who is asking: anonymous, a staff user, a portal contact, or a partner API key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from models.api_keys import ApiKey
+from models.customers import ContactPerson
+from models.organizations import Organization
+from models.staff import StaffRole, StaffUser
+
+
+@dataclass(frozen=True)
+class Anonymous:
+    organization_id: None = None
+
+
+@dataclass(frozen=True)
+class StaffPrincipal:
+    user: StaffUser
+    session_id: int | None = None
+
+    @property
+    def organization_id(self) -> int:
+        return self.user.organization_id
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.role == StaffRole.ADMIN
+
+
+@dataclass(frozen=True)
+class ContactPrincipal:
+    contact: ContactPerson
+    session_id: int | None = None
+
+    @property
+    def organization_id(self) -> int:
+        return self.contact.organization_id
+
+    @property
+    def customer_id(self) -> int:
+        return self.contact.customer_id
+
+
+@dataclass(frozen=True)
+class PartnerPrincipal:
+    api_key: ApiKey
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def organization_id(self) -> int:
+        return self.api_key.organization_id
+
+
+Principal = Anonymous | StaffPrincipal | ContactPrincipal | PartnerPrincipal
+
+
+async def organization_of(principal: Principal) -> Organization | None:
+    if principal.organization_id is None:
+        return None
+    return await Organization.get_or_none(id=principal.organization_id)

@@ -1,0 +1,107 @@
+"""Login sessions: opaque bearer tokens stored as hashes, with idle and absolute expiry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from auth.principals import Anonymous, ContactPrincipal, Principal, StaffPrincipal
+from auth.tokens import hash_token, new_token
+from models.customers import ContactPerson, PortalAccess
+from models.sessions import Session
+from models.staff import StaffUser
+
+SESSION_PREFIX = "pts"
+# Writing last_seen_at on every request would turn reads into writes; a minute is precise enough.
+_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle: timedelta
+    absolute: timedelta
+
+    @classmethod
+    def from_settings(cls, settings: SessionSettings) -> SessionPolicy:
+        return cls(
+            idle=timedelta(minutes=settings.session_idle_minutes),
+            absolute=timedelta(hours=settings.session_max_hours),
+        )
+
+
+class SessionSettings(Protocol):
+    session_idle_minutes: int
+    session_max_hours: int
+
+
+async def start_session(
+    policy: SessionPolicy,
+    *,
+    staff_user: StaffUser | None = None,
+    contact: ContactPerson | None = None,
+    client_address: str = "",
+    user_agent: str = "",
+) -> tuple[str, Session]:
+    owner = staff_user or contact
+    assert owner is not None
+    secret, token_hash = new_token(SESSION_PREFIX)
+    now = datetime.now(UTC)
+    session = await Session.create(
+        token_hash=token_hash,
+        organization_id=owner.organization_id,
+        staff_user=staff_user,
+        contact=contact,
+        last_seen_at=now,
+        expires_at=now + policy.absolute,
+        client_address=client_address[:64],
+        user_agent=user_agent[:300],
+    )
+    return secret, session
+
+
+async def principal_for_session(policy: SessionPolicy, secret: str) -> Principal:
+    session = await Session.get_or_none(
+        token_hash=hash_token(secret), revoked_at=None
+    ).select_related("staff_user", "contact")
+    now = datetime.now(UTC)
+    if session is None or session.expires_at <= now or session.last_seen_at + policy.idle <= now:
+        return Anonymous()
+    principal = _principal_of(session)
+    if isinstance(principal, Anonymous):
+        return principal
+    if now - session.last_seen_at >= _TOUCH_INTERVAL:
+        await Session.filter(id=session.id).update(last_seen_at=now)
+    return principal
+
+
+def _principal_of(session: Session) -> Principal:
+    staff_user: StaffUser | None = session.staff_user
+    if staff_user is not None:
+        return StaffPrincipal(staff_user, session.id) if staff_user.is_active else Anonymous()
+    contact: ContactPerson | None = session.contact
+    if contact is not None and contact.portal_access == PortalAccess.ACTIVE:
+        return ContactPrincipal(contact, session.id)
+    return Anonymous()
+
+
+async def end_session(session_id: int) -> None:
+    await Session.filter(id=session_id, revoked_at=None).update(revoked_at=datetime.now(UTC))
+
+
+async def end_sessions_of(
+    *,
+    staff_user_id: int | None = None,
+    contact_id: int | None = None,
+    keep_session_id: int | None = None,
+) -> None:
+    query = Session.filter(revoked_at=None)
+    if staff_user_id is not None:
+        query = query.filter(staff_user_id=staff_user_id)
+    elif contact_id is not None:
+        query = query.filter(contact_id=contact_id)
+    else:
+        raise ValueError("end_sessions_of needs a staff user or a contact")
+    if keep_session_id is not None:
+        query = query.exclude(id=keep_session_id)
+    await query.update(revoked_at=datetime.now(UTC))

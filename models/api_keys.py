@@ -1,0 +1,23 @@
+from tortoise import fields
+from tortoise.models import Model
+
+
+class ApiKey(Model):
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "models.Organization", related_name="api_keys", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=200)
+    # The visible start of the key, so staff can tell keys apart without the secret.
+    prefix = fields.CharField(max_length=16, unique=True)
+    key_hash = fields.CharField(max_length=64, unique=True)
+    scopes = fields.JSONField(default=list)
+    created_by = fields.ForeignKeyField(
+        "models.StaffUser", related_name="api_keys", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_key"

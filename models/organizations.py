@@ -1,0 +1,18 @@
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Organization(Model):
+    id = fields.BigIntField(primary_key=True)
+    name = fields.CharField(max_length=200)
+    portal_name = fields.CharField(max_length=63, unique=True)
+    email = fields.CharField(max_length=254, default="")
+    phone = fields.CharField(max_length=40, default="")
+    address = fields.JSONField(default=dict)
+    base_currency = fields.CharField(max_length=3, default="USD")
+    locale = fields.CharField(max_length=16, default="en")
+    timezone = fields.CharField(max_length=64, default="UTC")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "organization"

@@ -1,0 +1,38 @@
+"""Partner API keys, as administrators manage them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from auth.api_keys import ApiScope, issue_api_key
+from auth.principals import StaffPrincipal
+from auth.scoping import scoped
+from models.api_keys import ApiKey
+from resolvers.errors import ErrorCode, reject
+from resolvers.validation import Checker
+
+
+async def create_api_key(
+    principal: StaffPrincipal, name: str, scopes: list[ApiScope]
+) -> tuple[str, ApiKey]:
+    checker = Checker()
+    name = checker.text(name, ["name"], max_length=200, required=True)
+    checker.raise_if_any()
+    if not scopes:
+        raise reject(ErrorCode.REQUIRED, "Choose at least one scope.", ["scopes"])
+    return await issue_api_key(
+        organization_id=principal.organization_id,
+        name=name,
+        scopes=scopes,
+        created_by_id=principal.user.id,
+    )
+
+
+async def revoke_api_key(principal: StaffPrincipal, key_id: int) -> ApiKey:
+    api_key = await scoped(ApiKey, principal).get_or_none(id=key_id)
+    if api_key is None:
+        raise reject(ErrorCode.NOT_FOUND, "API key not found.", ["id"])
+    if api_key.revoked_at is None:
+        api_key.revoked_at = datetime.now(UTC)
+        await api_key.save(update_fields=["revoked_at"])
+    return api_key

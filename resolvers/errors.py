@@ -1,0 +1,43 @@
+"""Business-rule failures, returned in mutation payloads as `errors: [UserError!]!`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    INVALID_EMAIL = "INVALID_EMAIL"
+    UNKNOWN_CURRENCY = "UNKNOWN_CURRENCY"
+    UNKNOWN_LANGUAGE = "UNKNOWN_LANGUAGE"
+    UNKNOWN_COUNTRY = "UNKNOWN_COUNTRY"
+    INVALID_AMOUNT = "INVALID_AMOUNT"
+    DUPLICATE = "DUPLICATE"
+    NOT_FOUND = "NOT_FOUND"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    RATE_LIMITED = "RATE_LIMITED"
+    WEAK_PASSWORD = "WEAK_PASSWORD"
+    LAST_ADMIN = "LAST_ADMIN"
+
+
+@dataclass(frozen=True)
+class UserError:
+    code: ErrorCode
+    message: str
+    field: tuple[str, ...] | None = None
+
+
+class Rejected(Exception):
+    """Raised by a use case to refuse a request; nothing it started is kept."""
+
+    def __init__(self, errors: Sequence[UserError]) -> None:
+        super().__init__("; ".join(error.message for error in errors))
+        self.errors = list(errors)
+
+
+def reject(code: ErrorCode, message: str, field: Sequence[str] | None = None) -> Rejected:
+    return Rejected([UserError(code, message, tuple(field) if field else None)])

@@ -1,0 +1,51 @@
+"""Per-request DataLoaders, each built on the scoped queryset of the request's principal."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+from tortoise.models import Model
+
+from auth.principals import Principal
+from auth.scoping import scoped
+
+
+class Loaders:
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+        self._loaders: dict[tuple[Any, ...], DataLoader] = {}
+
+    def by_id(self, model: type[Model]) -> DataLoader[int, Any]:
+        key = ("id", model)
+        if key not in self._loaders:
+            self._loaders[key] = DataLoader(lambda ids: self._load_by_id(model, ids))
+        return self._loaders[key]
+
+    def children(self, model: type[Model], parent_field: str, order: str) -> DataLoader:
+        key = ("children", model, parent_field, order)
+        if key not in self._loaders:
+            self._loaders[key] = DataLoader(
+                lambda ids: self._load_children(model, parent_field, order, ids)
+            )
+        return self._loaders[key]
+
+    async def _load_by_id(self, model: type[Model], ids: Sequence[int]) -> list[Any]:
+        rows = await scoped(model, self.principal).filter(id__in=list(ids))
+        found = {row.pk: row for row in rows}
+        return [found.get(row_id) for row_id in ids]
+
+    async def _load_children(
+        self, model: type[Model], parent_field: str, order: str, ids: Sequence[int]
+    ) -> list[list[Any]]:
+        rows = await (
+            scoped(model, self.principal)
+            .filter(**{f"{parent_field}__in": list(ids)})
+            .order_by(order, "id")
+        )
+        grouped: dict[int, list[Any]] = defaultdict(list)
+        for row in rows:
+            grouped[getattr(row, parent_field)].append(row)
+        return [grouped[parent_id] for parent_id in ids]

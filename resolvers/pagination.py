@@ -1,0 +1,96 @@
+"""Keyset pagination over a scoped queryset: stable under inserts, cost independent of depth."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from tortoise.expressions import Q
+from tortoise.fields import DatetimeField
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from auth.errors import BadUserInput
+
+M = TypeVar("M", bound=Model)
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class Ordering:
+    field: str
+    descending: bool = False
+
+
+@dataclass
+class Page(Generic[M]):
+    edges: list[tuple[str, M]]
+    has_next_page: bool
+    has_previous_page: bool
+    query: QuerySet[M]
+
+    async def total_count(self) -> int:
+        return await self.query.count()
+
+
+async def paginate(
+    query: QuerySet[M], ordering: Ordering, *, first: int | None, after: str | None
+) -> Page[M]:
+    limit = _page_size(first)
+    page_query = query
+    if after:
+        page_query = page_query.filter(_after(query.model, ordering, after))
+    sign = "-" if ordering.descending else ""
+    rows = await page_query.order_by(f"{sign}{ordering.field}", f"{sign}id").limit(limit + 1)
+    return Page(
+        edges=[(_cursor(row, ordering), row) for row in rows[:limit]],
+        has_next_page=len(rows) > limit,
+        has_previous_page=after is not None,
+        query=query,
+    )
+
+
+def _page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE_SIZE
+    if not 0 <= first <= MAX_PAGE_SIZE:
+        raise BadUserInput(f"`first` must be between 0 and {MAX_PAGE_SIZE}.")
+    return first
+
+
+def _cursor(row: Model, ordering: Ordering) -> str:
+    value = getattr(row, ordering.field)
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    raw = json.dumps([value, row.pk], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _after(model: type[Model], ordering: Ordering, cursor: str) -> Q:
+    value, row_id = _decode(cursor)
+    if isinstance(model._meta.fields_map[ordering.field], DatetimeField):
+        try:
+            value = datetime.fromisoformat(value)
+        except (TypeError, ValueError) as exc:
+            raise BadUserInput("Invalid cursor.") from exc
+    op = "lt" if ordering.descending else "gt"
+    return Q(**{f"{ordering.field}__{op}": value}) | Q(
+        **{ordering.field: value, f"id__{op}": row_id}
+    )
+
+
+def _decode(cursor: str) -> tuple[object, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise BadUserInput("Invalid cursor.") from exc
+    if not isinstance(row_id, int) or not isinstance(value, (str, int, bool)):
+        raise BadUserInput("Invalid cursor.")
+    return value, row_id

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from auth.api_keys import ApiScope as ApiScopeValue
+from auth.scoping import scoped
+from models.api_keys import ApiKey as ApiKeyRow
+from resolvers import api_keys
+from resolvers.pagination import Ordering, paginate
+from schema.context import Info
+from schema.errors import UserError, payload_or_errors
+from schema.permissions import IsAdmin
+from schema.relay import Connection, ModelNode, decode_id
+from schema.staff import StaffUser
+
+ApiScope = strawberry.enum(
+    ApiScopeValue, name="ApiScope", description="What a partner API key may read."
+)
+
+
+@strawberry.type(description="A partner's read-only key to the graph.")
+class ApiKey(ModelNode):
+    model = ApiKeyRow
+
+    id: strawberry.relay.NodeID[int]
+    name: str
+    prefix: str = strawberry.field(description="The key's first characters, to recognise it.")
+    scopes: list[ApiScope]  # type: ignore[valid-type]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    _created_by_id: strawberry.Private[int | None]
+
+    @strawberry.field
+    async def created_by(self, info: Info) -> StaffUser | None:
+        return await StaffUser.load(info, self._created_by_id)
+
+    @classmethod
+    def from_row(cls, row: ApiKeyRow) -> ApiKey:
+        return cls(
+            id=row.id,
+            name=row.name,
+            prefix=row.prefix,
+            scopes=[ApiScopeValue(scope) for scope in row.scopes],
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            revoked_at=row.revoked_at,
+            _created_by_id=row.created_by_id,
+        )
+
+
+@strawberry.type
+class ApiKeyQueries:
+    @strawberry.field(permission_classes=[IsAdmin])
+    async def api_keys(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[ApiKey]:
+        query = scoped(ApiKeyRow, info.context.principal)
+        page = await paginate(query, Ordering("created_at", True), first=first, after=after)
+        return Connection.of(page, ApiKey.from_row)
+
+
+@strawberry.input
+class CreateApiKeyInput:
+    name: str
+    scopes: list[ApiScope]  # type: ignore[valid-type]
+
+
+@strawberry.type
+class CreateApiKeyPayload:
+    api_key: ApiKey | None = None
+    secret: str | None = strawberry.field(
+        default=None, description="The key itself. Shown only in this response; store it now."
+    )
+    errors: list[UserError]
+
+
+@strawberry.input
+class RevokeApiKeyInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class RevokeApiKeyPayload:
+    api_key: ApiKey | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class ApiKeyMutations:
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
+        async def action() -> dict:
+            secret, row = await api_keys.create_api_key(
+                info.context.staff, input.name, list(input.scopes)
+            )
+            return {"api_key": ApiKey.from_row(row), "secret": secret}
+
+        return await payload_or_errors(CreateApiKeyPayload, action)
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def revoke_api_key(self, info: Info, input: RevokeApiKeyInput) -> RevokeApiKeyPayload:
+        async def action() -> dict:
+            row = await api_keys.revoke_api_key(info.context.staff, decode_id(input.id, ApiKey))
+            return {"api_key": ApiKey.from_row(row)}
+
+        return await payload_or_errors(RevokeApiKeyPayload, action)

@@ -1,0 +1,58 @@
+"""What every resolver gets as `info.context`: the request, the principal and its loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.types import Info as StrawberryInfo
+
+from auth.principals import Anonymous, ContactPrincipal, PartnerPrincipal, Principal, StaffPrincipal
+from auth.sessions import SessionPolicy
+from resolvers.authentication import Client
+from resolvers.loaders import Loaders
+
+if TYPE_CHECKING:
+    from server.settings import Settings
+
+
+@dataclass
+class Context:
+    request: Request | WebSocket
+    response: Response | WebSocket
+    settings: Settings
+    principal: Principal = field(default_factory=Anonymous)
+    locale: str = "en"
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.principal)
+
+    @property
+    def session_policy(self) -> SessionPolicy:
+        return SessionPolicy.from_settings(self.settings)
+
+    @property
+    def client(self) -> Client:
+        host = self.request.client.host if self.request.client else ""
+        return Client(address=host, user_agent=self.request.headers.get("user-agent", ""))
+
+    @property
+    def staff(self) -> StaffPrincipal:
+        assert isinstance(self.principal, StaffPrincipal)
+        return self.principal
+
+    @property
+    def contact(self) -> ContactPrincipal:
+        assert isinstance(self.principal, ContactPrincipal)
+        return self.principal
+
+    @property
+    def is_partner(self) -> bool:
+        return isinstance(self.principal, PartnerPrincipal)
+
+
+Info = StrawberryInfo[Context, None]

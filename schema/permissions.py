@@ -1,0 +1,60 @@
+"""Permission classes declared next to the fields they guard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry.permission import BasePermission
+
+from auth.errors import Forbidden, Unauthenticated
+from auth.principals import Anonymous, ContactPrincipal, PartnerPrincipal, StaffPrincipal
+from schema.context import Info
+
+STAFF_ONLY = "Internal: staff users and partner keys only; portal contacts get FORBIDDEN."
+
+
+class _Permission(BasePermission):
+    def deny(self, info: Info) -> bool:
+        if isinstance(info.context.principal, Anonymous):
+            raise Unauthenticated()
+        raise Forbidden(self.message)
+
+
+class IsAuthenticated(_Permission):
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return not isinstance(info.context.principal, Anonymous) or self.deny(info)
+
+
+class IsStaff(_Permission):
+    message = "Only staff users can do this."
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return isinstance(info.context.principal, StaffPrincipal) or self.deny(info)
+
+
+class IsAdmin(_Permission):
+    message = "Only administrators can do this."
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.principal
+        return (isinstance(principal, StaffPrincipal) and principal.is_admin) or self.deny(info)
+
+
+class IsStaffOrPartner(_Permission):
+    """For business-internal fields on types portal contacts can also read."""
+
+    message = "Portal contacts cannot read this field."
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.principal
+        return isinstance(principal, StaffPrincipal | PartnerPrincipal) or self.deny(info)
+
+
+class IsPerson(_Permission):
+    """A logged-in staff user or portal contact; partner keys are read-only."""
+
+    message = "API keys are read-only."
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.principal
+        return isinstance(principal, StaffPrincipal | ContactPrincipal) or self.deny(info)

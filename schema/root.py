@@ -1,0 +1,132 @@
+"""The root types and the schema with its limits and error policy."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from auth.errors import BadUserInput
+from schema.api_keys import ApiKeyMutations, ApiKeyQueries
+from schema.authentication import AuthenticationMutations, AuthenticationQueries
+from schema.context import Info
+from schema.customers import CustomerMutations, CustomerQueries
+from schema.errors import is_expected
+from schema.organizations import OrganizationMutations, OrganizationQueries
+from schema.relay import ModelNode, resolve_node
+from schema.staff import StaffMutations, StaffQueries
+
+logger = logging.getLogger("portico.graphql")
+
+MAX_DEPTH = 10
+MAX_ALIASES = 15
+MAX_TOKENS = 2000
+MAX_NODES = 100
+
+
+@strawberry.type
+class NodeQueries:
+    @strawberry.field(description="Any object by its global id; null when not visible to you.")
+    async def node(self, info: Info, id: strawberry.ID) -> strawberry.relay.Node | None:
+        return await resolve_node(info, id)
+
+    @strawberry.field(description=f"Several objects by global id, at most {MAX_NODES}.")
+    async def nodes(
+        self, info: Info, ids: list[strawberry.ID]
+    ) -> list[strawberry.relay.Node | None]:
+        if len(ids) > MAX_NODES:
+            raise BadUserInput(f"Ask for at most {MAX_NODES} ids.")
+        return [await resolve_node(info, value) for value in ids]
+
+
+Query = merge_types(
+    "Query",
+    (
+        AuthenticationQueries,
+        NodeQueries,
+        OrganizationQueries,
+        CustomerQueries,
+        StaffQueries,
+        ApiKeyQueries,
+    ),
+)
+
+Mutation = merge_types(
+    "Mutation",
+    (
+        AuthenticationMutations,
+        OrganizationMutations,
+        CustomerMutations,
+        StaffMutations,
+        ApiKeyMutations,
+    ),
+)
+
+
+class ErrorPolicy(SchemaExtension):
+    """Expected errors keep their code; anything else becomes INTERNAL_SERVER_ERROR."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and getattr(result, "errors", None):
+            result.errors = [_public(error) for error in result.errors]
+
+
+def _public(error: GraphQLError) -> GraphQLError:
+    if is_expected(error):
+        if not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
+        return error
+    return GraphQLError(
+        "Unexpected error.",
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": "INTERNAL_SERVER_ERROR"},
+    )
+
+
+class PorticoSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            if not is_expected(error):
+                original = error.original_error
+                logger.error(
+                    "Unexpected error in %s",
+                    error.path,
+                    exc_info=(type(original), original, original.__traceback__)
+                    if original
+                    else None,
+                )
+
+
+def build_schema() -> strawberry.Schema:
+    return PorticoSchema(
+        query=Query,
+        mutation=Mutation,
+        types=list(ModelNode.registry.values()),
+        config=StrawberryConfig(disable_field_suggestions=True, relay_max_results=100),
+        extensions=[
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            ErrorPolicy,
+        ],
+    )

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from tortoise.expressions import Q
+
+from auth.scoping import scoped
+from models.staff import StaffRole as StaffRoleValue
+from models.staff import StaffUser as StaffUserRow
+from resolvers import staff
+from resolvers.pagination import Ordering, paginate
+from schema.context import Info
+from schema.errors import UserError, payload_or_errors
+from schema.inputs import changes_of
+from schema.permissions import IsAdmin, IsStaff
+from schema.relay import Connection, ModelNode, OrderDirection, decode_id
+
+StaffRole = strawberry.enum(StaffRoleValue, description="ADMIN manages staff, keys and settings.")
+
+
+@strawberry.type(description="A person working for the organization.")
+class StaffUser(ModelNode):
+    model = StaffUserRow
+
+    id: strawberry.relay.NodeID[int]
+    name: str
+    email: str
+    role: StaffRole  # type: ignore[valid-type]
+    is_active: bool
+    last_login_at: datetime | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: StaffUserRow) -> StaffUser:
+        return cls(
+            id=row.id,
+            name=row.name,
+            email=row.email,
+            role=row.role,
+            is_active=row.is_active,
+            last_login_at=row.last_login_at,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.enum
+class StaffUserOrderField(Enum):
+    NAME = "name"
+    EMAIL = "email"
+    CREATED_AT = "created_at"
+
+
+@strawberry.input
+class StaffUserOrder:
+    field: StaffUserOrderField = StaffUserOrderField.NAME
+    direction: OrderDirection = OrderDirection.ASC
+
+
+@strawberry.input
+class StaffUserFilter:
+    search: str | None = strawberry.field(default=None, description="Part of the name or email.")
+    role: StaffRole | None = None  # type: ignore[valid-type]
+    is_active: bool | None = None
+
+
+def _staff_filter(filter: StaffUserFilter | None) -> Q:
+    query = Q()
+    if filter is None:
+        return query
+    if filter.search:
+        query &= Q(name__icontains=filter.search.strip()) | Q(email__icontains=filter.search)
+    if filter.role:
+        query &= Q(role=filter.role)
+    if filter.is_active is not None:
+        query &= Q(is_active=filter.is_active)
+    return query
+
+
+@strawberry.type
+class StaffQueries:
+    @strawberry.field(permission_classes=[IsStaff])
+    async def staff_users(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: StaffUserFilter | None = None,
+        order_by: StaffUserOrder | None = None,
+    ) -> Connection[StaffUser]:
+        order_by = order_by or StaffUserOrder()
+        query = scoped(StaffUserRow, info.context.principal).filter(_staff_filter(filter))
+        ordering = Ordering(order_by.field.value, order_by.direction == OrderDirection.DESC)
+        page = await paginate(query, ordering, first=first, after=after)
+        return Connection.of(page, StaffUser.from_row)
+
+
+@strawberry.input
+class CreateStaffUserInput:
+    email: str
+    name: str
+    role: StaffRole = StaffRoleValue.STAFF  # type: ignore[valid-type]
+    password: str = strawberry.field(description="Initial password; the user should change it.")
+
+
+@strawberry.input
+class UpdateStaffUserInput:
+    id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    role: StaffRole | None = strawberry.UNSET  # type: ignore[valid-type]
+    is_active: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="false ends the user's sessions at once."
+    )
+
+
+@strawberry.type
+class StaffUserPayload:
+    staff_user: StaffUser | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class StaffMutations:
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def create_staff_user(self, info: Info, input: CreateStaffUserInput) -> StaffUserPayload:
+        async def action() -> dict:
+            row = await staff.create_staff_user(info.context.staff, changes_of(input))
+            return {"staff_user": StaffUser.from_row(row)}
+
+        return await payload_or_errors(StaffUserPayload, action)
+
+    @strawberry.mutation(permission_classes=[IsAdmin])
+    async def update_staff_user(self, info: Info, input: UpdateStaffUserInput) -> StaffUserPayload:
+        async def action() -> dict:
+            changes = {k: v for k, v in changes_of(input).items() if v is not None}
+            row = await staff.update_staff_user(
+                info.context.staff, decode_id(input.id, StaffUser), changes
+            )
+            return {"staff_user": StaffUser.from_row(row)}
+
+        return await payload_or_errors(StaffUserPayload, action)

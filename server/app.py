@@ -1,0 +1,56 @@
+"""The ASGI application factory: routes, middleware and the database lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Route, WebSocketRoute
+
+from auth import passwords
+from server.database import close_database, open_database
+from server.graphql import PorticoGraphQL
+from server.health import healthz, readyz
+from server.limits import BodySizeLimit
+from server.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
+    graphql = PorticoGraphQL(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_database:
+            await open_database(settings)
+        try:
+            yield
+        finally:
+            if manage_database:
+                await close_database()
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.allowed_origins),
+                allow_credentials=True,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type"],
+            ),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,118 @@
+"""The `portico` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+
+from server.settings import ConfigurationError, Settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="portico", description="Portico customer portal API")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the API with uvicorn")
+    serve.add_argument("--host", default=os.environ.get("PORTICO_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORTICO_PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("PORTICO_WORKERS", "1")))
+
+    commands.add_parser("migrate", help="apply database migrations")
+
+    demo = commands.add_parser("demo", help="load the demo organization (idempotent)")
+    demo.add_argument("--if-empty", action="store_true", help="print logins, skip if loaded")
+
+    admin = commands.add_parser("create-admin", help="create an organization and its admin")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", required=True)
+    admin.add_argument("--organization", required=True, help="organization name")
+    admin.add_argument("--portal-name", required=True)
+    admin.add_argument("--currency", default="USD")
+
+    commands.add_parser("export-schema", help="print the GraphQL SDL")
+
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigurationError as exc:
+        parser.exit(2, f"portico: {exc}\n")
+    handler = {
+        "serve": _serve,
+        "migrate": _migrate,
+        "demo": _demo,
+        "create-admin": _create_admin,
+        "export-schema": _export_schema,
+    }[args.command]
+    handler(settings, args)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    print(f"Portico on http://{args.host}:{args.port}/graphql ({settings.environment})")
+    uvicorn.run(
+        "server.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+
+
+def _migrate(settings: Settings, args: argparse.Namespace) -> None:
+    from server.database import migrate
+
+    asyncio.run(migrate(settings.database_url))
+    print("Database is up to date.")
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> None:
+    from server.demo import demo_logins, load_demo
+
+    created = asyncio.run(_with_database(settings, load_demo()))
+    print("Loaded the demo organization." if created else "The demo organization is loaded.")
+    print(demo_logins(settings.public_base_url))
+
+
+def _create_admin(settings: Settings, args: argparse.Namespace) -> None:
+    from server.setup import create_organization
+
+    password = os.environ.get("PORTICO_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    problem = asyncio.run(
+        _with_database(
+            settings,
+            create_organization(
+                name=args.organization,
+                portal_name=args.portal_name,
+                currency=args.currency,
+                admin_email=args.email,
+                admin_name=args.name,
+                admin_password=password,
+            ),
+        )
+    )
+    if problem:
+        sys.exit(f"portico: {problem}")
+    print(f"Created {args.organization} with administrator {args.email}.")
+
+
+def _export_schema(settings: Settings, args: argparse.Namespace) -> None:
+    from schema.root import build_schema
+
+    sys.stdout.write(build_schema().as_str() + "\n")
+
+
+async def _with_database(settings: Settings, work):
+    from auth import passwords
+    from server.database import close_database, open_database
+
+    passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
+    await open_database(settings)
+    try:
+        return await work
+    finally:
+        await close_database()

@@ -1,0 +1,60 @@
+"""Tortoise configuration shared by the server, the CLI and the `tortoise` migration tool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+
+from server.settings import Settings
+
+MODEL_MODULES = [
+    "models.organizations",
+    "models.staff",
+    "models.customers",
+    "models.api_keys",
+    "models.sessions",
+    "models.security",
+]
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "migrations": "models.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _ensure_sqlite_directory(database_url: str) -> None:
+    if database_url.startswith("sqlite://") and ":memory:" not in database_url:
+        Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def open_database(settings: Settings) -> None:
+    _ensure_sqlite_directory(settings.database_url)
+    await Tortoise.init(config=tortoise_config(settings.database_url))
+
+
+async def close_database() -> None:
+    await Tortoise.close_connections()
+
+
+async def migrate(database_url: str) -> None:
+    from tortoise.migrations.api.migrate import migrate as run_migrations
+
+    _ensure_sqlite_directory(database_url)
+    await run_migrations(config=tortoise_config(database_url))
+    await Tortoise.close_connections()
+
+
+# Read by `tortoise makemigrations` / `tortoise migrate` through [tool.tortoise] in pyproject.
+TORTOISE_ORM = tortoise_config(Settings.database_url_from_env())

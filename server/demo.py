@@ -1,0 +1,136 @@
+"""`portico demo`: an organization to explore, loaded once and left alone afterwards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from auth import passwords
+from models.customers import ContactPerson, Customer, PortalAccess
+from models.organizations import Organization
+from models.staff import StaffRole, StaffUser
+
+DEMO_PORTAL = "acme"
+ADMIN_EMAIL = "admin@acme.example"
+ADMIN_PASSWORD = "acme-admin-portal-2026"  # noqa: S105 - published demo login
+STAFF_PASSWORD = "acme-staff-portal-2026"  # noqa: S105 - published demo login
+CONTACT_EMAIL = "maria.lopez@northwind.example"
+CONTACT_PASSWORD = "northwind-portal-2026"  # noqa: S105 - published demo login
+
+
+@dataclass(frozen=True)
+class DemoCustomer:
+    name: str
+    company: str
+    currency: str
+    language: str
+    country: str
+    city: str
+    contacts: tuple[tuple[str, str, str], ...]
+    allow_ach: bool = False
+
+
+CUSTOMERS = (
+    DemoCustomer("Northwind Traders", "Northwind Traders Inc.", "USD", "en", "US", "Seattle",
+                 (("Maria", "Lopez", "maria.lopez@northwind.example"),
+                  ("Tom", "Baker", "tom.baker@northwind.example")), allow_ach=True),
+    DemoCustomer("Contoso Retail", "Contoso Retail LLC", "USD", "en", "US", "Chicago",
+                 (("Priya", "Shah", "priya@contoso.example"),)),
+    DemoCustomer("Fabrikam GmbH", "Fabrikam GmbH", "EUR", "de", "DE", "Berlin",
+                 (("Jonas", "Weber", "jonas.weber@fabrikam.example"),
+                  ("Lena", "Fischer", "lena.fischer@fabrikam.example"))),
+    DemoCustomer("Tailspin Toys", "Tailspin Toys Ltd", "USD", "en", "GB", "London",
+                 (("Oliver", "Hughes", "oliver@tailspin.example"),)),
+    DemoCustomer("Adventure Works", "Adventure Works Cycles", "USD", "en", "US", "Denver",
+                 (("Grace", "Kim", "grace.kim@adventure.example"),), allow_ach=True),
+    DemoCustomer("Le Petit Bistro", "Le Petit Bistro SARL", "EUR", "fr", "FR", "Lyon",
+                 (("Camille", "Martin", "camille@bistro.example"),)),
+    DemoCustomer("Blue Yonder Airlines", "Blue Yonder Airlines", "USD", "en", "US", "Boston",
+                 (("Noah", "Brown", "noah.brown@blueyonder.example"),
+                  ("Ava", "Davis", "ava.davis@blueyonder.example"))),
+    DemoCustomer("Coho Winery", "Coho Winery", "USD", "en", "US", "Napa",
+                 (("Ethan", "Clark", "ethan@coho.example"),)),
+    DemoCustomer("Alpine Ski House", "Alpine Ski House AG", "EUR", "de", "AT", "Innsbruck",
+                 (("Sophie", "Gruber", "sophie@alpineski.example"),)),
+    DemoCustomer("Wide World Importers", "Wide World Importers", "USD", "es", "MX", "Monterrey",
+                 (("Lucia", "Hernandez", "lucia@wideworld.example"),)),
+    DemoCustomer("Litware Labs", "Litware Labs Inc.", "USD", "en", "CA", "Toronto",
+                 (("Liam", "Wilson", "liam@litware.example"),)),
+    DemoCustomer("Proseware", "Proseware BV", "EUR", "nl", "NL", "Utrecht",
+                 (("Daan", "de Vries", "daan@proseware.example"),)),
+)  # fmt: skip
+
+
+async def load_demo() -> bool:
+    """Create the demo organization unless it exists. Returns whether anything was created."""
+    if await Organization.exists(portal_name=DEMO_PORTAL):
+        return False
+    staff_hash = passwords.hash_password(STAFF_PASSWORD)
+    async with in_transaction():
+        org = await Organization.create(
+            name="Acme Supplies",
+            portal_name=DEMO_PORTAL,
+            email="billing@acme.example",
+            phone="+1 206 555 0100",
+            address={"street1": "100 Harbor Way", "city": "Seattle", "state": "WA",
+                     "zip": "98101", "country": "US"},
+            base_currency="USD",
+            locale="en_US",
+            timezone="America/Los_Angeles",
+        )  # fmt: skip
+        await StaffUser.create(
+            organization=org, email=ADMIN_EMAIL, name="Alex Admin", role=StaffRole.ADMIN,
+            password_hash=passwords.hash_password(ADMIN_PASSWORD),
+        )  # fmt: skip
+        for email, name in (("sam@acme.example", "Sam Sales"), ("kim@acme.example", "Kim Ops")):
+            await StaffUser.create(
+                organization=org, email=email, name=name, password_hash=staff_hash
+            )
+        for demo in CUSTOMERS:
+            await _create_customer(org, demo)
+    return True
+
+
+async def _create_customer(org: Organization, demo: DemoCustomer) -> None:
+    address = {"street1": "1 Main Street", "city": demo.city, "country": demo.country}
+    customer = await Customer.create(
+        organization=org,
+        display_name=demo.name,
+        company_name=demo.company,
+        email=demo.contacts[0][2],
+        currency=demo.currency,
+        portal_language=demo.language,
+        billing_address=address,
+        shipping_address=address,
+        allow_ach=demo.allow_ach,
+        credit_limit_minor=500_000,
+        custom_fields=[{"name": "Account manager", "value": "Sam Sales"}],
+    )
+    for index, (first, last, email) in enumerate(demo.contacts):
+        is_demo_login = email == CONTACT_EMAIL
+        await ContactPerson.create(
+            organization=org,
+            customer=customer,
+            first_name=first,
+            last_name=last,
+            email=email,
+            is_primary=index == 0,
+            portal_access=PortalAccess.ACTIVE if is_demo_login else PortalAccess.NOT_INVITED,
+            password_hash=passwords.hash_password(CONTACT_PASSWORD) if is_demo_login else "",
+        )
+
+
+def demo_logins(public_base_url: str) -> str:
+    return "\n".join(
+        [
+            f"GraphiQL:        {public_base_url}/graphql",
+            f"Staff (admin):   mutation {{ login(input: {{email: \"{ADMIN_EMAIL}\", "
+            f"password: \"{ADMIN_PASSWORD}\"}}) {{ token errors {{ message }} }} }}",
+            f"Staff:           sam@acme.example / {STAFF_PASSWORD}",
+            f"Portal contact:  mutation {{ portalLogin(input: {{portalName: \"{DEMO_PORTAL}\", "
+            f"email: \"{CONTACT_EMAIL}\", password: \"{CONTACT_PASSWORD}\"}}) "
+            f"{{ token errors {{ message }} }} }}",
+            "Then send the token as the header  Authorization: Bearer <token>",
+        ]
+    )

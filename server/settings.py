@@ -1,0 +1,122 @@
+"""Settings read from environment variables (documented in the README's configuration table)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name).lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = _env(name)
+    if not raw:
+        return default
+    return tuple(item.strip().rstrip("/") for item in raw.split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    database_url: str = "sqlite://var/portico.sqlite3"
+    secret_key: str = ""
+    allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8000", "http://localhost:8000")
+    public_base_url: str = "http://127.0.0.1:8000"
+    redis_url: str = ""
+    mail_url: str = "log://"
+    log_level: str = "INFO"
+    graphiql: bool = True
+    max_body_bytes: int = 1_048_576
+    session_idle_minutes: int = 120
+    session_max_hours: int = 24 * 7
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65_536
+    var_dir: Path = field(default=Path("var"))
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_base_url.startswith("https://")
+
+    @staticmethod
+    def database_url_from_env() -> str:
+        var_dir = _env("PORTICO_VAR_DIR", "var")
+        return _env("DATABASE_URL", f"sqlite://{var_dir}/portico.sqlite3")
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        environment = _env("PORTICO_ENV", "development").lower()
+        if environment not in {"development", "production"}:
+            raise ConfigurationError("PORTICO_ENV must be development or production")
+        var_dir = Path(_env("PORTICO_VAR_DIR", "var"))
+        production = environment == "production"
+        return cls(
+            environment=environment,
+            database_url=cls.database_url_from_env(),
+            secret_key=_secret_key(production, var_dir),
+            allowed_origins=_env_list("PORTICO_ALLOWED_ORIGINS", cls.allowed_origins),
+            public_base_url=_env("PORTICO_PUBLIC_URL", cls.public_base_url).rstrip("/"),
+            redis_url=_env("REDIS_URL"),
+            mail_url=_env("MAIL_URL", cls.mail_url),
+            log_level=_env("PORTICO_LOG_LEVEL", cls.log_level).upper(),
+            graphiql=_env_bool("PORTICO_GRAPHIQL", not production),
+            max_body_bytes=_env_int("PORTICO_MAX_BODY_BYTES", cls.max_body_bytes),
+            session_idle_minutes=_env_int(
+                "PORTICO_SESSION_IDLE_MINUTES", cls.session_idle_minutes
+            ),
+            session_max_hours=_env_int("PORTICO_SESSION_MAX_HOURS", cls.session_max_hours),
+            argon2_time_cost=_env_int("PORTICO_ARGON2_TIME_COST", cls.argon2_time_cost),
+            argon2_memory_kib=_env_int("PORTICO_ARGON2_MEMORY_KIB", cls.argon2_memory_kib),
+            var_dir=var_dir,
+        )
+
+
+def _secret_key(production: bool, var_dir: Path) -> str:
+    key = _env("PORTICO_SECRET_KEY")
+    if key:
+        if len(key) < 32:
+            raise ConfigurationError("PORTICO_SECRET_KEY must be at least 32 characters")
+        return key
+    if production:
+        raise ConfigurationError("PORTICO_SECRET_KEY is required when PORTICO_ENV=production")
+    # Development keeps one generated key so sessions survive restarts.
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key

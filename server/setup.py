@@ -1,0 +1,49 @@
+"""First-time setup of an organization from the command line."""
+
+from __future__ import annotations
+
+from tortoise.transactions import in_transaction
+
+from auth import passwords
+from models.organizations import Organization
+from models.staff import StaffRole, StaffUser
+from resolvers.authentication import check_new_password
+from resolvers.errors import Rejected
+from resolvers.validation import Checker
+
+
+async def create_organization(
+    *,
+    name: str,
+    portal_name: str,
+    currency: str,
+    admin_email: str,
+    admin_name: str,
+    admin_password: str,
+) -> str | None:
+    """Returns what is wrong with the request, or None when created."""
+    checker = Checker()
+    name = checker.text(name, ["organization"], max_length=200, required=True)
+    portal_name = checker.portal_name(portal_name, ["portalName"])
+    currency = checker.currency(currency, ["currency"])
+    email = checker.email(admin_email, ["email"], required=True)
+    admin_name = checker.text(admin_name, ["name"], max_length=200, required=True)
+    try:
+        checker.raise_if_any()
+        check_new_password(admin_password, email, admin_name, field="password")
+    except Rejected as refused:
+        return "; ".join(f"{'.'.join(e.field or [])}: {e.message}" for e in refused.errors)
+    if await Organization.exists(portal_name=portal_name):
+        return f"the portal name {portal_name!r} is taken"
+    if await StaffUser.exists(email=email):
+        return f"a staff user with email {email} exists"
+    async with in_transaction():
+        org = await Organization.create(name=name, portal_name=portal_name, base_currency=currency)
+        await StaffUser.create(
+            organization=org,
+            email=email,
+            name=admin_name,
+            role=StaffRole.ADMIN,
+            password_hash=passwords.hash_password(admin_password),
+        )
+    return None

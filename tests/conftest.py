@@ -1,0 +1,222 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tortoise.contrib.test import truncate_all_models
+
+from auth import passwords
+from auth.api_keys import ApiScope, issue_api_key
+from auth.sessions import SessionPolicy, start_session
+from models.customers import ContactPerson, Customer, PortalAccess
+from models.organizations import Organization
+from models.staff import StaffRole, StaffUser
+from server.app import create_app
+from server.database import close_database, migrate, open_database
+from server.settings import Settings
+from tests.services import postgres_server, services_required
+
+PASSWORD = "correct-horse-battery"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        action="append",
+        choices=["sqlite", "postgres"],
+        help="run on this database only (repeatable); default both",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("backend") or ["sqlite", "postgres"]
+        metafunc.parametrize("backend", chosen, scope="session")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str | None]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def database(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[Settings]:
+    """One migrated database per backend for the whole session, emptied after each test."""
+    if backend == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        if url is None:
+            if services_required():
+                pytest.fail("PostgreSQL (initdb/pg_ctl) is required but not installed")
+            pytest.skip("PostgreSQL is not installed")
+    else:
+        url = f"sqlite://{tmp_path_factory.mktemp('sqlite')}/portico.sqlite3"
+    settings = test_settings(url, tmp_path_factory.mktemp("var"))
+    await migrate(url)
+    await open_database(settings)
+    yield settings
+    await close_database()
+
+
+def test_settings(url: str, var_dir: Path) -> Settings:
+    return Settings(
+        environment="development",
+        database_url=url,
+        secret_key="t" * 48,
+        graphiql=False,
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        var_dir=var_dir,
+    )
+
+
+@pytest.fixture
+async def db(database: Settings) -> AsyncIterator[Settings]:
+    passwords.configure(database.argon2_time_cost, database.argon2_memory_kib)
+    yield database
+    await truncate_all_models()
+
+
+@pytest.fixture
+async def client(db: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(db, manage_database=False)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def gql(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    token: str | None = None,
+    **request: Any,
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers, **request
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [error.get("extensions", {}).get("code") for error in body.get("errors") or []]
+
+
+@dataclass
+class World:
+    """Two organizations with every kind of principal, and their tokens."""
+
+    org_a: Organization
+    org_b: Organization
+    admin: StaffUser
+    staff: StaffUser
+    staff_b: StaffUser
+    customer_a: Customer
+    customer_b: Customer
+    customer_other_org: Customer
+    contact_a: ContactPerson
+    contact_b: ContactPerson
+    contact_other_org: ContactPerson
+    tokens: dict[str, str]
+
+
+async def _org(name: str, portal: str) -> Organization:
+    return await Organization.create(name=name, portal_name=portal, base_currency="USD")
+
+
+async def _staff(org: Organization, email: str, role: StaffRole) -> StaffUser:
+    return await StaffUser.create(
+        organization=org,
+        email=email,
+        name=email.split("@")[0].title(),
+        role=role,
+        password_hash=passwords.hash_password(PASSWORD),
+    )
+
+
+async def _customer_with_contact(
+    org: Organization, name: str, email: str
+) -> tuple[Customer, ContactPerson]:
+    customer = await Customer.create(
+        organization=org, display_name=name, email=email, currency="USD", internal_notes="vip"
+    )
+    contact = await ContactPerson.create(
+        organization=org,
+        customer=customer,
+        first_name=name.split()[0],
+        last_name="Contact",
+        email=email,
+        is_primary=True,
+        portal_access=PortalAccess.ACTIVE,
+        password_hash=passwords.hash_password(PASSWORD),
+    )
+    return customer, contact
+
+
+@pytest.fixture
+async def world(db: Settings) -> World:
+    policy = SessionPolicy.from_settings(db)
+    org_a, org_b = await _org("Alpha Trading", "alpha"), await _org("Beta Goods", "beta")
+    admin = await _staff(org_a, "admin@alpha.example", StaffRole.ADMIN)
+    staff = await _staff(org_a, "staff@alpha.example", StaffRole.STAFF)
+    staff_b = await _staff(org_b, "admin@beta.example", StaffRole.ADMIN)
+    customer_a, contact_a = await _customer_with_contact(org_a, "Acorn Ltd", "ann@acorn.example")
+    customer_b, contact_b = await _customer_with_contact(org_a, "Birch Inc", "bob@birch.example")
+    customer_o, contact_o = await _customer_with_contact(org_b, "Cedar Co", "cy@cedar.example")
+    tokens = {
+        "admin": (await start_session(policy, staff_user=admin))[0],
+        "staff": (await start_session(policy, staff_user=staff))[0],
+        "staff_other_org": (await start_session(policy, staff_user=staff_b))[0],
+        "contact_a": (await start_session(policy, contact=contact_a))[0],
+        "contact_b": (await start_session(policy, contact=contact_b))[0],
+        "contact_other_org": (await start_session(policy, contact=contact_o))[0],
+        "partner": (
+            await issue_api_key(
+                organization_id=org_a.id,
+                name="Sync",
+                scopes=[ApiScope.CUSTOMERS_READ],
+                created_by_id=admin.id,
+            )
+        )[0],
+        "partner_no_scope": (
+            await issue_api_key(
+                organization_id=org_a.id, name="Empty", scopes=[], created_by_id=admin.id
+            )
+        )[0],
+    }
+    return World(
+        org_a, org_b, admin, staff, staff_b, customer_a, customer_b, customer_o,
+        contact_a, contact_b, contact_o, tokens,
+    )  # fmt: skip
+
+
+class QueryCounter(logging.Handler):
+    """Counts SQL statements Tortoise sends, to keep query counts independent of page size."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+@pytest.fixture
+def count_queries() -> Iterator[QueryCounter]:
+    counter = QueryCounter()
+    logger = logging.getLogger("tortoise.db_client")
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(counter)
+    yield counter
+    logger.removeHandler(counter)
+    logger.setLevel(previous)
