@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/portico migrate
-	$(BIN)/portico demo --if-empty
+	$(BIN)/portico demo
 	$(BIN)/portico serve
 
 test: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -70,5 +71,5 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
 
 
 def _is_sequence(text: str) -> bool:
-    steps = {ord(b) - ord(a) for a, b in zip(text, text[1:], strict=False)}
+    steps = {ord(b) - ord(a) for a, b in pairwise(text)}
     return len(steps) == 1 and steps <= {-1, 0, 1}

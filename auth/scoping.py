@@ -49,9 +49,7 @@ VISIBILITY: dict[type[Model], Visibility] = {
         organization_field="id", customer_field=EVERY_CUSTOMER, partner_scope=NO_SCOPE_NEEDED
     ),
     Customer: Visibility(customer_field="id", partner_scope=ApiScope.CUSTOMERS_READ),
-    ContactPerson: Visibility(
-        customer_field="customer_id", partner_scope=ApiScope.CUSTOMERS_READ
-    ),
+    ContactPerson: Visibility(customer_field="customer_id", partner_scope=ApiScope.CUSTOMERS_READ),
     StaffUser: Visibility(),
     ApiKey: Visibility(admin_only=True),
 }

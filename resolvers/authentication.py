@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from auth import passwords, rate_limit
-from auth.principals import ContactPrincipal, Principal, StaffPrincipal
+from auth.principals import ContactPrincipal, StaffPrincipal
 from auth.sessions import SessionPolicy, end_session, end_sessions_of, start_session
 from models.customers import ContactPerson, PortalAccess
 from models.organizations import Organization

@@ -102,9 +102,11 @@ async def _save_contact(customer: Customer, contact: ContactPerson) -> ContactPe
     contact.organization_id = customer.organization_id
     await contact.save()
     if contact.is_primary:
-        await ContactPerson.filter(customer=customer, is_primary=True).exclude(
-            id=contact.id
-        ).update(is_primary=False)
+        await (
+            ContactPerson.filter(customer=customer, is_primary=True)
+            .exclude(id=contact.id)
+            .update(is_primary=False)
+        )
     return contact
 
 

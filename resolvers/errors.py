@@ -20,7 +20,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     RATE_LIMITED = "RATE_LIMITED"
-    WEAK_PASSWORD = "WEAK_PASSWORD"
+    WEAK_PASSWORD = "WEAK_PASSWORD"  # noqa: S105 - an error code, not a secret
     LAST_ADMIN = "LAST_ADMIN"
 
 

@@ -13,7 +13,8 @@ from babel.core import get_global
 from models.money import MoneyError, is_currency, to_minor
 from resolvers.errors import ErrorCode, Rejected, UserError
 
-_EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")  # fmt: skip
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^[^@\s\x00-\x1f]{{1,64}}@{_LABEL}(?:\.{_LABEL})+$")
 _PORTAL_NAME = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
 _PHONE = re.compile(r"^[0-9+()./\- ]{0,40}$")
 _COUNTRIES = frozenset(get_global("territory_currencies").keys())
@@ -124,7 +125,9 @@ class Checker:
         seen: set[str] = set()
         cleaned = []
         for index, item in enumerate(values[:50]):
-            name = self.text(item["name"], [*field, str(index), "name"], max_length=100, required=True)
+            name = self.text(
+                item["name"], [*field, str(index), "name"], max_length=100, required=True
+            )
             value = self.text(item["value"], [*field, str(index), "value"], max_length=1000)
             if name.lower() in seen:
                 self.add(ErrorCode.DUPLICATE, "Field names must be unique.", [*field, str(index)])

@@ -100,6 +100,7 @@ class AuthenticationMutations:
                 info.context.session_policy, info.context.client, input.email, input.password
             )
             _set_session_cookie(info, token)
+            info.context.become(StaffPrincipal(user))
             return {"token": token, "viewer": StaffUser.from_row(user)}
 
         return await payload_or_errors(LoginPayload, action)
@@ -115,6 +116,7 @@ class AuthenticationMutations:
                 input.password,
             )
             _set_session_cookie(info, token)
+            info.context.become(ContactPrincipal(contact))
             return {"token": token, "viewer": ContactPerson.from_row(contact)}
 
         return await payload_or_errors(LoginPayload, action)

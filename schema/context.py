@@ -31,6 +31,11 @@ class Context:
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.principal)
 
+    def become(self, principal: Principal) -> None:
+        """After a login, the rest of the response is read as the new principal."""
+        self.principal = principal
+        self.loaders = Loaders(principal)
+
     @property
     def session_policy(self) -> SessionPolicy:
         return SessionPolicy.from_settings(self.settings)

@@ -38,9 +38,7 @@ class UserError:
 P = TypeVar("P")
 
 
-async def payload_or_errors(
-    payload: Callable[..., P], action: Callable[[], Awaitable[dict]]
-) -> P:
+async def payload_or_errors(payload: Callable[..., P], action: Callable[[], Awaitable[dict]]) -> P:
     """Run a use case; a refusal becomes the payload's `errors`, success its other fields."""
     try:
         result = await action()

@@ -76,7 +76,7 @@ Mutation = merge_types(
 )
 
 
-class ErrorPolicy(SchemaExtension):
+class MaskUnexpectedErrors(SchemaExtension):
     """Expected errors keep their code; anything else becomes INTERNAL_SERVER_ERROR."""
 
     def on_operation(self) -> Iterator[None]:
@@ -88,8 +88,6 @@ class ErrorPolicy(SchemaExtension):
 
 def _public(error: GraphQLError) -> GraphQLError:
     if is_expected(error):
-        if not (error.extensions or {}).get("code"):
-            error.extensions = {**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"}
         return error
     return GraphQLError(
         "Unexpected error.",
@@ -104,7 +102,9 @@ class PorticoSchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         for error in errors:
-            if not is_expected(error):
+            if is_expected(error):
+                _give_code(error, execution_context)
+            else:
                 original = error.original_error
                 logger.error(
                     "Unexpected error in %s",
@@ -113,6 +113,14 @@ class PorticoSchema(strawberry.Schema):
                     if original
                     else None,
                 )
+
+
+def _give_code(error: GraphQLError, execution_context: ExecutionContext | None) -> None:
+    if (error.extensions or {}).get("code"):
+        return
+    parsed = execution_context is not None and execution_context.graphql_document is not None
+    code = "GRAPHQL_VALIDATION_FAILED" if parsed else "GRAPHQL_PARSE_FAILED"
+    error.extensions = {**(error.extensions or {}), "code": code}
 
 
 def build_schema() -> strawberry.Schema:
@@ -127,6 +135,6 @@ def build_schema() -> strawberry.Schema:
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            ErrorPolicy,
+            MaskUnexpectedErrors,
         ],
     )

@@ -21,7 +21,9 @@ from server.settings import Settings
 
 def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
     graphql = PorticoGraphQL(settings)
 

@@ -22,8 +22,7 @@ def main(argv: list[str] | None = None) -> None:
 
     commands.add_parser("migrate", help="apply database migrations")
 
-    demo = commands.add_parser("demo", help="load the demo organization (idempotent)")
-    demo.add_argument("--if-empty", action="store_true", help="print logins, skip if loaded")
+    commands.add_parser("demo", help="load the demo organization unless loaded; print logins")
 
     admin = commands.add_parser("create-admin", help="create an organization and its admin")
     admin.add_argument("--email", required=True)

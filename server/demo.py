@@ -125,11 +125,11 @@ def demo_logins(public_base_url: str) -> str:
     return "\n".join(
         [
             f"GraphiQL:        {public_base_url}/graphql",
-            f"Staff (admin):   mutation {{ login(input: {{email: \"{ADMIN_EMAIL}\", "
-            f"password: \"{ADMIN_PASSWORD}\"}}) {{ token errors {{ message }} }} }}",
+            f'Staff (admin):   mutation {{ login(input: {{email: "{ADMIN_EMAIL}", '
+            f'password: "{ADMIN_PASSWORD}"}}) {{ token errors {{ message }} }} }}',
             f"Staff:           sam@acme.example / {STAFF_PASSWORD}",
-            f"Portal contact:  mutation {{ portalLogin(input: {{portalName: \"{DEMO_PORTAL}\", "
-            f"email: \"{CONTACT_EMAIL}\", password: \"{CONTACT_PASSWORD}\"}}) "
+            f'Portal contact:  mutation {{ portalLogin(input: {{portalName: "{DEMO_PORTAL}", '
+            f'email: "{CONTACT_EMAIL}", password: "{CONTACT_PASSWORD}"}}) '
             f"{{ token errors {{ message }} }} }}",
             "Then send the token as the header  Authorization: Bearer <token>",
         ]

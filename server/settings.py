@@ -93,9 +93,7 @@ class Settings:
             log_level=_env("PORTICO_LOG_LEVEL", cls.log_level).upper(),
             graphiql=_env_bool("PORTICO_GRAPHIQL", not production),
             max_body_bytes=_env_int("PORTICO_MAX_BODY_BYTES", cls.max_body_bytes),
-            session_idle_minutes=_env_int(
-                "PORTICO_SESSION_IDLE_MINUTES", cls.session_idle_minutes
-            ),
+            session_idle_minutes=_env_int("PORTICO_SESSION_IDLE_MINUTES", cls.session_idle_minutes),
             session_max_hours=_env_int("PORTICO_SESSION_MAX_HOURS", cls.session_max_hours),
             argon2_time_cost=_env_int("PORTICO_ARGON2_TIME_COST", cls.argon2_time_cost),
             argon2_memory_kib=_env_int("PORTICO_ARGON2_MEMORY_KIB", cls.argon2_memory_kib),

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.contrib.test import truncate_all_models
 
 from auth import passwords
@@ -59,6 +60,8 @@ async def database(
     else:
         url = f"sqlite://{tmp_path_factory.mktemp('sqlite')}/portico.sqlite3"
     settings = test_settings(url, tmp_path_factory.mktemp("var"))
+    # Tortoise caches compiled SQL per connection name; both backends are called "default".
+    EXECUTOR_CACHE.clear()
     await migrate(url)
     await open_database(settings)
     yield settings

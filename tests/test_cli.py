@@ -1,0 +1,73 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def portico(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def fresh_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "PORTICO_VAR_DIR": str(tmp_path / "var"),
+        "DATABASE_URL": f"sqlite://{tmp_path}/var/cli.sqlite3",
+        "PORTICO_ARGON2_TIME_COST": "1",
+        "PORTICO_ARGON2_MEMORY_KIB": "1024",
+    }
+
+
+def test_migrate_and_demo_are_idempotent_and_print_logins(fresh_env) -> None:
+    for _ in range(2):
+        portico("migrate", env=fresh_env)
+    first = portico("demo", env=fresh_env)
+    second = portico("demo", env=fresh_env)
+    assert "Loaded the demo organization." in first.stdout
+    assert "is loaded" in second.stdout
+    for output in (first.stdout, second.stdout):
+        assert "admin@acme.example" in output
+        assert "maria.lopez@northwind.example" in output
+        assert "http://127.0.0.1:8000/graphql" in output
+    assert Path(fresh_env["PORTICO_VAR_DIR"], "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_create_admin_checks_its_input(fresh_env) -> None:
+    portico("migrate", env=fresh_env)
+    weak = portico(
+        "create-admin", "--email", "boss@corp.example", "--name", "Boss", "--organization",
+        "Corp", "--portal-name", "corp", env={**fresh_env, "PORTICO_ADMIN_PASSWORD": "short"},
+        check=False,
+    )  # fmt: skip
+    assert weak.returncode != 0
+    assert "password" in weak.stderr.lower()
+    ok = portico(
+        "create-admin", "--email", "boss@corp.example", "--name", "Boss", "--organization",
+        "Corp", "--portal-name", "corp",
+        env={**fresh_env, "PORTICO_ADMIN_PASSWORD": "a sturdy passphrase"},
+    )  # fmt: skip
+    assert "Created Corp" in ok.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key(fresh_env) -> None:
+    env = {**fresh_env, "PORTICO_ENV": "production", "PORTICO_SECRET_KEY": ""}
+    result = portico("migrate", env=env, check=False)
+    assert result.returncode == 2
+    assert "PORTICO_SECRET_KEY is required" in result.stderr
+
+
+def test_export_schema_prints_the_sdl(fresh_env) -> None:
+    result = portico("export-schema", env=fresh_env)
+    assert result.stdout == (ROOT / "schema.graphql").read_text()

@@ -1,0 +1,366 @@
+"""Every query, mutation and node lookup, asked by every kind of principal.
+
+Each row says what each principal gets: the data it may see, or the error code it must get.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from strawberry.relay import GlobalID
+
+from tests.conftest import World, gql
+
+PRINCIPALS = (
+    "anonymous",
+    "contact_a",
+    "contact_b",
+    "contact_other_org",
+    "staff",
+    "admin",
+    "staff_other_org",
+    "partner",
+    "partner_no_scope",
+)
+
+
+@dataclass(frozen=True)
+class Denied:
+    code: str
+
+
+UNAUTH = Denied("UNAUTHENTICATED")
+FORBIDDEN = Denied("FORBIDDEN")
+PEOPLE_ONLY = {"partner": FORBIDDEN, "partner_no_scope": FORBIDDEN, "anonymous": UNAUTH}
+CONTACTS = ("contact_a", "contact_b", "contact_other_org")
+
+
+def gid(type_name: str, row: Any) -> str:
+    return str(GlobalID(type_name, str(row.id)))
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    query: str
+    variables: Callable[[World], dict[str, Any]]
+    extract: Callable[[dict[str, Any]], Any]
+    expect: dict[str, Any]
+
+
+def every(value: Any, **overrides: Any) -> dict[str, Any]:
+    return {principal: overrides.get(principal, value) for principal in PRINCIPALS}
+
+
+def deny_contacts_and_partners(value: Any, **overrides: Any) -> dict[str, Any]:
+    denied = dict.fromkeys(CONTACTS, FORBIDDEN) | {"partner": FORBIDDEN}
+    return every(value, anonymous=UNAUTH, partner_no_scope=FORBIDDEN, **denied | overrides)
+
+
+def names(data: dict, field: str) -> list[str]:
+    return sorted(node["displayName"] for node in data[field]["nodes"])
+
+
+A_ONLY, B_ONLY, OTHER_ONLY = ["Acorn Ltd"], ["Birch Inc"], ["Cedar Co"]
+ORG_A = ["Acorn Ltd", "Birch Inc"]
+
+CASES = [
+    Case(
+        "viewer",
+        "{ viewer { __typename } }",
+        lambda w: {},
+        lambda d: d["viewer"] and d["viewer"]["__typename"],
+        every(
+            "StaffUser",
+            anonymous=None,
+            contact_a="ContactPerson",
+            contact_b="ContactPerson",
+            contact_other_org="ContactPerson",
+            partner="ApiKey",
+            partner_no_scope="ApiKey",
+        ),
+    ),
+    Case(
+        "organization",
+        "{ organization { name portalUrl } }",
+        lambda w: {},
+        lambda d: d["organization"]["name"],
+        every(
+            "Alpha Trading",
+            anonymous=UNAUTH,
+            contact_other_org="Beta Goods",
+            staff_other_org="Beta Goods",
+        ),
+    ),
+    Case(
+        "customers",
+        "{ customers { totalCount nodes { displayName } } }",
+        lambda w: {},
+        lambda d: names(d, "customers"),
+        every(
+            ORG_A,
+            anonymous=UNAUTH,
+            contact_a=A_ONLY,
+            contact_b=B_ONLY,
+            contact_other_org=OTHER_ONLY,
+            staff_other_org=OTHER_ONLY,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "customer",
+        "query($id: ID!) { customer(id: $id) { displayName } }",
+        lambda w: {"id": gid("Customer", w.customer_a)},
+        lambda d: d["customer"] and d["customer"]["displayName"],
+        every(
+            "Acorn Ltd",
+            anonymous=UNAUTH,
+            contact_b=None,
+            contact_other_org=None,
+            staff_other_org=None,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "node customer",
+        "query($id: ID!) { node(id: $id) { ... on Customer { displayName } } }",
+        lambda w: {"id": gid("Customer", w.customer_a)},
+        lambda d: d["node"] and d["node"]["displayName"],
+        every(
+            "Acorn Ltd",
+            anonymous=UNAUTH,
+            contact_b=None,
+            contact_other_org=None,
+            staff_other_org=None,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "nodes contacts",
+        "query($ids: [ID!]!) { nodes(ids: $ids) { ... on ContactPerson { email } } }",
+        lambda w: {"ids": [gid("ContactPerson", w.contact_a), gid("ContactPerson", w.contact_b)]},
+        lambda d: [node and node["email"] for node in d["nodes"]],
+        every(
+            ["ann@acorn.example", "bob@birch.example"],
+            anonymous=UNAUTH,
+            contact_a=["ann@acorn.example", None],
+            contact_b=[None, "bob@birch.example"],
+            contact_other_org=[None, None],
+            staff_other_org=[None, None],
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "contactPersons",
+        "{ contactPersons { nodes { email } } }",
+        lambda w: {},
+        lambda d: sorted(node["email"] for node in d["contactPersons"]["nodes"]),
+        every(
+            ["ann@acorn.example", "bob@birch.example"],
+            anonymous=UNAUTH,
+            contact_a=["ann@acorn.example"],
+            contact_b=["bob@birch.example"],
+            contact_other_org=["cy@cedar.example"],
+            staff_other_org=["cy@cedar.example"],
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "staff-only customer field",
+        "query($id: ID!) { customer(id: $id) { internalNotes creditLimit { amount } } }",
+        lambda w: {"id": gid("Customer", w.customer_a)},
+        lambda d: d["customer"] and d["customer"]["internalNotes"],
+        every(
+            "vip",
+            anonymous=UNAUTH,
+            contact_a=FORBIDDEN,
+            contact_b=None,
+            contact_other_org=None,
+            staff_other_org=None,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "staff-only contact field",
+        "{ contactPersons { nodes { portalAccess lastLoginAt } } }",
+        lambda w: {},
+        lambda d: sorted({node["portalAccess"] for node in d["contactPersons"]["nodes"]}),
+        every(
+            ["ACTIVE"],
+            anonymous=UNAUTH,
+            contact_a=FORBIDDEN,
+            contact_b=FORBIDDEN,
+            contact_other_org=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "staffUsers",
+        "{ staffUsers { nodes { email } } }",
+        lambda w: {},
+        lambda d: sorted(node["email"] for node in d["staffUsers"]["nodes"]),
+        deny_contacts_and_partners(
+            ["admin@alpha.example", "staff@alpha.example"],
+            staff_other_org=["admin@beta.example"],
+        ),
+    ),
+    Case(
+        "node staff user",
+        "query($id: ID!) { node(id: $id) { ... on StaffUser { email } } }",
+        lambda w: {"id": gid("StaffUser", w.staff)},
+        lambda d: d["node"] and d["node"]["email"],
+        deny_contacts_and_partners("staff@alpha.example", staff_other_org=None),
+    ),
+    Case(
+        "apiKeys",
+        "{ apiKeys { nodes { name } } }",
+        lambda w: {},
+        lambda d: sorted(node["name"] for node in d["apiKeys"]["nodes"]),
+        deny_contacts_and_partners(["Empty", "Sync"], staff=FORBIDDEN, staff_other_org=[]),
+    ),
+    Case(
+        "createCustomer",
+        'mutation { createCustomer(input: {displayName: "New"}) { customer { displayName } '
+        "errors { code } } }",
+        lambda w: {},
+        lambda d: d["createCustomer"]["customer"]["displayName"],
+        deny_contacts_and_partners("New"),
+    ),
+    Case(
+        "updateCustomer",
+        'mutation($id: ID!) { updateCustomer(input: {id: $id, displayName: "Renamed"}) { '
+        "customer { displayName } errors { code } } }",
+        lambda w: {"id": gid("Customer", w.customer_a)},
+        lambda d: (
+            (d["updateCustomer"]["customer"] and "Renamed")
+            or d["updateCustomer"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("Renamed", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "createContactPerson",
+        'mutation($id: ID!) { createContactPerson(input: {customerId: $id, firstName: "N"}) { '
+        "contactPerson { name } errors { code } } }",
+        lambda w: {"id": gid("Customer", w.customer_a)},
+        lambda d: (
+            (
+                d["createContactPerson"]["contactPerson"]
+                and d["createContactPerson"]["contactPerson"]["name"]
+            )
+            or d["createContactPerson"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("N", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "updateContactPerson",
+        'mutation($id: ID!) { updateContactPerson(input: {id: $id, lastName: "Z"}) { '
+        "contactPerson { name } errors { code } } }",
+        lambda w: {"id": gid("ContactPerson", w.contact_a)},
+        lambda d: (
+            (
+                d["updateContactPerson"]["contactPerson"]
+                and d["updateContactPerson"]["contactPerson"]["name"]
+            )
+            or d["updateContactPerson"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("Acorn Z", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "createStaffUser",
+        'mutation { createStaffUser(input: {email: "new@alpha.example", name: "New", '
+        'password: "a fine long passphrase"}) { staffUser { email } errors { code } } }',
+        lambda w: {},
+        lambda d: d["createStaffUser"]["staffUser"]["email"],
+        deny_contacts_and_partners("new@alpha.example", staff=FORBIDDEN),
+    ),
+    Case(
+        "updateStaffUser",
+        'mutation($id: ID!) { updateStaffUser(input: {id: $id, name: "Renamed"}) { '
+        "staffUser { name } errors { code } } }",
+        lambda w: {"id": gid("StaffUser", w.staff)},
+        lambda d: (
+            (d["updateStaffUser"]["staffUser"] and "Renamed")
+            or d["updateStaffUser"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("Renamed", staff=FORBIDDEN, staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "createApiKey",
+        'mutation { createApiKey(input: {name: "K", scopes: [CUSTOMERS_READ]}) { '
+        "secret apiKey { scopes } errors { code } } }",
+        lambda w: {},
+        lambda d: d["createApiKey"]["apiKey"]["scopes"],
+        deny_contacts_and_partners(["CUSTOMERS_READ"], staff=FORBIDDEN),
+    ),
+    Case(
+        "revokeApiKey",
+        "mutation($id: ID!) { revokeApiKey(input: {id: $id}) { apiKey { name } errors { code } } }",
+        lambda w: {"id": w.partner_key_id},
+        lambda d: (
+            (d["revokeApiKey"]["apiKey"] and d["revokeApiKey"]["apiKey"]["name"])
+            or d["revokeApiKey"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("Sync", staff=FORBIDDEN, staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "updateOrganization",
+        'mutation { updateOrganization(input: {phone: "+1 555 0100"}) { '
+        "organization { phone } errors { code } } }",
+        lambda w: {},
+        lambda d: d["updateOrganization"]["organization"]["phone"],
+        deny_contacts_and_partners("+1 555 0100", staff=FORBIDDEN),
+    ),
+    Case(
+        "logout",
+        "mutation { logout { errors { code } } }",
+        lambda w: {},
+        lambda d: d["logout"]["errors"],
+        every([], **PEOPLE_ONLY),
+    ),
+    Case(
+        "changePassword",
+        'mutation { changePassword(input: {currentPassword: "x", newPassword: "y"}) { '
+        "errors { code } } }",
+        lambda w: {},
+        lambda d: d["changePassword"]["errors"][0]["code"],
+        every("INVALID_CREDENTIALS", **PEOPLE_ONLY),
+    ),
+]
+
+
+@pytest.mark.parametrize("principal", PRINCIPALS)
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+async def test_permission_matrix(client, world: World, case: Case, principal: str) -> None:
+    from models.api_keys import ApiKey
+
+    world.partner_key_id = gid("ApiKey", await ApiKey.get(name="Sync"))  # type: ignore[attr-defined]
+    token = world.tokens.get(principal)
+    body = await gql(client, case.query, case.variables(world), token=token)
+    expected = case.expect[principal]
+    if isinstance(expected, Denied):
+        codes = [error["extensions"]["code"] for error in body.get("errors") or []]
+        assert codes and set(codes) == {expected.code}, body
+        if body.get("data"):
+            assert not any(body["data"].values()), body
+    else:
+        assert "errors" not in body, body
+        assert case.extract(body["data"]) == expected
+
+
+def test_every_root_field_is_in_the_matrix() -> None:
+    from schema.root import build_schema
+
+    schema = build_schema()
+    asked = " ".join(case.query for case in CASES)
+    roots = [*schema.get_type_by_name("Query").fields, *schema.get_type_by_name("Mutation").fields]
+    missing = [f.name for f in roots if _camel(f.name) not in {"login", "portalLogin"}]
+    missing = [name for name in missing if _camel(name) not in asked]
+    assert missing == []
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
