@@ -68,7 +68,7 @@ class Settings:
 
     @property
     def secure_cookies(self) -> bool:
-        return self.public_base_url.startswith("https://")
+        return self.is_production or self.public_base_url.startswith("https://")
 
     @staticmethod
     def database_url_from_env() -> str:
