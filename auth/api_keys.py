@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from auth.principals import Anonymous, PartnerPrincipal, Principal
@@ -18,7 +18,12 @@ class ApiScope(StrEnum):
 
 
 async def issue_api_key(
-    *, organization_id: int, name: str, scopes: list[ApiScope], created_by_id: int | None
+    *,
+    organization_id: int,
+    name: str,
+    scopes: list[ApiScope],
+    created_by_id: int | None,
+    expires_on: date | None = None,
 ) -> tuple[str, ApiKey]:
     secret, key_hash = new_token(API_KEY_PREFIX)
     api_key = await ApiKey.create(
@@ -28,15 +33,16 @@ async def issue_api_key(
         key_hash=key_hash,
         scopes=sorted(str(scope) for scope in scopes),
         created_by_id=created_by_id,
+        expires_on=expires_on,
     )
     return secret, api_key
 
 
 async def principal_for_api_key(secret: str) -> Principal:
     api_key = await ApiKey.get_or_none(key_hash=hash_token(secret), revoked_at=None)
-    if api_key is None:
-        return Anonymous()
     now = datetime.now(UTC)
+    if api_key is None or (api_key.expires_on is not None and api_key.expires_on < now.date()):
+        return Anonymous()
     if api_key.last_used_at is None or now - api_key.last_used_at >= _TOUCH_INTERVAL:
         await ApiKey.filter(id=api_key.id).update(last_used_at=now)
         api_key.last_used_at = now

@@ -105,3 +105,11 @@ async def end_sessions_of(
     if keep_session_id is not None:
         query = query.exclude(id=keep_session_id)
     await query.update(revoked_at=datetime.now(UTC))
+
+
+async def prune_sessions(older_than: timedelta = timedelta(days=1)) -> int:
+    """Forget sessions that ended (expired or revoked) more than `older_than` ago."""
+    cutoff = datetime.now(UTC) - older_than
+    expired = await Session.filter(expires_at__lt=cutoff).delete()
+    revoked = await Session.filter(revoked_at__lt=cutoff).delete()
+    return expired + revoked

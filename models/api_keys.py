@@ -17,6 +17,8 @@ class ApiKey(Model):
     )
     created_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(null=True)
+    # Last day (UTC) on which the key works; None: until revoked.
+    expires_on = fields.DateField(null=True)
     revoked_at = fields.DatetimeField(null=True)
 
     class Meta:

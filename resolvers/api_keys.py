@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from auth.api_keys import ApiScope, issue_api_key
 from auth.principals import StaffPrincipal
@@ -13,18 +13,21 @@ from resolvers.validation import Checker
 
 
 async def create_api_key(
-    principal: StaffPrincipal, name: str, scopes: list[ApiScope]
+    principal: StaffPrincipal, name: str, scopes: list[ApiScope], expires_on: date | None = None
 ) -> tuple[str, ApiKey]:
     checker = Checker()
     name = checker.text(name, ["name"], max_length=200, required=True)
-    checker.raise_if_any()
     if not scopes:
-        raise reject(ErrorCode.REQUIRED, "Choose at least one scope.", ["scopes"])
+        checker.add(ErrorCode.REQUIRED, "Choose at least one scope.", ["scopes"])
+    if expires_on is not None and expires_on < datetime.now(UTC).date():
+        checker.add(ErrorCode.INVALID, "The expiry date is in the past.", ["expiresOn"])
+    checker.raise_if_any()
     return await issue_api_key(
         organization_id=principal.organization_id,
         name=name,
         scopes=scopes,
         created_by_id=principal.user.id,
+        expires_on=expires_on,
     )
 
 

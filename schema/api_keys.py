@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import strawberry
 
@@ -30,6 +30,9 @@ class ApiKey(ModelNode):
     scopes: list[ApiScope]  # type: ignore[valid-type]
     created_at: datetime
     last_used_at: datetime | None
+    expires_on: date | None = strawberry.field(
+        description="Last day (UTC) on which the key works; null: until revoked."
+    )
     revoked_at: datetime | None
     _created_by_id: strawberry.Private[int | None]
 
@@ -46,6 +49,7 @@ class ApiKey(ModelNode):
             scopes=[ApiScopeValue(scope) for scope in row.scopes],
             created_at=row.created_at,
             last_used_at=row.last_used_at,
+            expires_on=row.expires_on,
             revoked_at=row.revoked_at,
             _created_by_id=row.created_by_id,
         )
@@ -66,6 +70,9 @@ class ApiKeyQueries:
 class CreateApiKeyInput:
     name: str
     scopes: list[ApiScope]  # type: ignore[valid-type]
+    expires_on: date | None = strawberry.field(
+        default=None, description="Last day (UTC) on which the key works; null: until revoked."
+    )
 
 
 @strawberry.type
@@ -94,7 +101,7 @@ class ApiKeyMutations:
     async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
         async def action() -> dict:
             secret, row = await api_keys.create_api_key(
-                info.context.staff, input.name, list(input.scopes)
+                info.context.staff, input.name, list(input.scopes), input.expires_on
             )
             return {"api_key": ApiKey.from_row(row), "secret": secret}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from auth import passwords
+from server import housekeeping
 from server.database import close_database, open_database
 from server.graphql import PorticoGraphQL
 from server.health import healthz, readyz
@@ -29,13 +31,18 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if manage_database:
-            await open_database(settings)
+        if not manage_database:
+            yield
+            return
+        await open_database(settings)
+        tidying = asyncio.create_task(housekeeping.run_forever())
         try:
             yield
         finally:
-            if manage_database:
-                await close_database()
+            tidying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tidying
+            await close_database()
 
     return Starlette(
         routes=[

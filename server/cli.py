@@ -59,6 +59,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         workers=args.workers,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        ws_max_size=settings.max_body_bytes,
     )
 
 

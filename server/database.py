@@ -42,9 +42,7 @@ def _ensure_sqlite_directory(database_url: str) -> None:
 async def open_database(settings: Settings) -> None:
     _ensure_sqlite_directory(settings.database_url)
     # The lifespan runs in its own task; requests only see the ORM through the global fallback.
-    await Tortoise.init(
-        config=tortoise_config(settings.database_url), _enable_global_fallback=True
-    )
+    await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
 
 
 async def close_database() -> None:

@@ -196,3 +196,54 @@ async def _global_id(client, world: World, email: str) -> str:
     query = '{ staffUsers(filter: {search: "%s"}) { nodes { id } } }' % email
     body = await gql(client, query, token=world.tokens["admin"])
     return body["data"]["staffUsers"]["nodes"][0]["id"]
+
+
+async def test_unknown_email_costs_a_password_verification_too(client, world, monkeypatch) -> None:
+    verified: list[str] = []
+    real_verify = PasswordHasher.verify
+
+    def counting_verify(self, stored_hash, password):
+        verified.append(stored_hash)
+        return real_verify(self, stored_hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
+    await login(client, "admin@alpha.example", "wrong-password-x")
+    await login(client, "nobody@alpha.example", "wrong-password-x")
+    assert len(verified) == 2
+    assert all(stored.startswith("$argon2id$") for stored in verified)
+
+
+async def test_expired_and_revoked_api_keys_stop_working(client, world: World) -> None:
+    from models.api_keys import ApiKey
+
+    token = world.tokens["partner"]
+    assert (await gql(client, "{ customers { totalCount } }", token=token))["data"]
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    await ApiKey.filter(name="Sync").update(expires_on=yesterday)
+    body = await gql(client, "{ customers { totalCount } }", token=token)
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+    await ApiKey.filter(name="Sync").update(expires_on=None, revoked_at=datetime.now(UTC))
+    body = await gql(client, "{ customers { totalCount } }", token=token)
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+
+
+async def test_api_key_secret_is_shown_once_and_stored_hashed(client, world: World) -> None:
+    from models.api_keys import ApiKey
+
+    mutation = """mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) {
+      secret apiKey { id prefix scopes expiresOn } errors { code field } } }"""
+    past = {"name": "Old", "scopes": ["CUSTOMERS_READ"], "expiresOn": "2000-01-01"}
+    body = await gql(client, mutation, {"input": past}, token=world.tokens["admin"])
+    assert body["data"]["createApiKey"]["errors"] == [{"code": "INVALID", "field": ["expiresOn"]}]
+    variables = {"input": {"name": "ERP", "scopes": ["CUSTOMERS_READ"], "expiresOn": "2999-12-31"}}
+    created = (await gql(client, mutation, variables, token=world.tokens["admin"]))["data"]
+    secret = created["createApiKey"]["secret"]
+    assert secret.startswith("ptk_") and len(secret) > 40
+    assert created["createApiKey"]["apiKey"]["expiresOn"] == "2999-12-31"
+    assert secret.startswith(created["createApiKey"]["apiKey"]["prefix"])
+    row = await ApiKey.get(name="ERP")
+    assert row.key_hash == hash_token(secret) and secret not in str(row.__dict__)
+    listed = await gql(client, "{ apiKeys { nodes { name } } }", token=world.tokens["admin"])
+    assert "secret" not in str(listed)
+    body = await gql(client, "{ viewer { ... on ApiKey { name scopes } } }", token=secret)
+    assert body["data"]["viewer"] == {"name": "ERP", "scopes": ["CUSTOMERS_READ"]}
