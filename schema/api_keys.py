@@ -3,16 +3,16 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import strawberry
+from tortoise.expressions import Q
 
 from auth.api_keys import ApiScope as ApiScopeValue
-from auth.scoping import scoped
 from models.api_keys import ApiKey as ApiKeyRow
 from resolvers import api_keys
-from resolvers.pagination import Ordering, paginate
+from resolvers.pagination import Ordering
 from schema.context import Info
 from schema.errors import UserError, payload_or_errors
 from schema.permissions import IsAdmin
-from schema.relay import Connection, ModelNode, decode_id
+from schema.relay import Connection, ModelNode, connection, decode_id
 from schema.staff import StaffUser
 
 ApiScope = strawberry.enum(
@@ -61,9 +61,10 @@ class ApiKeyQueries:
     async def api_keys(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[ApiKey]:
-        query = scoped(ApiKeyRow, info.context.principal)
-        page = await paginate(query, Ordering("created_at", True), first=first, after=after)
-        return Connection.of(page, ApiKey.from_row)
+        newest_first = Ordering("created_at", descending=True)
+        return await connection(
+            info, ApiKey, where=Q(), order_by=newest_first, first=first, after=after
+        )
 
 
 @strawberry.input

@@ -7,19 +7,17 @@ from enum import Enum
 import strawberry
 from tortoise.expressions import Q
 
-from auth.scoping import scoped
 from models.customers import ContactPerson as ContactPersonRow
 from models.customers import Customer as CustomerRow
 from models.customers import PortalAccess as PortalAccessValue
 from resolvers import customers
-from resolvers.pagination import Ordering, paginate
 from schema.context import Info
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
 from schema.money import Money
 from schema.organizations import Address, AddressInput
 from schema.permissions import STAFF_ONLY, IsAuthenticated, IsStaff, IsStaffOrPartner
-from schema.relay import Connection, ModelNode, OrderDirection, decode_id
+from schema.relay import Connection, ModelNode, OrderDirection, connection, decode_id
 
 PortalAccess = strawberry.enum(
     PortalAccessValue, description="Whether a contact person can log in to the portal."
@@ -233,11 +231,14 @@ class CustomerQueries:
         filter: CustomerFilter | None = None,
         order_by: CustomerOrder | None = None,
     ) -> Connection[Customer]:
-        order_by = order_by or CustomerOrder()
-        query = scoped(CustomerRow, info.context.principal).filter(_customer_filter(filter))
-        ordering = Ordering(order_by.field.value, order_by.direction == OrderDirection.DESC)
-        page = await paginate(query, ordering, first=first, after=after)
-        return Connection.of(page, Customer.from_row)
+        return await connection(
+            info,
+            Customer,
+            where=_customer_filter(filter),
+            order_by=order_by or CustomerOrder(),
+            first=first,
+            after=after,
+        )
 
     @strawberry.field(permission_classes=[IsAuthenticated])
     async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
@@ -252,11 +253,14 @@ class CustomerQueries:
         filter: ContactPersonFilter | None = None,
         order_by: ContactPersonOrder | None = None,
     ) -> Connection[ContactPerson]:
-        order_by = order_by or ContactPersonOrder()
-        query = scoped(ContactPersonRow, info.context.principal).filter(_contact_filter(filter))
-        ordering = Ordering(order_by.field.value, order_by.direction == OrderDirection.DESC)
-        page = await paginate(query, ordering, first=first, after=after)
-        return Connection.of(page, ContactPerson.from_row)
+        return await connection(
+            info,
+            ContactPerson,
+            where=_contact_filter(filter),
+            order_by=order_by or ContactPersonOrder(),
+            first=first,
+            after=after,
+        )
 
 
 @strawberry.input

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import Enum
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import strawberry
 from strawberry import relay
+from tortoise.expressions import Q
 from tortoise.models import Model
 
 from auth.errors import BadUserInput
-from resolvers.pagination import Page
+from auth.scoping import scoped
+from resolvers.pagination import Ordering, Page, paginate
 from schema.context import Info
 
 T = TypeVar("T")
@@ -118,3 +120,25 @@ class Connection(Generic[T]):
 class OrderDirection(Enum):
     ASC = "ASC"
     DESC = "DESC"
+
+
+class SortInput(Protocol):
+    field: Enum
+    direction: OrderDirection
+
+
+async def connection(
+    info: Info,
+    node_type: type[ModelNode],
+    *,
+    where: Q,
+    order_by: SortInput | Ordering,
+    first: int | None,
+    after: str | None,
+) -> Connection:
+    """A page of the viewer's visible rows of `node_type`, filtered and sorted."""
+    if not isinstance(order_by, Ordering):
+        order_by = Ordering(order_by.field.value, order_by.direction == OrderDirection.DESC)
+    query = scoped(node_type.model, info.context.principal).filter(where)
+    page = await paginate(query, order_by, first=first, after=after)
+    return Connection.of(page, node_type.from_row)

@@ -6,16 +6,14 @@ from enum import Enum
 import strawberry
 from tortoise.expressions import Q
 
-from auth.scoping import scoped
 from models.staff import StaffRole as StaffRoleValue
 from models.staff import StaffUser as StaffUserRow
 from resolvers import staff
-from resolvers.pagination import Ordering, paginate
 from schema.context import Info
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
 from schema.permissions import IsAdmin, IsStaff
-from schema.relay import Connection, ModelNode, OrderDirection, decode_id
+from schema.relay import Connection, ModelNode, OrderDirection, connection, decode_id
 
 StaffRole = strawberry.enum(StaffRoleValue, description="ADMIN manages staff, keys and settings.")
 
@@ -89,11 +87,14 @@ class StaffQueries:
         filter: StaffUserFilter | None = None,
         order_by: StaffUserOrder | None = None,
     ) -> Connection[StaffUser]:
-        order_by = order_by or StaffUserOrder()
-        query = scoped(StaffUserRow, info.context.principal).filter(_staff_filter(filter))
-        ordering = Ordering(order_by.field.value, order_by.direction == OrderDirection.DESC)
-        page = await paginate(query, ordering, first=first, after=after)
-        return Connection.of(page, StaffUser.from_row)
+        return await connection(
+            info,
+            StaffUser,
+            where=_staff_filter(filter),
+            order_by=order_by or StaffUserOrder(),
+            first=first,
+            after=after,
+        )
 
 
 @strawberry.input
