@@ -57,7 +57,9 @@ class ApiKey(ModelNode):
 
 @strawberry.type
 class ApiKeyQueries:
-    @strawberry.field(permission_classes=[IsAdmin])
+    @strawberry.field(
+        permission_classes=[IsAdmin], description="Administrators only; newest first."
+    )
     async def api_keys(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[ApiKey]:

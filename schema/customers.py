@@ -222,7 +222,11 @@ def _contact_filter(filter: ContactPersonFilter | None) -> Q:
 
 @strawberry.type
 class CustomerQueries:
-    @strawberry.field(permission_classes=[IsAuthenticated])
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Staff and partner keys (customers:read) see every customer of the "
+        "organization; a portal contact sees only its own customer.",
+    )
     async def customers(
         self,
         info: Info,
@@ -240,11 +244,17 @@ class CustomerQueries:
             after=after,
         )
 
-    @strawberry.field(permission_classes=[IsAuthenticated])
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="null when the customer does not exist or is not visible to the viewer.",
+    )
     async def customer(self, info: Info, id: strawberry.ID) -> Customer | None:
         return await Customer.load(info, decode_id(id, Customer))
 
-    @strawberry.field(permission_classes=[IsAuthenticated])
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Contact persons of the customers visible to the viewer.",
+    )
     async def contact_persons(
         self,
         info: Info,

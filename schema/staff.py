@@ -78,7 +78,7 @@ def _staff_filter(filter: StaffUserFilter | None) -> Q:
 
 @strawberry.type
 class StaffQueries:
-    @strawberry.field(permission_classes=[IsStaff])
+    @strawberry.field(permission_classes=[IsStaff], description="Staff users only.")
     async def staff_users(
         self,
         info: Info,
