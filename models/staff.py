@@ -20,6 +20,8 @@ class StaffUser(Model):
     role = fields.CharEnumField(StaffRole, max_length=16, default=StaffRole.STAFF)
     password_hash = fields.CharField(max_length=255, default="")
     is_active = fields.BooleanField(default=True)
+    # Whether this user wants portal activity by email when the organization sends it.
+    activity_emails = fields.BooleanField(default=True)
     last_login_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

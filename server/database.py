@@ -16,6 +16,9 @@ MODEL_MODULES = [
     "models.api_keys",
     "models.sessions",
     "models.security",
+    "models.activity",
+    "models.outbox",
+    "models.preferences",
 ]
 
 

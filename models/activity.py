@@ -1,0 +1,80 @@
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class ActivityKind(StrEnum):
+    CONTACT_INVITED = "CONTACT_INVITED"
+    INVITE_ACCEPTED = "INVITE_ACCEPTED"
+    SIGNED_UP = "SIGNED_UP"
+    FIRST_LOGIN = "FIRST_LOGIN"
+    DOCUMENT_VIEWED = "DOCUMENT_VIEWED"
+    DOCUMENT_SHARED = "DOCUMENT_SHARED"
+    DOCUMENT_UPLOADED = "DOCUMENT_UPLOADED"
+    DOCUMENT_FORWARDED = "DOCUMENT_FORWARDED"
+    PAYMENT_MADE = "PAYMENT_MADE"
+    PAYMENT_PENDING = "PAYMENT_PENDING"
+    PAYMENT_SETTLED = "PAYMENT_SETTLED"
+    PAYMENT_FAILED = "PAYMENT_FAILED"
+    PAYMENT_REFUNDED = "PAYMENT_REFUNDED"
+    COMMENT_ADDED = "COMMENT_ADDED"
+    QUOTE_ACCEPTED = "QUOTE_ACCEPTED"
+    QUOTE_DECLINED = "QUOTE_DECLINED"
+    DETAILS_UPDATED = "DETAILS_UPDATED"
+    REVIEW_SUBMITTED = "REVIEW_SUBMITTED"
+    PREFERENCES_CHANGED = "PREFERENCES_CHANGED"
+
+
+class ActorKind(StrEnum):
+    STAFF = "STAFF"
+    CONTACT = "CONTACT"
+    PARTNER = "PARTNER"
+    SYSTEM = "SYSTEM"
+
+
+class Activity(Model):
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "models.Organization", related_name="activities", on_delete=fields.CASCADE
+    )
+    customer = fields.ForeignKeyField(
+        "models.Customer", related_name="activities", null=True, on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(ActivityKind, max_length=40)
+    actor_kind = fields.CharEnumField(ActorKind, max_length=16)
+    actor_staff = fields.ForeignKeyField(
+        "models.StaffUser", related_name="activities", null=True, on_delete=fields.SET_NULL
+    )
+    actor_contact = fields.ForeignKeyField(
+        "models.ContactPerson", related_name="activities", null=True, on_delete=fields.SET_NULL
+    )
+    # A snapshot, so the feed still reads right after the actor is renamed or removed.
+    actor_name = fields.CharField(max_length=200, default="")
+    document_type = fields.CharField(max_length=32, default="")
+    document_id = fields.BigIntField(null=True)
+    document_number = fields.CharField(max_length=40, default="")
+    data = fields.JSONField(default=dict)
+    visible_to_customer = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "activity"
+        indexes = (("organization_id", "id"), ("customer_id", "id"))
+
+
+class Notification(Model):
+    id = fields.BigIntField(primary_key=True)
+    staff_user = fields.ForeignKeyField(
+        "models.StaffUser", related_name="notifications", on_delete=fields.CASCADE
+    )
+    activity = fields.ForeignKeyField(
+        "models.Activity", related_name="notifications", on_delete=fields.CASCADE
+    )
+    read_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "notification"
+        unique_together = (("staff_user", "activity"),)
+        indexes = (("staff_user_id", "read_at"),)

@@ -1,0 +1,39 @@
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    # The mail server refused the message for good (5xx); retrying cannot help.
+    FAILED = "FAILED"
+
+
+class OutboxMessage(Model):
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "models.Organization", related_name="outbox_messages", null=True, on_delete=fields.CASCADE
+    )
+    # Stable across retries, so a receiver can drop a duplicate after a crash mid-send.
+    message_id = fields.CharField(max_length=200, unique=True)
+    to_address = fields.CharField(max_length=254)
+    reply_to = fields.CharField(max_length=254, default="")
+    subject = fields.CharField(max_length=300)
+    text_body = fields.TextField()
+    html_body = fields.TextField(default="")
+    template = fields.CharField(max_length=64, default="")
+    status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    last_error = fields.TextField(default="")
+    next_attempt_at = fields.DatetimeField()
+    # A worker's lease on the row while it sends; expired leases are claimed again.
+    claimed_until = fields.DatetimeField(null=True)
+    claimed_by = fields.CharField(max_length=64, default="")
+    sent_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "outbox_message"
+        indexes = (("status", "next_attempt_at"),)
