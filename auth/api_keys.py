@@ -15,6 +15,8 @@ _TOUCH_INTERVAL = timedelta(minutes=1)
 
 class ApiScope(StrEnum):
     CUSTOMERS_READ = "customers:read"
+    ACTIVITY_READ = "activity:read"
+    ACTIVITY_SUBSCRIBE = "activity:subscribe"
 
 
 async def issue_api_key(
@@ -41,7 +43,7 @@ async def issue_api_key(
 async def principal_for_api_key(secret: str) -> Principal:
     api_key = await ApiKey.get_or_none(key_hash=hash_token(secret), revoked_at=None)
     now = datetime.now(UTC)
-    if api_key is None or (api_key.expires_on is not None and api_key.expires_on < now.date()):
+    if api_key is None or _expired(api_key, now):
         return Anonymous()
     if api_key.last_used_at is None or now - api_key.last_used_at >= _TOUCH_INTERVAL:
         await ApiKey.filter(id=api_key.id).update(last_used_at=now)
@@ -51,3 +53,12 @@ async def principal_for_api_key(secret: str) -> Principal:
 
 def is_api_key(secret: str) -> bool:
     return secret.startswith(f"{API_KEY_PREFIX}_")
+
+
+async def api_key_is_live(api_key_id: int) -> bool:
+    api_key = await ApiKey.get_or_none(id=api_key_id, revoked_at=None)
+    return api_key is not None and not _expired(api_key, datetime.now(UTC))
+
+
+def _expired(api_key: ApiKey, now: datetime) -> bool:
+    return api_key.expires_on is not None and api_key.expires_on < now.date()

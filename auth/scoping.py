@@ -7,8 +7,9 @@ the same. A principal kind that may never see a model gets FORBIDDEN, independen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TypeVar
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -22,6 +23,7 @@ from auth.principals import (
     Principal,
     StaffPrincipal,
 )
+from models.activity import Activity, Notification
 from models.api_keys import ApiKey
 from models.customers import ContactPerson, Customer
 from models.organizations import Organization
@@ -39,9 +41,13 @@ class Visibility:
     organization_field: str = "organization_id"
     # Column holding the customer a row belongs to; None: portal contacts never see the model.
     customer_field: str | None = None
+    # Further conditions on the rows a portal contact sees.
+    contact_where: Mapping[str, Any] = field(default_factory=dict)
     # Scope a partner key needs; None: partner keys never see the model.
     partner_scope: str | None = None
     admin_only: bool = False
+    # Column naming the staff user a row belongs to; set: staff see only their own rows.
+    staff_owner_field: str | None = None
 
 
 VISIBILITY: dict[type[Model], Visibility] = {
@@ -52,26 +58,56 @@ VISIBILITY: dict[type[Model], Visibility] = {
     ContactPerson: Visibility(customer_field="customer_id", partner_scope=ApiScope.CUSTOMERS_READ),
     StaffUser: Visibility(),
     ApiKey: Visibility(admin_only=True),
+    Activity: Visibility(
+        customer_field="customer_id",
+        contact_where={"visible_to_customer": True},
+        partner_scope=ApiScope.ACTIVITY_READ,
+    ),
+    Notification: Visibility(staff_owner_field="staff_user_id"),
 }
 
 
 def scoped(model: type[M], principal: Principal) -> QuerySet[M]:
+    return model.filter(**conditions(model, principal))
+
+
+def conditions(model: type[Model], principal: Principal) -> dict[str, Any]:
+    """The equality conditions that make up a principal's view of a model."""
     rule = VISIBILITY[model]
-    query = model.filter(**{rule.organization_field: _organization_id(principal)})
+    where: dict[str, Any] = {rule.organization_field: _organization_id(principal)}
     match principal:
-        case StaffPrincipal() if rule.admin_only and not principal.is_admin:
-            raise Forbidden("Only administrators can do this.")
+        case StaffPrincipal():
+            if rule.admin_only and not principal.is_admin:
+                raise Forbidden("Only administrators can do this.")
+            if rule.staff_owner_field:
+                where[rule.staff_owner_field] = principal.user.id
         case ContactPrincipal():
-            if rule.customer_field is None:
+            if rule.customer_field is None or rule.staff_owner_field:
                 raise Forbidden()
             if rule.customer_field != EVERY_CUSTOMER:
-                query = query.filter(**{rule.customer_field: principal.customer_id})
+                where[rule.customer_field] = principal.customer_id
+            where.update(rule.contact_where)
         case PartnerPrincipal():
-            if rule.partner_scope is None:
+            require_scope(principal, rule.partner_scope)
+            if rule.staff_owner_field:
                 raise Forbidden("API keys cannot read this.")
-            if rule.partner_scope != NO_SCOPE_NEEDED and rule.partner_scope not in principal.scopes:
-                raise Forbidden(f"This API key lacks the {rule.partner_scope} scope.")
-    return query
+    return where
+
+
+def can_see(principal: Principal, row: Model) -> bool:
+    """The same rule as `scoped`, for a row already in hand (e.g. an event being pushed)."""
+    try:
+        where = conditions(type(row), principal)
+    except (Forbidden, Unauthenticated):
+        return False
+    return all(getattr(row, name) == value for name, value in where.items())
+
+
+def require_scope(principal: PartnerPrincipal, scope: str | None) -> None:
+    if scope is None:
+        raise Forbidden("API keys cannot read this.")
+    if scope != NO_SCOPE_NEEDED and scope not in principal.scopes:
+        raise Forbidden(f"This API key lacks the {scope} scope.")
 
 
 def _organization_id(principal: Principal) -> int:

@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from auth.principals import Anonymous, ContactPrincipal, Principal, StaffPrincipal
+from auth.principals import (
+    Anonymous,
+    ContactPrincipal,
+    PartnerPrincipal,
+    Principal,
+    StaffPrincipal,
+)
 from auth.tokens import hash_token, new_token
 from models.customers import ContactPerson, PortalAccess
 from models.sessions import Session
@@ -113,3 +119,18 @@ async def prune_sessions(older_than: timedelta = timedelta(days=1)) -> int:
     expired = await Session.filter(expires_at__lt=cutoff).delete()
     revoked = await Session.filter(revoked_at__lt=cutoff).delete()
     return expired + revoked
+
+
+async def still_valid(principal: Principal) -> bool:
+    """Whether a long-lived connection's login still stands (revocation, disabling, expiry)."""
+    from auth.api_keys import api_key_is_live
+
+    match principal:
+        case PartnerPrincipal():
+            return await api_key_is_live(principal.api_key.id)
+        case StaffPrincipal() | ContactPrincipal() if principal.session_id is not None:
+            session = await Session.get_or_none(
+                id=principal.session_id, revoked_at=None, expires_at__gt=datetime.now(UTC)
+            ).select_related("staff_user", "contact")
+            return session is not None and not isinstance(_principal_of(session), Anonymous)
+    return False

@@ -38,6 +38,9 @@ class Activity(Model):
     organization = fields.ForeignKeyField(
         "models.Organization", related_name="activities", on_delete=fields.CASCADE
     )
+    # Position in the organization's stream: contiguous and in commit order, so a subscriber
+    # can tell a missed event from one it may not see.
+    seq = fields.BigIntField()
     customer = fields.ForeignKeyField(
         "models.Customer", related_name="activities", null=True, on_delete=fields.CASCADE
     )
@@ -60,11 +63,15 @@ class Activity(Model):
 
     class Meta:
         table = "activity"
-        indexes = (("organization_id", "id"), ("customer_id", "id"))
+        unique_together = (("organization", "seq"),)
+        indexes = (("customer_id", "seq"),)
 
 
 class Notification(Model):
     id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "models.Organization", related_name="notifications", on_delete=fields.CASCADE
+    )
     staff_user = fields.ForeignKeyField(
         "models.StaffUser", related_name="notifications", on_delete=fields.CASCADE
     )

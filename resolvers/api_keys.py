@@ -8,6 +8,7 @@ from auth.api_keys import ApiScope, issue_api_key
 from auth.principals import StaffPrincipal
 from auth.scoping import scoped
 from models.api_keys import ApiKey
+from resolvers.activity import announce_access_change
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
 
@@ -38,4 +39,5 @@ async def revoke_api_key(principal: StaffPrincipal, key_id: int) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = datetime.now(UTC)
         await api_key.save(update_fields=["revoked_at"])
+        await announce_access_change(api_key.organization_id)
     return api_key

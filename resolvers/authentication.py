@@ -8,9 +8,12 @@ from datetime import UTC, datetime
 from auth import passwords, rate_limit
 from auth.principals import ContactPrincipal, StaffPrincipal
 from auth.sessions import SessionPolicy, end_session, end_sessions_of, start_session
+from models.activity import ActivityKind
 from models.customers import ContactPerson, PortalAccess
 from models.organizations import Organization
 from models.staff import StaffUser
+from resolvers import activity
+from resolvers.activity import announce_access_change
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import normalize_email
 
@@ -55,7 +58,16 @@ async def log_in_contact(
     if not passwords.verify_password(stored, password) or contact is None:
         await _record_failure(account, client)
         raise reject(ErrorCode.INVALID_CREDENTIALS, _WRONG_CREDENTIALS)
-    await _after_success(contact, account, password)
+    first_time = contact.last_login_at is None
+    async with activity.unit_of_work():
+        await _after_success(contact, account, password)
+        if first_time:
+            activity.record(
+                ActivityKind.FIRST_LOGIN,
+                actor=ContactPrincipal(contact),
+                organization_id=contact.organization_id,
+                customer_id=contact.customer_id,
+            )
     token, _ = await start_session(
         policy, contact=contact, client_address=client.address, user_agent=client.user_agent
     )
@@ -65,6 +77,7 @@ async def log_in_contact(
 async def log_out(principal: StaffPrincipal | ContactPrincipal) -> None:
     if principal.session_id is not None:
         await end_session(principal.session_id)
+        await announce_access_change(principal.organization_id)
 
 
 async def change_password(
@@ -80,6 +93,7 @@ async def change_password(
     await account.save(update_fields=["password_hash"])
     owner = {"staff_user_id" if isinstance(account, StaffUser) else "contact_id": account.pk}
     await end_sessions_of(**owner, keep_session_id=principal.session_id)
+    await announce_access_change(principal.organization_id)
 
 
 def check_new_password(password: str, email: str, name: str, field: str = "newPassword") -> None:

@@ -49,7 +49,7 @@ async def paginate(
     sign = "-" if ordering.descending else ""
     rows = await page_query.order_by(f"{sign}{ordering.field}", f"{sign}id").limit(limit + 1)
     return Page(
-        edges=[(_cursor(row, ordering), row) for row in rows[:limit]],
+        edges=[(cursor_for(row, ordering), row) for row in rows[:limit]],
         has_next_page=len(rows) > limit,
         has_previous_page=after is not None,
         query=query,
@@ -64,7 +64,7 @@ def _page_size(first: int | None) -> int:
     return first
 
 
-def _cursor(row: Model, ordering: Ordering) -> str:
+def cursor_for(row: Model, ordering: Ordering) -> str:
     value = getattr(row, ordering.field)
     if isinstance(value, datetime):
         value = value.isoformat()
@@ -73,7 +73,7 @@ def _cursor(row: Model, ordering: Ordering) -> str:
 
 
 def _after(model: type[Model], ordering: Ordering, cursor: str) -> Q:
-    value, row_id = _decode(cursor)
+    value, row_id = decode_cursor(cursor)
     if isinstance(model._meta.fields_map[ordering.field], DatetimeField):
         try:
             value = datetime.fromisoformat(value)
@@ -85,7 +85,7 @@ def _after(model: type[Model], ordering: Ordering, cursor: str) -> Q:
     )
 
 
-def _decode(cursor: str) -> tuple[object, int]:
+def decode_cursor(cursor: str) -> tuple[object, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))

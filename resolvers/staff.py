@@ -11,6 +11,7 @@ from auth.principals import StaffPrincipal
 from auth.scoping import scoped
 from auth.sessions import end_sessions_of
 from models.staff import StaffRole, StaffUser
+from resolvers.activity import announce_access_change
 from resolvers.authentication import check_new_password
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
@@ -52,6 +53,8 @@ async def update_staff_user(
         await user.save()
         if not user.is_active:
             await end_sessions_of(staff_user_id=user.id)
+    if not user.is_active:
+        await announce_access_change(user.organization_id)
     return user
 
 
@@ -63,3 +66,12 @@ async def _keep_an_admin(principal: StaffPrincipal, changed: StaffUser) -> None:
         raise reject(
             ErrorCode.LAST_ADMIN, "The organization must keep at least one active administrator."
         )
+
+
+async def update_notification_settings(
+    principal: StaffPrincipal, *, activity_emails: bool
+) -> StaffUser:
+    user = principal.user
+    user.activity_emails = activity_emails
+    await StaffUser.filter(id=user.id).update(activity_emails=activity_emails)
+    return user

@@ -26,6 +26,8 @@ class Context:
     settings: Settings
     principal: Principal = field(default_factory=Anonymous)
     locale: str = "en"
+    # Set by graphql-transport-ws from the connection_init payload.
+    connection_params: dict | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

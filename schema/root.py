@@ -20,12 +20,14 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from auth.errors import BadUserInput
+from schema.activity import ActivityMutations, ActivityQueries, ActivitySubscription
 from schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from schema.authentication import AuthenticationMutations, AuthenticationQueries
 from schema.context import Info
 from schema.customers import CustomerMutations, CustomerQueries
 from schema.errors import is_expected
 from schema.organizations import OrganizationMutations, OrganizationQueries
+from schema.preferences import PreferencesMutations, PreferencesQueries
 from schema.relay import ModelNode, resolve_node
 from schema.staff import StaffMutations, StaffQueries
 
@@ -61,6 +63,8 @@ Query = merge_types(
         CustomerQueries,
         StaffQueries,
         ApiKeyQueries,
+        ActivityQueries,
+        PreferencesQueries,
     ),
 )
 
@@ -72,8 +76,12 @@ Mutation = merge_types(
         CustomerMutations,
         StaffMutations,
         ApiKeyMutations,
+        ActivityMutations,
+        PreferencesMutations,
     ),
 )
+
+Subscription = merge_types("Subscription", (ActivitySubscription,))
 
 
 class MaskUnexpectedErrors(SchemaExtension):
@@ -127,6 +135,7 @@ def build_schema() -> strawberry.Schema:
     return PorticoSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=list(ModelNode.registry.values()),
         config=StrawberryConfig(disable_field_suggestions=True, relay_max_results=100),
         extensions=[

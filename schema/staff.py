@@ -27,6 +27,9 @@ class StaffUser(ModelNode):
     email: str
     role: StaffRole  # type: ignore[valid-type]
     is_active: bool
+    activity_emails: bool = strawberry.field(
+        description="Wants portal activity by email when the organization sends it."
+    )
     last_login_at: datetime | None
     created_at: datetime
 
@@ -38,6 +41,7 @@ class StaffUser(ModelNode):
             email=row.email,
             role=row.role,
             is_active=row.is_active,
+            activity_emails=row.activity_emails,
             last_login_at=row.last_login_at,
             created_at=row.created_at,
         )
@@ -121,8 +125,25 @@ class StaffUserPayload:
     errors: list[UserError]
 
 
+@strawberry.input
+class UpdateNotificationSettingsInput:
+    activity_emails: bool
+
+
 @strawberry.type
 class StaffMutations:
+    @strawberry.mutation(permission_classes=[IsStaff], description="The viewer's own settings.")
+    async def update_notification_settings(
+        self, info: Info, input: UpdateNotificationSettingsInput
+    ) -> StaffUserPayload:
+        async def action() -> dict:
+            row = await staff.update_notification_settings(
+                info.context.staff, activity_emails=input.activity_emails
+            )
+            return {"staff_user": StaffUser.from_row(row)}
+
+        return await payload_or_errors(StaffUserPayload, action)
+
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def create_staff_user(self, info: Info, input: CreateStaffUserInput) -> StaffUserPayload:
         async def action() -> dict:

@@ -13,8 +13,10 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from auth import passwords
+from integrations import broker
 from server import housekeeping
 from server.database import close_database, open_database
+from server.delivery import outbox_delivery
 from server.graphql import PorticoGraphQL
 from server.health import healthz, readyz
 from server.limits import BodySizeLimit
@@ -35,13 +37,18 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             yield
             return
         await open_database(settings)
+        events = broker.broker_from_url(settings.redis_url)
+        await events.start()
+        broker.install(events)
         tidying = asyncio.create_task(housekeeping.run_forever())
         try:
-            yield
+            async with outbox_delivery(settings):
+                yield
         finally:
             tidying.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await tidying
+            await events.stop()
             await close_database()
 
     return Starlette(

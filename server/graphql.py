@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from auth.api_keys import is_api_key, principal_for_api_key
@@ -37,12 +38,28 @@ class PorticoGraphQL(GraphQL):
             request=request, response=response, settings=self.settings, principal=principal
         )
 
+    async def on_ws_connect(self, context: Context) -> None:
+        """Websockets authenticate in connection_init, with the same tokens as HTTP."""
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        secret = _token_from_params(params)
+        if secret is None:
+            return
+        principal = await self._principal_for(secret)
+        if isinstance(principal, Anonymous):
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        context.become(principal)
+
     async def authenticate(self, request: Request | WebSocket) -> Principal:
+        if isinstance(request, WebSocket):
+            return Anonymous()
         secret = _bearer_token(request)
         if secret is None and self._cookie_is_trustworthy(request):
             secret = request.cookies.get(SESSION_COOKIE)
         if not secret:
             return Anonymous()
+        return await self._principal_for(secret)
+
+    async def _principal_for(self, secret: str) -> Principal:
         if is_api_key(secret):
             return await principal_for_api_key(secret)
         return await principal_for_session(self.session_policy, secret)
@@ -59,8 +76,20 @@ class PorticoGraphQL(GraphQL):
         return origin is None or origin.rstrip("/") in self.settings.allowed_origins
 
 
-def _bearer_token(request: Request | WebSocket) -> str | None:
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+def _bearer_token(request: Request) -> str | None:
+    return _from_authorization(request.headers.get("authorization", ""))
+
+
+def _token_from_params(params: dict) -> str | None:
+    value = params.get("Authorization") or params.get("authorization")
+    if isinstance(value, str):
+        return _from_authorization(value)
+    token = params.get("token")
+    return token if isinstance(token, str) and token else None
+
+
+def _from_authorization(header: str) -> str | None:
+    scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return None

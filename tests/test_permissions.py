@@ -314,6 +314,81 @@ CASES = [
         deny_contacts_and_partners("+1 555 0100", staff=FORBIDDEN),
     ),
     Case(
+        "activities",
+        "{ activities { totalCount } }",
+        lambda w: {},
+        lambda d: d["activities"]["totalCount"],
+        every(
+            2,
+            anonymous=UNAUTH,
+            contact_a=1,
+            contact_b=0,
+            contact_other_org=0,
+            staff_other_org=0,
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "node activity",
+        "query($id: ID!) { node(id: $id) { ... on Activity { kind } } }",
+        lambda w: {"id": w.payment_activity_id},
+        lambda d: d["node"] and d["node"]["kind"],
+        every(
+            "PAYMENT_MADE",
+            anonymous=UNAUTH,
+            contact_b=None,
+            contact_other_org=None,
+            staff_other_org=None,
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "notifications",
+        "{ notifications { totalCount } }",
+        lambda w: {},
+        lambda d: d["notifications"]["totalCount"],
+        deny_contacts_and_partners(2, staff_other_org=0),
+    ),
+    Case(
+        "unreadNotificationCount",
+        "{ unreadNotificationCount }",
+        lambda w: {},
+        lambda d: d["unreadNotificationCount"],
+        deny_contacts_and_partners(2, staff_other_org=0),
+    ),
+    Case(
+        "markNotificationsRead",
+        "mutation { markNotificationsRead(input: {ids: null}) { unreadCount errors { code } } }",
+        lambda w: {},
+        lambda d: d["markNotificationsRead"]["unreadCount"],
+        deny_contacts_and_partners(0),
+    ),
+    Case(
+        "portalPreferences",
+        "{ portalPreferences { activityNotifications } }",
+        lambda w: {},
+        lambda d: d["portalPreferences"]["activityNotifications"],
+        deny_contacts_and_partners("IN_APP"),
+    ),
+    Case(
+        "updatePortalPreferences",
+        "mutation { updatePortalPreferences(input: {activityNotifications: BOTH}) { "
+        "portalPreferences { activityNotifications } errors { code } } }",
+        lambda w: {},
+        lambda d: d["updatePortalPreferences"]["portalPreferences"]["activityNotifications"],
+        deny_contacts_and_partners("BOTH", staff=FORBIDDEN),
+    ),
+    Case(
+        "updateNotificationSettings",
+        "mutation { updateNotificationSettings(input: {activityEmails: false}) { "
+        "staffUser { activityEmails } errors { code } } }",
+        lambda w: {},
+        lambda d: d["updateNotificationSettings"]["staffUser"]["activityEmails"],
+        deny_contacts_and_partners(False),
+    ),
+    Case(
         "logout",
         "mutation { logout { errors { code } } }",
         lambda w: {},
@@ -337,6 +412,7 @@ async def test_permission_matrix(client, world: World, case: Case, principal: st
     from models.api_keys import ApiKey
 
     world.partner_key_id = gid("ApiKey", await ApiKey.get(name="Sync"))  # type: ignore[attr-defined]
+    world.payment_activity_id = gid("Activity", await _seed_activity(world))  # type: ignore[attr-defined]
     token = world.tokens.get(principal)
     body = await gql(client, case.query, case.variables(world), token=token)
     expected = case.expect[principal]
@@ -350,12 +426,31 @@ async def test_permission_matrix(client, world: World, case: Case, principal: st
         assert case.extract(body["data"]) == expected
 
 
+async def _seed_activity(world: World):
+    """A payment the customer sees and a first login only staff see, both notifying staff."""
+    from models.activity import Activity, ActivityKind
+    from resolvers import activity
+
+    async with activity.unit_of_work():
+        for kind, customer in (
+            (ActivityKind.PAYMENT_MADE, world.customer_a),
+            (ActivityKind.FIRST_LOGIN, world.customer_b),
+        ):
+            activity.record(
+                kind, actor=None, organization_id=world.org_a.id, customer_id=customer.id
+            )
+    return await Activity.get(kind=ActivityKind.PAYMENT_MADE)
+
+
 def test_every_root_field_is_in_the_matrix() -> None:
     from schema.root import build_schema
 
     schema = build_schema()
     asked = " ".join(case.query for case in CASES)
-    roots = [*schema.get_type_by_name("Query").fields, *schema.get_type_by_name("Mutation").fields]
+    roots = [
+        *schema.get_type_by_name("Query").fields,
+        *schema.get_type_by_name("Mutation").fields,
+    ]
     missing = [f.name for f in roots if _camel(f.name) not in {"login", "portalLogin"}]
     missing = [name for name in missing if _camel(name) not in asked]
     assert missing == []

@@ -20,6 +20,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('organization', fields.ForeignKeyField('models.Organization', source_field='organization_id', db_constraint=True, to_field='id', related_name='activities', on_delete=OnDelete.CASCADE)),
+                ('seq', fields.BigIntField()),
                 ('customer', fields.ForeignKeyField('models.Customer', source_field='customer_id', null=True, db_constraint=True, to_field='id', related_name='activities', on_delete=OnDelete.CASCADE)),
                 ('kind', fields.CharEnumField(description='CONTACT_INVITED: CONTACT_INVITED\nINVITE_ACCEPTED: INVITE_ACCEPTED\nSIGNED_UP: SIGNED_UP\nFIRST_LOGIN: FIRST_LOGIN\nDOCUMENT_VIEWED: DOCUMENT_VIEWED\nDOCUMENT_SHARED: DOCUMENT_SHARED\nDOCUMENT_UPLOADED: DOCUMENT_UPLOADED\nDOCUMENT_FORWARDED: DOCUMENT_FORWARDED\nPAYMENT_MADE: PAYMENT_MADE\nPAYMENT_PENDING: PAYMENT_PENDING\nPAYMENT_SETTLED: PAYMENT_SETTLED\nPAYMENT_FAILED: PAYMENT_FAILED\nPAYMENT_REFUNDED: PAYMENT_REFUNDED\nCOMMENT_ADDED: COMMENT_ADDED\nQUOTE_ACCEPTED: QUOTE_ACCEPTED\nQUOTE_DECLINED: QUOTE_DECLINED\nDETAILS_UPDATED: DETAILS_UPDATED\nREVIEW_SUBMITTED: REVIEW_SUBMITTED\nPREFERENCES_CHANGED: PREFERENCES_CHANGED', enum_type=ActivityKind, max_length=40)),
                 ('actor_kind', fields.CharEnumField(description='STAFF: STAFF\nCONTACT: CONTACT\nPARTNER: PARTNER\nSYSTEM: SYSTEM', enum_type=ActorKind, max_length=16)),
@@ -33,13 +34,14 @@ class Migration(migrations.Migration):
                 ('visible_to_customer', fields.BooleanField(default=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'activity', 'app': 'models', 'indexes': [Index(fields=['organization_id', 'id']), Index(fields=['customer_id', 'id'])], 'pk_attr': 'id'},
+            options={'table': 'activity', 'app': 'models', 'unique_together': (('organization', 'seq'),), 'indexes': [Index(fields=['customer_id', 'seq'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
             name='Notification',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('organization', fields.ForeignKeyField('models.Organization', source_field='organization_id', db_constraint=True, to_field='id', related_name='notifications', on_delete=OnDelete.CASCADE)),
                 ('staff_user', fields.ForeignKeyField('models.StaffUser', source_field='staff_user_id', db_constraint=True, to_field='id', related_name='notifications', on_delete=OnDelete.CASCADE)),
                 ('activity', fields.ForeignKeyField('models.Activity', source_field='activity_id', db_constraint=True, to_field='id', related_name='notifications', on_delete=OnDelete.CASCADE)),
                 ('read_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),

