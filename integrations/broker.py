@@ -132,11 +132,17 @@ class RedisBroker:
         return True
 
     async def publish(self, channel: str, message: dict[str, Any]) -> None:
-        try:
-            await self._redis.publish(self.PREFIX + channel, json.dumps(message))
-        except Exception as exc:  # any Redis failure: deliver here, others resync later
-            logger.warning("Redis publish failed (%s); delivering to this worker only", exc)
-            self.hub.dispatch(channel, message)
+        data = json.dumps(message)
+        for attempt in range(2):
+            try:
+                await self._redis.publish(self.PREFIX + channel, data)
+                return
+            except Exception as exc:  # a pooled connection may predate a Redis restart
+                error = exc
+                if attempt == 0:
+                    continue
+        logger.warning("Redis publish failed (%s); delivering to this worker only", error)
+        self.hub.dispatch(channel, message)
 
     def subscribe(self, channel: str) -> contextlib.AbstractAsyncContextManager[Subscription]:
         return self.hub.subscribe(channel)

@@ -191,7 +191,7 @@ def from_payload(payload: dict[str, Any]) -> Activity:
     return Activity(**fields)
 
 
-REVALIDATE_SECONDS = 60.0
+REVALIDATE_SECONDS = 30.0
 REPLAY_CHUNK = 100
 
 
@@ -205,53 +205,58 @@ async def follow(
     """The principal's activity after `after_seq` (replayed), then live, each exactly once.
 
     Positions are contiguous per organization, so a jump means an event was published out of
-    order or lost on the way; the database fills the gap. RESYNC does the same after an outage.
+    order or lost on the way, and the database fills the gap. A RESYNC (after a broker outage
+    or a slow consumer) and every idle tick also read whatever the database has beyond us.
     """
     organization_id = principal.organization_id
     assert organization_id is not None
     async with broker.current().subscribe(channel_for(organization_id)) as subscription:
         top = await stream_top(organization_id)
-        last = top if after_seq is None else min(after_seq, top)
-        async for row in _stored(principal, customer_id, after=last, upto=top):
+        start = top if after_seq is None else min(after_seq, top)
+        position = _Position(principal, customer_id, start)
+        async for row in position.catch_up(top):
             yield row
-        last = top
         while True:
             message = await subscription.next(within=REVALIDATE_SECONDS)
-            if message is None or _is_access_change(message):
-                if not await still_valid():
-                    raise Unauthenticated("Your session has ended.")
-                continue
-            if message == broker.RESYNC:
-                top = await stream_top(organization_id)
-                async for row in _stored(principal, customer_id, after=last, upto=top):
+            if (message is None or _is_access_change(message)) and not await still_valid():
+                raise Unauthenticated("Your session has ended.")
+            if isinstance(message, dict) and message.get("type") == "activity":
+                async for row in position.take(from_payload(message)):
                     yield row
-                last = max(last, top)
-                continue
-            seq = message["seq"]
-            if seq <= last:
-                continue
-            async for row in _stored(principal, customer_id, after=last, upto=seq - 1):
+            elif message is None or message == broker.RESYNC:
+                async for row in position.catch_up(await stream_top(organization_id)):
+                    yield row
+
+
+class _Position:
+    """Where a subscriber is in its organization's stream, and what it may see there."""
+
+    def __init__(self, principal: Principal, customer_id: int | None, last: int) -> None:
+        self.principal = principal
+        self.customer_id = customer_id
+        self.last = last
+
+    async def catch_up(self, upto: int) -> AsyncIterator[Activity]:
+        after = self.last
+        while after < upto:
+            query = scoped(Activity, self.principal).filter(seq__gt=after, seq__lte=upto)
+            if self.customer_id is not None:
+                query = query.filter(customer_id=self.customer_id)
+            rows = await query.order_by("seq").limit(REPLAY_CHUNK)
+            for row in rows:
                 yield row
-            row = from_payload(message)
-            if can_see(principal, row) and customer_id in (None, row.customer_id):
-                yield row
-            last = seq
+            after = rows[-1].seq if len(rows) == REPLAY_CHUNK else upto
+        self.last = max(self.last, upto)
+
+    async def take(self, row: Activity) -> AsyncIterator[Activity]:
+        if row.seq <= self.last:
+            return
+        async for earlier in self.catch_up(row.seq - 1):
+            yield earlier
+        self.last = row.seq
+        if can_see(self.principal, row) and self.customer_id in (None, row.customer_id):
+            yield row
 
 
 def _is_access_change(message: broker.Message) -> bool:
     return isinstance(message, dict) and message.get("type") == "access"
-
-
-async def _stored(
-    principal: Principal, customer_id: int | None, *, after: int, upto: int
-) -> AsyncIterator[Activity]:
-    while after < upto:
-        query = scoped(Activity, principal).filter(seq__gt=after, seq__lte=upto)
-        if customer_id is not None:
-            query = query.filter(customer_id=customer_id)
-        rows = await query.order_by("seq").limit(REPLAY_CHUNK)
-        for row in rows:
-            yield row
-        if len(rows) < REPLAY_CHUNK:
-            return
-        after = rows[-1].seq

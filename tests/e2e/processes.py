@@ -1,0 +1,86 @@
+"""Run `portico` commands and `portico serve` processes the way an operator would."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from tests.services import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST_HASHING = {"PORTICO_ARGON2_TIME_COST": "1", "PORTICO_ARGON2_MEMORY_KIB": "1024"}
+
+
+def portico_env(var_dir: Path, **overrides: str) -> dict[str, str]:
+    env = {**os.environ, **FAST_HASHING, "PORTICO_VAR_DIR": str(var_dir)}
+    for name in ("DATABASE_URL", "REDIS_URL", "PORTICO_MAIL_URL"):
+        env.pop(name, None)
+    env.update(overrides)
+    return env
+
+
+def portico(*args: str, env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "server", *args], env=env, cwd=ROOT, check=True, capture_output=True
+    )
+
+
+@contextlib.contextmanager
+def serve(env: dict[str, str]) -> Iterator[str]:
+    """A `portico serve` process on a free port; yields its base URL."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {"PORTICO_PUBLIC_URL": base, "PORTICO_ALLOWED_ORIGINS": base, **env}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_until_up(base, process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _wait_until_up(base: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(process.stderr.read().decode() if process.stderr else "exited")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError("portico serve did not start within 30 s")
+
+
+def graphql(base: str, query: str, token: str | None = None) -> dict:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.post(f"{base}/graphql", json={"query": query}, headers=headers, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def login(base: str, email: str, password: str) -> str:
+    query = f'mutation {{ login(input: {{email: "{email}", password: "{password}"}}) {{ token }} }}'
+    return graphql(base, query)["data"]["login"]["token"]
+
+
+def portal_login(base: str, portal: str, email: str, password: str) -> str:
+    query = (
+        f'mutation {{ portalLogin(input: {{portalName: "{portal}", email: "{email}", '
+        f'password: "{password}"}}) {{ token }} }}'
+    )
+    return graphql(base, query)["data"]["portalLogin"]["token"]
