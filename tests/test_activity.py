@@ -323,3 +323,20 @@ async def _until(condition, within: float = 5.0) -> None:
     async with asyncio.timeout(within):
         while not condition():  # noqa: ASYNC110 - polls state that another task changes
             await asyncio.sleep(0.01)
+
+
+async def test_subscriptions_per_connection_are_capped(db, world: World) -> None:
+    hub = broker.current().hub  # type: ignore[attr-defined]
+    async with (
+        websocket_client(db) as ws_http,
+        graphql_ws.connect(ws_http, token=world.tokens["staff"]) as ws,
+    ):
+        for _ in range(20):
+            await ws.subscribe(SUBSCRIBE)
+        await _until(lambda: hub.subscriber_count() == 20)
+        refused = await ws.subscribe(SUBSCRIBE)
+        message = await ws.receive()
+        assert message["type"] == "error" and message["id"] == refused
+        assert "limit" in message["payload"][0]["message"]
+        assert hub.subscriber_count() == 20
+    await _until(lambda: hub.subscriber_count() == 0)
