@@ -17,6 +17,9 @@ ADMIN_PASSWORD = "acme-admin-portal-2026"  # noqa: S105 - published demo login
 STAFF_PASSWORD = "acme-staff-portal-2026"  # noqa: S105 - published demo login
 CONTACT_EMAIL = "maria.lopez@northwind.example"
 CONTACT_PASSWORD = "northwind-portal-2026"  # noqa: S105 - published demo login
+SECOND_CONTACT_EMAIL = "priya@contoso.example"
+SECOND_CONTACT_PASSWORD = "contoso-portal-2026"  # noqa: S105 - published demo login
+PORTAL_LOGINS = {CONTACT_EMAIL: CONTACT_PASSWORD, SECOND_CONTACT_EMAIL: SECOND_CONTACT_PASSWORD}
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ async def _create_customer(org: Organization, demo: DemoCustomer) -> None:
         custom_fields=[{"name": "Account manager", "value": "Sam Sales"}],
     )
     for index, (first, last, email) in enumerate(demo.contacts):
-        is_demo_login = email == CONTACT_EMAIL
+        password = PORTAL_LOGINS.get(email)
         await ContactPerson.create(
             organization=org,
             customer=customer,
@@ -116,8 +119,8 @@ async def _create_customer(org: Organization, demo: DemoCustomer) -> None:
             last_name=last,
             email=email,
             is_primary=index == 0,
-            portal_access=PortalAccess.ACTIVE if is_demo_login else PortalAccess.NOT_INVITED,
-            password_hash=passwords.hash_password(CONTACT_PASSWORD) if is_demo_login else "",
+            portal_access=PortalAccess.ACTIVE if password else PortalAccess.NOT_INVITED,
+            password_hash=passwords.hash_password(password) if password else "",
         )
 
 
@@ -131,6 +134,7 @@ def demo_logins(public_base_url: str) -> str:
             f'Portal contact:  mutation {{ portalLogin(input: {{portalName: "{DEMO_PORTAL}", '
             f'email: "{CONTACT_EMAIL}", password: "{CONTACT_PASSWORD}"}}) '
             f"{{ token errors {{ message }} }} }}",
+            f"Another contact: {SECOND_CONTACT_EMAIL} / {SECOND_CONTACT_PASSWORD} (Contoso Retail)",
             "Then send the token as the header  Authorization: Bearer <token>",
         ]
     )

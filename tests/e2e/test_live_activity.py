@@ -10,7 +10,15 @@ import asyncpg
 import httpx
 import pytest
 
-from server.demo import ADMIN_EMAIL, ADMIN_PASSWORD, CONTACT_EMAIL, CONTACT_PASSWORD, DEMO_PORTAL
+from server.demo import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    CONTACT_EMAIL,
+    CONTACT_PASSWORD,
+    DEMO_PORTAL,
+    SECOND_CONTACT_EMAIL,
+    SECOND_CONTACT_PASSWORD,
+)
 from tests import graphql_ws
 from tests.e2e.processes import graphql, login, portal_login, portico, portico_env, serve
 from tests.services import RedisServer, redis_server, services_required
@@ -45,10 +53,15 @@ async def test_event_from_a_mutation_arrives_and_replays_exactly_once(single: st
             await staff_ws.subscribe(EVENTS)
             await contact_ws.subscribe(EVENTS)
             await asyncio.sleep(0.2)
+            # Another customer's contact logs in for the first time: staff hear of it,
+            # Northwind's contact does not.
+            portal_login(single, DEMO_PORTAL, SECOND_CONTACT_EMAIL, SECOND_CONTACT_PASSWORD)
+            login_event = (await staff_ws.receive())["payload"]["data"]["portalActivity"]
+            assert login_event["node"] == {"kind": "FIRST_LOGIN"}
             change_preferences(single, admin, "BOTH")
             first = (await staff_ws.receive())["payload"]["data"]["portalActivity"]
             assert first["node"] == {"kind": "PREFERENCES_CHANGED"}
-            await contact_ws.expect_silence(0.5)  # not the customer's business
+            await contact_ws.expect_silence(0.5)  # neither is this customer's business
 
         # While nobody listens, two more changes happen.
         change_preferences(single, admin, "EMAIL")
