@@ -114,6 +114,7 @@ def _actor(principal: Principal | None) -> tuple[ActorKind, int | None, int | No
 
 
 async def _write(connection: BaseDBAsyncClient, work: UnitOfWork) -> None:
+    # Imported here: notifications read preferences, whose changes are recorded as activity.
     from resolvers.notifications import notify_staff
 
     for row in work.pending:

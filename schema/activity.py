@@ -243,6 +243,8 @@ class ActivitySubscription:
             still_valid=lambda: still_valid(principal),
         )
         async for row in stream:
+            # A connection lives for hours; each event is read fresh, not from its loaders' cache.
+            info.context.become(principal)
             yield Edge(cursor=cursor_for(row, NEWEST_FIRST), node=Activity.from_row(row))
 
 
