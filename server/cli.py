@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> None:
 
     commands.add_parser("migrate", help="apply database migrations")
 
+    commands.add_parser("worker", help="deliver queued email until SIGINT/SIGTERM")
+
     commands.add_parser("demo", help="load the demo organization unless loaded; print logins")
 
     admin = commands.add_parser("create-admin", help="create an organization and its admin")
@@ -41,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     handler = {
         "serve": _serve,
         "migrate": _migrate,
+        "worker": _worker,
         "demo": _demo,
         "create-admin": _create_admin,
         "export-schema": _export_schema,
@@ -68,6 +71,17 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> None:
 
     asyncio.run(migrate(settings.database_url))
     print("Database is up to date.")
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> None:
+    import logging
+
+    from server.delivery import run_worker
+
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    asyncio.run(run_worker(settings))
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
+
+from integrations.mailer import (
+    DEFAULT_MAIL_FROM,
+    DEFAULT_MAIL_URL,
+    MailConfigurationError,
+    mailer_from_url,
+)
 
 
 class ConfigurationError(RuntimeError):
@@ -52,7 +60,9 @@ class Settings:
     allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8000", "http://localhost:8000")
     public_base_url: str = "http://127.0.0.1:8000"
     redis_url: str = ""
-    mail_url: str = "log://"
+    mail_url: str = DEFAULT_MAIL_URL
+    mail_from: str = DEFAULT_MAIL_FROM
+    outbox_poll_seconds: int = 2
     log_level: str = "INFO"
     graphiql: bool = True
     max_body_bytes: int = 1_048_576
@@ -89,7 +99,9 @@ class Settings:
             allowed_origins=_env_list("PORTICO_ALLOWED_ORIGINS", cls.allowed_origins),
             public_base_url=_env("PORTICO_PUBLIC_URL", cls.public_base_url).rstrip("/"),
             redis_url=_env("REDIS_URL"),
-            mail_url=_env("MAIL_URL", cls.mail_url),
+            mail_url=_mail_url(_env("PORTICO_MAIL_URL", cls.mail_url)),
+            mail_from=_mail_from(_env("PORTICO_MAIL_FROM", cls.mail_from)),
+            outbox_poll_seconds=_poll_seconds(cls.outbox_poll_seconds),
             log_level=_env("PORTICO_LOG_LEVEL", cls.log_level).upper(),
             graphiql=_env_bool("PORTICO_GRAPHIQL", not production),
             max_body_bytes=_env_int("PORTICO_MAX_BODY_BYTES", cls.max_body_bytes),
@@ -99,6 +111,30 @@ class Settings:
             argon2_memory_kib=_env_int("PORTICO_ARGON2_MEMORY_KIB", cls.argon2_memory_kib),
             var_dir=var_dir,
         )
+
+
+def _mail_url(url: str) -> str:
+    # Checked at start-up, so a typo fails `portico serve` instead of every email later.
+    try:
+        mailer_from_url(url)
+    except MailConfigurationError as exc:
+        raise ConfigurationError(f"PORTICO_MAIL_URL: {exc}") from exc
+    return url
+
+
+def _mail_from(value: str) -> str:
+    if "@" not in parseaddr(value)[1]:
+        raise ConfigurationError(
+            f"PORTICO_MAIL_FROM must be an address like {DEFAULT_MAIL_FROM!r}, got {value!r}"
+        )
+    return value
+
+
+def _poll_seconds(default: int) -> int:
+    seconds = _env_int("PORTICO_OUTBOX_POLL_SECONDS", default)
+    if seconds < 1:  # zero would make every delivery loop query the database non-stop
+        raise ConfigurationError("PORTICO_OUTBOX_POLL_SECONDS must be at least 1")
+    return seconds
 
 
 def _secret_key(production: bool, var_dir: Path) -> str:

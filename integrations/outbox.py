@@ -1,0 +1,201 @@
+"""Outbox delivery: claim due messages, send them, record the outcome, retry with backoff.
+
+Any number of workers (tasks, processes, hosts) may deliver from one database. A worker claims a
+batch with a lease in one atomic UPDATE, so a message is in one worker's hands at a time. If a
+worker dies mid-send, its lease expires and the message is sent again with the same Message-ID,
+so the receiving side can recognise the duplicate. Transient failures are retried forever:
+while the mail server is down, email is delayed, never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import secrets
+import socket
+import time
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+from tortoise import connections
+
+from integrations.mailer import DEFAULT_MAIL_FROM, Mailer, PermanentMailError
+from models.outbox import OutboxMessage, OutboxStatus
+
+logger = logging.getLogger("portico.outbox")
+
+BATCH_SIZE = 10
+# Long enough for a whole batch even with slow SMTP timeouts; a crashed worker's messages wait
+# this long before another worker picks them up.
+LEASE = timedelta(minutes=10)
+FIRST_RETRY_SECONDS = 5
+MAX_RETRY_SECONDS = 3600
+ERROR_LENGTH = 500
+
+_CLAIM_SQL = {
+    "postgres": """
+        UPDATE outbox_message SET claimed_until = $1, claimed_by = $2
+        WHERE id IN (
+            SELECT id FROM outbox_message
+            WHERE status = $3 AND next_attempt_at <= $4
+              AND (claimed_until IS NULL OR claimed_until < $4)
+            ORDER BY id LIMIT $5
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING id
+    """,
+    # SQLite runs one writer at a time, so the same statement is atomic without row locks.
+    # It compares datetimes as ISO text, which works because Portico writes them all in UTC.
+    "sqlite": """
+        UPDATE outbox_message SET claimed_until = ?1, claimed_by = ?2
+        WHERE id IN (
+            SELECT id FROM outbox_message
+            WHERE status = ?3 AND next_attempt_at <= ?4
+              AND (claimed_until IS NULL OR claimed_until < ?4)
+            ORDER BY id LIMIT ?5
+        )
+        RETURNING id
+    """,
+}
+
+# The wake-up events of the delivery loops running in this process.
+_listeners: set[asyncio.Event] = set()
+
+
+def wake() -> None:
+    """Tells this process's delivery loops that a message is waiting; a no-op without any."""
+    for event in _listeners:
+        event.set()
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+async def claim_batch(worker_id: str, limit: int, lease: timedelta) -> list[OutboxMessage]:
+    """Leases up to `limit` due messages to `worker_id`, oldest first."""
+    connection = connections.get("default")
+    dialect = connection.capabilities.dialect
+    if dialect not in _CLAIM_SQL:
+        raise NotImplementedError(f"Outbox delivery does not support {dialect!r} databases")
+    now = datetime.now(UTC)
+    rows = await connection.execute_query_dict(
+        _CLAIM_SQL[dialect], [now + lease, worker_id, OutboxStatus.PENDING.value, now, limit]
+    )
+    ids = [row["id"] for row in rows]
+    return await OutboxMessage.filter(id__in=ids).order_by("id") if ids else []
+
+
+async def deliver_once(
+    mailer: Mailer, worker_id: str, *, mail_from: str = DEFAULT_MAIL_FROM
+) -> int:
+    """Sends one batch of due messages; returns how many it attempted."""
+    batch = await claim_batch(worker_id, BATCH_SIZE, LEASE)
+    deadline = time.monotonic() + LEASE.total_seconds() / 2
+    for index, row in enumerate(batch):
+        if time.monotonic() > deadline:
+            # Too close to the lease's end: another worker may claim these soon. Hand them back.
+            await _record(batch[index:], worker_id, count_attempt=False)
+            return index
+        await _deliver(mailer, row, worker_id, mail_from)
+    return len(batch)
+
+
+async def run_delivery_loop(
+    mailer: Mailer,
+    *,
+    worker_id: str,
+    poll_seconds: float,
+    stop: asyncio.Event,
+    mail_from: str = DEFAULT_MAIL_FROM,
+) -> None:
+    """Delivers until `stop` is set, looking again after `poll_seconds` or a `wake()`."""
+    wakeup = asyncio.Event()
+    _listeners.add(wakeup)
+    logger.info("Outbox delivery started (worker %s, %r)", worker_id, mailer)
+    try:
+        while not stop.is_set():
+            wakeup.clear()
+            try:
+                attempted = await deliver_once(mailer, worker_id, mail_from=mail_from)
+            except Exception:  # e.g. the database briefly unreachable; the next round retries
+                logger.exception("Outbox delivery failed; retrying in %s s", poll_seconds)
+                attempted = 0
+            if attempted < BATCH_SIZE:  # a full batch means more may be due right away
+                await _first_of(poll_seconds, stop, wakeup)
+    finally:
+        _listeners.discard(wakeup)
+        logger.info("Outbox delivery stopped (worker %s)", worker_id)
+
+
+def compose(row: OutboxMessage, mail_from: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = mail_from
+    message["To"] = row.to_address
+    if row.reply_to:
+        message["Reply-To"] = row.reply_to
+    message["Subject"] = row.subject
+    message["Message-ID"] = row.message_id
+    # When the message was written, not when a retry finally got it through.
+    message["Date"] = format_datetime(row.created_at)
+    # RFC 3834: keeps vacation responders from answering a notification.
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(row.text_body)
+    if row.html_body:
+        message.add_alternative(row.html_body, subtype="html")
+    return message
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """5 s after the first failure, doubling up to an hour; the random part spreads out
+    messages that failed together, so they do not all come back in the same second."""
+    ceiling = min(FIRST_RETRY_SECONDS * 2 ** min(attempts - 1, 20), MAX_RETRY_SECONDS)
+    return timedelta(seconds=ceiling * random.uniform(0.75, 1.0))  # noqa: S311 (not a secret)
+
+
+async def _deliver(mailer: Mailer, row: OutboxMessage, worker_id: str, mail_from: str) -> None:
+    try:
+        await mailer.send(compose(row, mail_from))
+    except PermanentMailError as exc:
+        logger.warning("Email %s to %s refused for good: %s", row.id, row.to_address, exc)
+        await _record([row], worker_id, status=OutboxStatus.FAILED, last_error=_short(exc))
+    except Exception as exc:  # everything else is transient: retried until it goes through
+        retry_at = datetime.now(UTC) + retry_delay(row.attempts + 1)
+        logger.warning("Email %s not sent, retrying at %s: %s", row.id, retry_at, _short(exc))
+        await _record([row], worker_id, next_attempt_at=retry_at, last_error=_short(exc))
+    else:
+        await _record(
+            [row], worker_id, status=OutboxStatus.SENT, sent_at=datetime.now(UTC), last_error=""
+        )
+
+
+async def _record(
+    rows: list[OutboxMessage], worker_id: str, *, count_attempt: bool = True, **changes: Any
+) -> None:
+    """Writes an outcome and ends the lease, but only while the lease is still this worker's."""
+    for row in rows:
+        if count_attempt:
+            changes["attempts"] = row.attempts + 1
+        updated = await OutboxMessage.filter(
+            id=row.id, claimed_by=worker_id, status=OutboxStatus.PENDING
+        ).update(claimed_until=None, **changes)
+        if not updated:
+            logger.warning("Lease on email %s was lost before its outcome was saved", row.id)
+
+
+def _short(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:ERROR_LENGTH]
+
+
+async def _first_of(seconds: float, *events: asyncio.Event) -> None:
+    """Waits until one of the events is set, or `seconds` have passed."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
