@@ -3,22 +3,20 @@ and followed live by subscribers who can resume from a cursor without gaps or re
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.transactions import in_transaction
 
 from auth.errors import Unauthenticated
 from auth.principals import ContactPrincipal, PartnerPrincipal, Principal, StaffPrincipal
 from auth.scoping import can_see, scoped
 from integrations import broker
 from models.activity import Activity, ActivityKind, ActorKind
+from resolvers import transactions
 
 logger = logging.getLogger("portico.activity")
 
@@ -36,35 +34,6 @@ CUSTOMER_SEES = frozenset(
 _ACTIVITY_LOCK_NAMESPACE = 7_283
 
 
-@dataclass
-class UnitOfWork:
-    pending: list[Activity] = field(default_factory=list)
-    saved: list[Activity] = field(default_factory=list)
-
-
-_current: ContextVar[UnitOfWork | None] = ContextVar("portico_unit_of_work", default=None)
-
-
-@contextlib.asynccontextmanager
-async def unit_of_work() -> AsyncIterator[UnitOfWork]:
-    """One database transaction whose activities are published once it has committed."""
-    outer = _current.get()
-    if outer is not None:
-        yield outer
-        return
-    work = UnitOfWork()
-    token = _current.set(work)
-    try:
-        async with in_transaction() as connection:
-            yield work
-            # Last, so the stream lock is held only for the commit itself.
-            await _write(connection, work)
-    finally:
-        _current.reset(token)
-    for row in work.saved:
-        await _publish(row.organization_id, {"type": "activity", **to_payload(row)})
-
-
 def record(
     kind: ActivityKind,
     *,
@@ -75,12 +44,15 @@ def record(
     data: dict[str, Any] | None = None,
     visible_to_customer: bool | None = None,
 ) -> None:
-    work = _current.get()
+    work = transactions.current()
     if work is None:
-        raise RuntimeError("record() belongs inside unit_of_work()")
+        raise RuntimeError("record() belongs inside transactions.unit_of_work()")
+    pending: list[Activity] = work.state.setdefault(__name__, [])
+    # Written last, so the stream lock is held only for the commit itself.
+    work.before_commit[__name__] = lambda connection: _write(connection, pending)
     actor_kind, staff_id, contact_id, actor_name = _actor(actor)
     document_type, document_id, document_number = document
-    work.pending.append(
+    pending.append(
         Activity(
             organization_id=organization_id,
             customer_id=customer_id,
@@ -113,17 +85,18 @@ def _actor(principal: Principal | None) -> tuple[ActorKind, int | None, int | No
     return ActorKind.SYSTEM, None, None, "Portico"
 
 
-async def _write(connection: BaseDBAsyncClient, work: UnitOfWork) -> None:
+async def _write(connection: BaseDBAsyncClient, pending: list[Activity]) -> None:
     # Imported here: notifications read preferences, whose changes are recorded as activity.
     from resolvers.notifications import notify_staff
 
-    for row in work.pending:
+    for row in pending:
         await _lock_stream(connection, row.organization_id)
         row.seq = await stream_top(row.organization_id) + 1
         await row.save()
-        work.saved.append(row)
         await notify_staff(row)
-    work.pending.clear()
+        message = {"type": "activity", **to_payload(row)}
+        await transactions.after_commit(partial(_publish, row.organization_id, message))
+    pending.clear()
 
 
 async def _lock_stream(connection: BaseDBAsyncClient, organization_id: int) -> None:

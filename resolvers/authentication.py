@@ -12,7 +12,7 @@ from models.activity import ActivityKind
 from models.customers import ContactPerson, PortalAccess
 from models.organizations import Organization
 from models.staff import StaffUser
-from resolvers import activity
+from resolvers import activity, transactions
 from resolvers.activity import announce_access_change
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import normalize_email
@@ -59,7 +59,7 @@ async def log_in_contact(
         await _record_failure(account, client)
         raise reject(ErrorCode.INVALID_CREDENTIALS, _WRONG_CREDENTIALS)
     first_time = contact.last_login_at is None
-    async with activity.unit_of_work():
+    async with transactions.unit_of_work():
         await _after_success(contact, account, password)
         if first_time:
             activity.record(

@@ -5,12 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from tortoise.transactions import in_transaction
-
 from auth.principals import Principal, StaffPrincipal
 from auth.scoping import scoped
 from models.customers import ContactPerson, Customer
 from models.organizations import Organization
+from resolvers import transactions
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
 
@@ -44,7 +43,7 @@ async def create_customer(principal: StaffPrincipal, data: dict[str, Any]) -> Cu
         _require_name(checker, cleaned_contacts[-1], field)
     checker.raise_if_any()
     await _refuse_duplicate_emails(principal, [c["email"] for c in cleaned_contacts])
-    async with in_transaction():
+    async with transactions.unit_of_work():
         customer = await Customer.create(organization_id=principal.organization_id, **values)
         for index, contact in enumerate(cleaned_contacts):
             contact.setdefault("is_primary", index == 0)
@@ -71,7 +70,7 @@ async def create_contact(principal: StaffPrincipal, data: dict[str, Any]) -> Con
     _require_name(checker, values, [])
     checker.raise_if_any()
     await _refuse_duplicate_emails(principal, [values["email"]])
-    async with in_transaction():
+    async with transactions.unit_of_work():
         has_primary = await ContactPerson.filter(customer=customer, is_primary=True).exists()
         values.setdefault("is_primary", not has_primary)
         return await _save_contact(customer, ContactPerson(**values))
@@ -93,7 +92,7 @@ async def update_contact(
             ["isPrimary"],
         )
     contact.update_from_dict(values)
-    async with in_transaction():
+    async with transactions.unit_of_work():
         return await _save_contact(await contact.customer, contact)
 
 

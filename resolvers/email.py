@@ -1,6 +1,6 @@
 """Email to be sent: rendered now, written to the outbox, delivered by integrations.outbox.
 
-Call these inside the transaction of the change the email is about (`in_transaction()`): the
+Call these inside the unit of work of the change the email is about (`transactions`): the
 outbox row then commits or rolls back with that change, so no email goes out for a change that
 never happened, and none is lost for one that did.
 """
@@ -17,6 +17,7 @@ from integrations import outbox
 from integrations.templating import render_email
 from models.activity import ActivityKind
 from models.outbox import OutboxMessage, OutboxStatus
+from resolvers import transactions
 
 ACTIVITY_TEMPLATE = "activity_notification"
 
@@ -47,9 +48,8 @@ async def enqueue_email(
         status=OutboxStatus.PENDING,
         next_attempt_at=datetime.now(UTC),
     )
-    # Inside an open transaction on PostgreSQL the loop may look before the row commits; it
-    # then finds the message at its next poll instead, a few seconds later.
-    outbox.wake()
+    # Delivery is woken only once the row is committed and so visible to it.
+    await transactions.after_commit(outbox.wake)
     return message
 
 

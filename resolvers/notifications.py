@@ -7,8 +7,12 @@ from datetime import UTC, datetime
 from auth.principals import StaffPrincipal
 from auth.scoping import scoped
 from models.activity import Activity, ActorKind, Notification
+from models.customers import Customer
+from models.organizations import Organization
 from models.preferences import ActivityNotifications
 from models.staff import StaffUser
+from resolvers import links
+from resolvers.email import enqueue_activity_email
 from resolvers.preferences import preferences_for
 
 IN_APP = frozenset({ActivityNotifications.IN_APP, ActivityNotifications.BOTH})
@@ -35,7 +39,30 @@ async def notify_staff(row: Activity) -> None:
 
 
 async def _email(row: Activity, recipients: list[StaffUser]) -> None:
-    return None
+    if not recipients:
+        return
+    organization = await Organization.get(id=row.organization_id)
+    customer = await Customer.get_or_none(id=row.customer_id) if row.customer_id else None
+    for user in recipients:
+        await enqueue_activity_email(
+            to=user.email,
+            language=language_of(organization.locale),
+            organization_id=organization.id,
+            organization_name=organization.name,
+            timezone=organization.timezone,
+            kind=row.kind,
+            actor_name=row.actor_name,
+            occurred_at=row.created_at,
+            link=links.current().staff_activity(row.id),
+            customer_name=customer.display_name if customer else "",
+            document_number=row.document_number,
+            amount_minor=row.data.get("amount_minor"),
+            currency=row.data.get("currency", ""),
+        )
+
+
+def language_of(locale: str) -> str:
+    return locale.replace("-", "_").split("_")[0].lower() or "en"
 
 
 async def unread_count(principal: StaffPrincipal) -> int:

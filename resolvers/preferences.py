@@ -9,7 +9,7 @@ from tortoise.exceptions import IntegrityError
 from auth.principals import StaffPrincipal
 from models.activity import ActivityKind
 from models.preferences import ActivityNotifications, PortalPreferences
-from resolvers import activity
+from resolvers import activity, transactions
 
 EDITABLE = ("activity_notifications",)
 
@@ -28,7 +28,7 @@ async def update_preferences(
     principal: StaffPrincipal, changes: dict[str, Any]
 ) -> PortalPreferences:
     await preferences_for(principal.organization_id)
-    async with activity.unit_of_work():
+    async with transactions.unit_of_work():
         preferences = await PortalPreferences.select_for_update().get(
             organization_id=principal.organization_id
         )

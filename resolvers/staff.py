@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tortoise.transactions import in_transaction
-
 from auth import passwords
 from auth.principals import StaffPrincipal
 from auth.scoping import scoped
 from auth.sessions import end_sessions_of
 from models.staff import StaffRole, StaffUser
+from resolvers import transactions
 from resolvers.activity import announce_access_change
 from resolvers.authentication import check_new_password
 from resolvers.errors import ErrorCode, reject
@@ -37,7 +36,7 @@ async def create_staff_user(principal: StaffPrincipal, data: dict[str, Any]) -> 
 async def update_staff_user(
     principal: StaffPrincipal, user_id: int, changes: dict[str, Any]
 ) -> StaffUser:
-    async with in_transaction():
+    async with transactions.unit_of_work():
         user = await scoped(StaffUser, principal).select_for_update().get_or_none(id=user_id)
         if user is None:
             raise reject(ErrorCode.NOT_FOUND, "Staff user not found.", ["id"])

@@ -5,7 +5,7 @@ from datetime import datetime
 import strawberry
 
 from models.organizations import Organization as OrganizationRow
-from resolvers import organizations
+from resolvers import links, organizations
 from schema.context import Info
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
@@ -60,8 +60,8 @@ class Organization(ModelNode):
     created_at: datetime
 
     @strawberry.field(description="Where the organization's customers log in.")
-    def portal_url(self, info: Info) -> str:
-        return f"{info.context.settings.public_base_url}/portal/{self.portal_name}"
+    def portal_url(self) -> str:
+        return links.current().portal(self.portal_name)
 
     @classmethod
     def from_row(cls, row: OrganizationRow) -> Organization:

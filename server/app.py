@@ -14,6 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from auth import passwords
 from integrations import broker
+from resolvers import links
 from server import housekeeping
 from server.database import close_database, open_database
 from server.delivery import outbox_delivery
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
+    links.configure(settings.links)
     graphql = PorticoGraphQL(settings)
 
     @contextlib.asynccontextmanager

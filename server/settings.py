@@ -14,6 +14,7 @@ from integrations.mailer import (
     MailConfigurationError,
     mailer_from_url,
 )
+from resolvers.links import Links
 
 
 class ConfigurationError(RuntimeError):
@@ -59,6 +60,7 @@ class Settings:
     secret_key: str = ""
     allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8000", "http://localhost:8000")
     public_base_url: str = "http://127.0.0.1:8000"
+    staff_app_url: str = ""
     redis_url: str = ""
     mail_url: str = DEFAULT_MAIL_URL
     mail_from: str = DEFAULT_MAIL_FROM
@@ -71,6 +73,11 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65_536
     var_dir: Path = field(default=Path("var"))
+
+    @property
+    def links(self) -> Links:
+        public = self.public_base_url
+        return Links(public_base_url=public, staff_app_url=self.staff_app_url or public)
 
     @property
     def is_production(self) -> bool:
@@ -98,6 +105,7 @@ class Settings:
             secret_key=_secret_key(production, var_dir),
             allowed_origins=_env_list("PORTICO_ALLOWED_ORIGINS", cls.allowed_origins),
             public_base_url=_env("PORTICO_PUBLIC_URL", cls.public_base_url).rstrip("/"),
+            staff_app_url=_env("PORTICO_STAFF_APP_URL").rstrip("/"),
             redis_url=_env("REDIS_URL"),
             mail_url=_mail_url(_env("PORTICO_MAIL_URL", cls.mail_url)),
             mail_from=_mail_from(_env("PORTICO_MAIL_FROM", cls.mail_from)),

@@ -12,7 +12,7 @@ from integrations import broker
 from models.activity import Activity, ActivityKind, Notification
 from models.customers import Customer
 from models.preferences import ActivityNotifications, PortalPreferences
-from resolvers import activity
+from resolvers import activity, transactions
 from server.app import create_app
 from tests import graphql_ws
 from tests.conftest import PASSWORD, World, error_codes, gql
@@ -42,7 +42,7 @@ async def websocket_client(settings) -> AsyncIterator[httpx.AsyncClient]:
 async def customer_event(
     world: World, customer: Customer, kind: ActivityKind = ActivityKind.PAYMENT_MADE
 ) -> None:
-    async with activity.unit_of_work():
+    async with transactions.unit_of_work():
         activity.record(
             kind,
             actor=None,
@@ -156,7 +156,7 @@ async def test_contacts_see_only_what_concerns_their_customer(client, world: Wor
 async def test_activity_is_not_kept_or_published_when_the_change_fails(world: World) -> None:
     async with broker.current().subscribe(activity.channel_for(world.org_a.id)) as subscription:
         with pytest.raises(RuntimeError):
-            async with activity.unit_of_work():
+            async with transactions.unit_of_work():
                 activity.record(
                     ActivityKind.PAYMENT_MADE, actor=None, organization_id=world.org_a.id
                 )
@@ -340,3 +340,36 @@ async def test_subscriptions_per_connection_are_capped(db, world: World) -> None
         assert "limit" in message["payload"][0]["message"]
         assert hub.subscriber_count() == 20
     await _until(lambda: hub.subscriber_count() == 0)
+
+
+async def test_activity_email_goes_to_the_staff_who_want_it(client, world: World) -> None:
+    from models.outbox import OutboxMessage
+    from models.staff import StaffUser
+
+    await PortalPreferences.create(
+        organization=world.org_a, activity_notifications=ActivityNotifications.EMAIL
+    )
+    await world.org_a.__class__.filter(id=world.org_a.id).update(locale="de_DE")
+    await StaffUser.filter(id=world.admin.id).update(activity_emails=False)
+    await customer_event(world, world.customer_a)
+
+    [message] = await OutboxMessage.all()
+    assert message.to_address == "staff@alpha.example"
+    assert "Acorn Ltd" in message.text_body
+    assert "12,50" in message.text_body  # German money format
+    assert "/activity/" in message.text_body
+    assert await Notification.all().count() == 0  # EMAIL only: nothing in-app
+
+
+async def test_no_email_is_queued_when_the_change_rolls_back(world: World) -> None:
+    from models.outbox import OutboxMessage
+
+    await PortalPreferences.create(
+        organization=world.org_a, activity_notifications=ActivityNotifications.BOTH
+    )
+    with pytest.raises(RuntimeError):
+        async with transactions.unit_of_work():
+            activity.record(ActivityKind.PAYMENT_MADE, actor=None, organization_id=world.org_a.id)
+            raise RuntimeError("the change failed")
+    assert await OutboxMessage.all().count() == 0
+    assert await Notification.all().count() == 0

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
-from tortoise.transactions import in_transaction
 
 from integrations import outbox
 from integrations.mailer import (
@@ -28,6 +27,7 @@ from integrations.templating import TEMPLATES, TRANSLATIONS, locale_for, render_
 from models.activity import ActivityKind
 from models.customers import Customer
 from models.outbox import OutboxMessage, OutboxStatus
+from resolvers import transactions
 from resolvers.email import enqueue_activity_email, enqueue_email
 from server.settings import ConfigurationError, Settings
 from tests.conftest import World
@@ -187,14 +187,14 @@ class Abort(Exception):
 
 async def test_email_exists_only_if_the_callers_change_commits(world: World) -> None:
     with pytest.raises(Abort):
-        async with in_transaction():
+        async with transactions.unit_of_work():
             await Customer.filter(id=world.customer_a.id).update(display_name="Renamed")
             await enqueue(world)
             raise Abort
     assert await OutboxMessage.all().count() == 0
     assert (await Customer.get(id=world.customer_a.id)).display_name == "Acorn Ltd"
 
-    async with in_transaction():
+    async with transactions.unit_of_work():
         await Customer.filter(id=world.customer_a.id).update(display_name="Renamed")
         queued = await enqueue(world)
     row = await OutboxMessage.get(id=queued.id)

@@ -429,9 +429,9 @@ async def test_permission_matrix(client, world: World, case: Case, principal: st
 async def _seed_activity(world: World):
     """A payment the customer sees and a first login only staff see, both notifying staff."""
     from models.activity import Activity, ActivityKind
-    from resolvers import activity
+    from resolvers import activity, transactions
 
-    async with activity.unit_of_work():
+    async with transactions.unit_of_work():
         for kind, customer in (
             (ActivityKind.PAYMENT_MADE, world.customer_a),
             (ActivityKind.FIRST_LOGIN, world.customer_b),

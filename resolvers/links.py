@@ -1,0 +1,31 @@
+"""URLs that Portico puts in emails and fields, from the public and staff app addresses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from strawberry.relay import to_base64
+
+
+@dataclass(frozen=True)
+class Links:
+    public_base_url: str = "http://127.0.0.1:8000"
+    staff_app_url: str = "http://127.0.0.1:8000"
+
+    def portal(self, portal_name: str) -> str:
+        return f"{self.public_base_url}/portal/{portal_name}"
+
+    def staff_activity(self, activity_id: int) -> str:
+        return f"{self.staff_app_url}/activity/{to_base64('Activity', activity_id)}"
+
+
+_links = Links()
+
+
+def configure(links: Links) -> None:
+    global _links
+    _links = links
+
+
+def current() -> Links:
+    return _links
