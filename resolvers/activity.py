@@ -4,6 +4,7 @@ and followed live by subscribers who can resume from a cursor without gaps or re
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from functools import partial
@@ -191,7 +192,7 @@ async def follow(
         async for row in position.catch_up(top):
             yield row
         while True:
-            message = await subscription.next(within=REVALIDATE_SECONDS)
+            message = await subscription.next(within=_idle_tick())
             if (message is None or _is_access_change(message)) and not await still_valid():
                 raise Unauthenticated("Your session has ended.")
             if isinstance(message, dict) and message.get("type") == "activity":
@@ -200,6 +201,11 @@ async def follow(
             elif message is None or message == broker.RESYNC:
                 async for row in position.catch_up(await stream_top(organization_id)):
                     yield row
+
+
+def _idle_tick() -> float:
+    # Spread out, or every subscriber woken by the same event checks in at the same moment.
+    return REVALIDATE_SECONDS * random.uniform(0.75, 1.25)  # noqa: S311 - not a secret
 
 
 class _Position:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -16,6 +17,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -131,6 +133,24 @@ def _give_code(error: GraphQLError, execution_context: ExecutionContext | None) 
     error.extensions = {**(error.extensions or {}), "code": code}
 
 
+# Built once: the validation cache is keyed by the rule classes, which each limiter creates anew.
+LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
+
+
+class PerEventExecution(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core 3.3 lets every event of a subscription share the subscription's sub-field
+    memo, which gains two entries per event and keeps them until the client unsubscribes: a
+    live dashboard would grow without bound. Each event gets a memo of its own instead."""
+
+    def build_per_event_executor(self, payload: object) -> StrawberryGraphQLCoreExecutionContext:
+        executor = super().build_per_event_executor(payload)
+        executor._relevant_sub_fields = {}
+        return executor
+
+
 def build_schema() -> strawberry.Schema:
     return PorticoSchema(
         query=Query,
@@ -138,11 +158,11 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         types=list(ModelNode.registry.values()),
         config=StrawberryConfig(disable_field_suggestions=True, relay_max_results=100),
+        execution_context_class=PerEventExecution,
         extensions=[
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: AddValidationRules(LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             MaskUnexpectedErrors,
         ],

@@ -152,3 +152,61 @@ async def test_websocket_speaks_graphql_transport_ws_from_allowed_origins(db, wo
             ) as ws:
                 await ws.send_json({"type": "connection_init"})
                 await ws.receive_json()
+
+
+async def test_repeated_queries_hit_the_validation_cache(client, world: World) -> None:
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    cache = _get_validate_cache(512)
+    query = "{ customers(first: 1) { totalCount } }"
+    await gql(client, query, token=world.tokens["staff"])
+    hits = cache.cache_info().hits
+    await gql(client, query, token=world.tokens["staff"])
+    assert cache.cache_info().hits == hits + 1
+
+
+async def test_a_long_subscription_does_not_accumulate_per_event_state() -> None:
+    import gc
+    from collections.abc import AsyncGenerator
+
+    import strawberry
+    from graphql.execution.executor import Executor
+
+    from schema.root import PerEventExecution
+
+    @strawberry.type
+    class Thing:
+        name: str
+
+    @strawberry.type
+    class Query:
+        ok: bool = True
+
+    @strawberry.type
+    class Subscription:
+        @strawberry.subscription
+        async def things(self) -> AsyncGenerator[Thing, None]:
+            for index in range(300):
+                yield Thing(name=str(index))
+
+    def memo_entries() -> int:
+        gc.collect()
+        return sum(len(o._relevant_sub_fields) for o in gc.get_objects() if isinstance(o, Executor))
+
+    schema = strawberry.Schema(
+        Query, subscription=Subscription, execution_context_class=PerEventExecution
+    )
+    stream = await schema.subscribe("subscription { things { name } }")
+    sizes = []
+    async for index, _ in _enumerate(stream):
+        if index in (10, 299):
+            sizes.append(memo_entries())
+    assert sizes[1] <= sizes[0] + 2, sizes
+    assert build_schema().execution_context_class is PerEventExecution
+
+
+async def _enumerate(stream):
+    index = 0
+    async for item in stream:
+        yield index, item
+        index += 1
