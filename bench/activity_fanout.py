@@ -24,8 +24,6 @@ import json
 import re
 import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -33,15 +31,14 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin, Subprotocol
 
 from server.demo import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.e2e.processes import ROOT, login, portico, portico_env
-from tests.services import free_port, postgres_server, redis_server
+from tests.e2e.processes import login, portico, portico_env, serve
+from tests.services import create_database, postgres_server, redis_server
 
 SUBSCRIPTION = "subscription { portalActivity { cursor node { kind occurredAt } } }"
 CURRENT = "{ portalPreferences { activityNotifications } }"
@@ -69,40 +66,6 @@ class Deployment:
     logs: list[Path]
 
 
-@contextlib.contextmanager
-def serve(env: dict[str, str], log: Path) -> Iterator[str]:
-    """`portico serve` on a free port, logging to a file (a full stderr pipe would stall it)."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {"PORTICO_PUBLIC_URL": base, "PORTICO_ALLOWED_ORIGINS": base, **env}
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_until_up(base, process, log)
-            yield base
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def _wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"portico serve exited:\n{log.read_text()}")
-        with contextlib.suppress(httpx.TransportError):
-            if httpx.get(f"{base}/readyz", timeout=1, trust_env=False).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError("portico serve did not start within 30 s")
-
-
 def server_env(var_dir: Path, **overrides: str) -> dict[str, str]:
     return portico_env(var_dir, PORTICO_LOG_LEVEL="WARNING", **overrides)
 
@@ -122,23 +85,13 @@ def redis_deployment(tmp: Path) -> Iterator[Deployment]:
     with postgres_server() as postgres, redis_server() as redis:
         if postgres is None or redis is None:
             raise SystemExit("mode redis needs PostgreSQL (initdb/pg_ctl) and redis-server")
-        database_url = asyncio.run(fresh_database(postgres, "portico_fanout"))
+        database_url = asyncio.run(create_database(postgres, "portico_fanout"))
         env = server_env(tmp, DATABASE_URL=database_url, REDIS_URL=redis.url)
         portico("migrate", env=env)
         portico("demo", env=env)
         logs = [tmp / "serve-1.log", tmp / "serve-2.log"]
         with serve(env, logs[0]) as first, serve(env, logs[1]) as second:
             yield Deployment("redis", [first, second], logs)
-
-
-async def fresh_database(server_url: str, name: str) -> str:
-    connection = await asyncpg.connect(server_url)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 def raise_file_limit(clients: int) -> None:

@@ -21,6 +21,7 @@ from server.app import create_app
 from server.database import close_database, migrate, open_database
 from server.settings import Settings
 from tests.services import postgres_server, services_required
+from tests.smtp import SmtpServer
 
 PASSWORD = "correct-horse-battery"
 
@@ -38,6 +39,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("backend") or ["sqlite", "postgres"]
         metafunc.parametrize("backend", chosen, scope="session")
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free loopback port."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

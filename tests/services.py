@@ -126,3 +126,16 @@ def redis_server() -> Iterator[RedisServer | None]:
         yield server
     finally:
         server.stop()
+
+
+async def create_database(server_url: str, name: str) -> str:
+    """A new, empty database on the PostgreSQL server at `server_url`; returns its URL."""
+    import asyncpg
+
+    connection = await asyncpg.connect(server_url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -61,14 +60,6 @@ async def enqueue(world: World, to: str = "staff@alpha.example", **overrides: An
 
 async def make_all_due() -> None:
     await OutboxMessage.all().update(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 # Rendering and translations

@@ -33,36 +33,37 @@ def portico(*args: str, env: dict[str, str]) -> None:
 
 
 @contextlib.contextmanager
-def serve(env: dict[str, str]) -> Iterator[str]:
-    """A `portico serve` process on a free port; yields its base URL."""
+def serve(env: dict[str, str], log: Path | None = None) -> Iterator[str]:
+    """`portico serve` on a free port, logging to a file (an unread pipe would stall it)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {"PORTICO_PUBLIC_URL": base, "PORTICO_ALLOWED_ORIGINS": base, **env}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_until_up(base, process)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    log = log or Path(env["PORTICO_VAR_DIR"]) / f"serve-{port}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_up(base, process, log)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
-def _wait_until_up(base: str, process: subprocess.Popen) -> None:
+def _wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(process.stderr.read().decode() if process.stderr else "exited")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+            raise RuntimeError(f"portico serve exited:\n{log.read_text()}")
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"{base}/readyz", timeout=1, trust_env=False).status_code == 200:
                 return
-        except httpx.TransportError:
-            time.sleep(0.2)
+        time.sleep(0.2)
     raise RuntimeError("portico serve did not start within 30 s")
 
 

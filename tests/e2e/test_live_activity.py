@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
-import asyncpg
 import httpx
 import pytest
 
@@ -21,7 +20,7 @@ from server.demo import (
 )
 from tests import graphql_ws
 from tests.e2e.processes import graphql, login, portal_login, portico, portico_env, serve
-from tests.services import RedisServer, redis_server, services_required
+from tests.services import RedisServer, create_database, redis_server, services_required
 
 EVENTS = "subscription($after: String) { portalActivity(after: $after) { cursor node { kind } } }"
 TOGGLE = """mutation { updatePortalPreferences(input: {activityNotifications: %s}) {
@@ -94,7 +93,7 @@ def two_workers(
         if services_required():
             pytest.fail("PostgreSQL (initdb/pg_ctl) is required but not installed")
         pytest.skip("PostgreSQL is not installed")
-    database_url = asyncio.run(_fresh_database(postgres_url, "portico_workers"))
+    database_url = asyncio.run(create_database(postgres_url, "portico_workers"))
     env = portico_env(
         tmp_path_factory.mktemp("workers"), DATABASE_URL=database_url, REDIS_URL=redis.url
     )
@@ -102,16 +101,6 @@ def two_workers(
     portico("demo", env=env)
     with serve(env) as first, serve(env) as second:
         yield first, second
-
-
-async def _fresh_database(server_url: str, name: str) -> str:
-    connection = await asyncpg.connect(server_url)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 async def test_event_caused_on_one_worker_reaches_a_subscriber_on_another(

@@ -6,10 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.smtp import SmtpServer
 
@@ -46,14 +43,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_worker_delivers_queued_email_and_exits_on_sigterm(
