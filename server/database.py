@@ -19,6 +19,8 @@ MODEL_MODULES = [
     "models.activity",
     "models.outbox",
     "models.preferences",
+    "models.tokens",
+    "models.mfa",
 ]
 
 
