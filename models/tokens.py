@@ -7,7 +7,7 @@ from tortoise.models import Model
 class TokenPurpose(StrEnum):
     INVITATION = "INVITATION"
     EMAIL_VERIFICATION = "EMAIL_VERIFICATION"
-    PASSWORD_RESET = "PASSWORD_RESET"
+    PASSWORD_RESET = "PASSWORD_RESET"  # noqa: S105 - a purpose, not a secret
     # The second step of a login with MFA: proves the password was right, grants nothing else.
     MFA_CHALLENGE = "MFA_CHALLENGE"
 
