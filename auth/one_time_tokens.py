@@ -40,12 +40,12 @@ async def issue(
     organization_id: int,
     contact_id: int | None = None,
     staff_user_id: int | None = None,
+    data: dict | None = None,
 ) -> str:
     """A fresh token; any earlier unused one of the same purpose and owner stops working."""
     now = datetime.now(UTC)
-    await OneTimeToken.filter(
-        purpose=purpose, contact_id=contact_id, staff_user_id=staff_user_id, used_at=None
-    ).update(used_at=now)
+    if contact_id is not None or staff_user_id is not None:
+        await revoke_all(purpose, contact_id=contact_id, staff_user_id=staff_user_id)
     secret, token_hash = new_token(_PREFIX[purpose])
     await OneTimeToken.create(
         token_hash=token_hash,
@@ -53,6 +53,7 @@ async def issue(
         organization_id=organization_id,
         contact_id=contact_id,
         staff_user_id=staff_user_id,
+        data=data or {},
         expires_at=now + LIFETIME[purpose],
     )
     return secret

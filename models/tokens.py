@@ -25,6 +25,8 @@ class OneTimeToken(Model):
     staff_user = fields.ForeignKeyField(
         "models.StaffUser", related_name="one_time_tokens", null=True, on_delete=fields.CASCADE
     )
+    # What a pending sign-up asked for; the customer is created only once the email is verified.
+    data = fields.JSONField(default=dict)
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
