@@ -32,3 +32,8 @@ class NotFound(CodedError):
 class BadUserInput(CodedError):
     code = "BAD_USER_INPUT"
     default_message = "Invalid input."
+
+
+class MfaEnrollmentRequired(CodedError):
+    code = "MFA_ENROLLMENT_REQUIRED"
+    default_message = "Set up multi-factor authentication first: the organization requires it."

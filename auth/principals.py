@@ -33,6 +33,9 @@ class StaffPrincipal:
 class ContactPrincipal:
     contact: ContactPerson
     session_id: int | None = None
+    # The organization requires MFA and this contact has not set it up: the session may only
+    # enroll (set per request, when the session is resolved).
+    mfa_enrollment_required: bool = False
 
     @property
     def organization_id(self) -> int:

@@ -18,8 +18,12 @@ class Limit:
         return f"{self.name}:{subject.lower()}"[:300]
 
 
+HOUR = timedelta(hours=1)
+
 LOGIN_PER_ACCOUNT = Limit("login-account", max_failures=5, window=timedelta(minutes=15))
 LOGIN_PER_ADDRESS = Limit("login-address", max_failures=30, window=timedelta(minutes=15))
+# Wrong second-step codes (login, disabling MFA, new recovery codes), per account.
+MFA_PER_ACCOUNT = Limit("mfa-account", max_failures=5, window=timedelta(minutes=15))
 
 
 async def is_blocked(limit: Limit, subject: str) -> bool:

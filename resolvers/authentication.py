@@ -1,20 +1,23 @@
-"""Logging in and out, and changing one's password."""
+"""Logging in (password, then the MFA code when the account has a factor) and out, and
+changing one's password."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from auth import passwords, rate_limit
+from auth import one_time_tokens, passwords, rate_limit
+from auth.one_time_tokens import TokenRefused
 from auth.principals import ContactPrincipal, StaffPrincipal
 from auth.sessions import SessionPolicy, end_session, end_sessions_of, start_session
 from models.activity import ActivityKind
 from models.customers import ContactPerson, PortalAccess
 from models.organizations import Organization
 from models.staff import StaffUser
-from resolvers import activity, transactions
+from models.tokens import OneTimeToken, TokenPurpose
+from resolvers import activity, mfa, transactions
 from resolvers.activity import announce_access_change
-from resolvers.errors import ErrorCode, reject
+from resolvers.errors import ErrorCode, Rejected, reject
 from resolvers.validation import normalize_email
 
 _WRONG_CREDENTIALS = "The email address or password is incorrect."
@@ -26,9 +29,27 @@ class Client:
     user_agent: str
 
 
+@dataclass(frozen=True)
+class LoginResult:
+    """A session, or (the account has MFA) the challenge that the second step answers."""
+
+    account: StaffUser | ContactPerson
+    token: str | None = None
+    session_id: int | None = None
+    mfa_token: str | None = None
+    # The organization requires MFA and the contact has none: the session may only enroll.
+    mfa_enrollment_required: bool = False
+
+    @property
+    def principal(self) -> StaffPrincipal | ContactPrincipal:
+        if isinstance(self.account, StaffUser):
+            return StaffPrincipal(self.account, self.session_id)
+        return ContactPrincipal(self.account, self.session_id, self.mfa_enrollment_required)
+
+
 async def log_in_staff(
     policy: SessionPolicy, client: Client, email: str, password: str
-) -> tuple[str, StaffUser]:
+) -> LoginResult:
     email = normalize_email(email)
     account = f"staff:{email}"
     await _refuse_if_blocked(account, client)
@@ -37,16 +58,12 @@ async def log_in_staff(
     if not passwords.verify_password(stored, password) or user is None:
         await _record_failure(account, client)
         raise reject(ErrorCode.INVALID_CREDENTIALS, _WRONG_CREDENTIALS)
-    await _after_success(user, account, password)
-    token, _ = await start_session(
-        policy, staff_user=user, client_address=client.address, user_agent=client.user_agent
-    )
-    return token, user
+    return await _password_accepted(policy, client, user, account, password)
 
 
 async def log_in_contact(
     policy: SessionPolicy, client: Client, portal_name: str, email: str, password: str
-) -> tuple[str, ContactPerson]:
+) -> LoginResult:
     email = normalize_email(email)
     portal_name = portal_name.strip().lower()
     account = f"contact:{portal_name}:{email}"
@@ -58,20 +75,117 @@ async def log_in_contact(
     if not passwords.verify_password(stored, password) or contact is None:
         await _record_failure(account, client)
         raise reject(ErrorCode.INVALID_CREDENTIALS, _WRONG_CREDENTIALS)
-    first_time = contact.last_login_at is None
+    return await _password_accepted(policy, client, contact, account, password)
+
+
+async def _password_accepted(
+    policy: SessionPolicy,
+    client: Client,
+    account: StaffUser | ContactPerson,
+    key: str,
+    password: str,
+) -> LoginResult:
     async with transactions.unit_of_work():
-        await _after_success(contact, account, password)
-        if first_time:
+        await rate_limit.clear_failures(rate_limit.LOGIN_PER_ACCOUNT, key)
+        if passwords.needs_rehash(account.password_hash):
+            account.password_hash = passwords.hash_password(password)
+            await account.save(update_fields=["password_hash"])
+    return await after_password(policy, client, account)
+
+
+async def after_password(
+    policy: SessionPolicy, client: Client, account: StaffUser | ContactPerson
+) -> LoginResult:
+    """What a proven password leads to: the MFA challenge when the account has a factor,
+    otherwise a session. Every way of logging in with a password goes through here."""
+    if await mfa.has_confirmed_factor(account):
+        async with transactions.unit_of_work():
+            challenge = await one_time_tokens.issue(
+                TokenPurpose.MFA_CHALLENGE,
+                organization_id=account.organization_id,
+                **mfa.owner(account),
+            )
+        return LoginResult(account, mfa_token=challenge)
+    # Read outside the unit of work: it may create the preferences row.
+    restricted = await mfa.must_enroll(account)
+    return await _start(policy, client, account, mfa_enrollment_required=restricted)
+
+
+async def verify_mfa(
+    policy: SessionPolicy, client: Client, mfa_token: str, code: str
+) -> LoginResult:
+    """The second step: a code for the challenge from the password step opens the session."""
+    challenge = await _challenge(mfa_token)
+    account = await _challenged_account(challenge)
+    factor = await mfa.confirmed_factor(account)
+    if factor is None:  # reset since the password step: the password alone is enough now
+        raise _challenge_expired()
+    await mfa.prove_possession(account, factor, code)
+    try:
+        async with transactions.unit_of_work():
+            await one_time_tokens.consume(TokenPurpose.MFA_CHALLENGE, mfa_token)
+            return await _start(policy, client, account)
+    except TokenRefused as refused:
+        raise _challenge_expired() from refused
+
+
+async def _challenge(mfa_token: str) -> OneTimeToken:
+    try:
+        return await one_time_tokens.check(TokenPurpose.MFA_CHALLENGE, mfa_token or "")
+    except TokenRefused as refused:
+        raise _challenge_expired() from refused
+
+
+async def _challenged_account(challenge: OneTimeToken) -> StaffUser | ContactPerson:
+    account: StaffUser | ContactPerson | None
+    if challenge.staff_user_id is not None:
+        account = await StaffUser.get_or_none(id=challenge.staff_user_id, is_active=True)
+    else:
+        account = await ContactPerson.get_or_none(
+            id=challenge.contact_id, portal_access=PortalAccess.ACTIVE
+        )
+    if account is None:
+        raise _challenge_expired()
+    return account
+
+
+def _challenge_expired() -> Rejected:
+    return reject(
+        ErrorCode.MFA_CHALLENGE_EXPIRED,
+        "This login has expired or was already completed. Log in again with your password.",
+        ["mfaToken"],
+    )
+
+
+async def _start(
+    policy: SessionPolicy,
+    client: Client,
+    account: StaffUser | ContactPerson,
+    *,
+    mfa_enrollment_required: bool = False,
+) -> LoginResult:
+    """The session itself, once every step of the login is done."""
+    first_time = account.last_login_at is None
+    async with transactions.unit_of_work():
+        account.last_login_at = datetime.now(UTC)
+        await account.save(update_fields=["last_login_at"])
+        if isinstance(account, ContactPerson) and first_time:
             activity.record(
                 ActivityKind.FIRST_LOGIN,
-                actor=ContactPrincipal(contact),
-                organization_id=contact.organization_id,
-                customer_id=contact.customer_id,
+                actor=ContactPrincipal(account),
+                organization_id=account.organization_id,
+                customer_id=account.customer_id,
             )
-    token, _ = await start_session(
-        policy, contact=contact, client_address=client.address, user_agent=client.user_agent
+        owner = {"staff_user": account} if isinstance(account, StaffUser) else {"contact": account}
+        token, session = await start_session(
+            policy, client_address=client.address, user_agent=client.user_agent, **owner
+        )
+    return LoginResult(
+        account,
+        token=token,
+        session_id=session.id,
+        mfa_enrollment_required=mfa_enrollment_required,
     )
-    return token, contact
 
 
 async def log_out(principal: StaffPrincipal | ContactPrincipal) -> None:
@@ -120,16 +234,6 @@ async def _refuse_if_blocked(account: str, client: Client) -> None:
 async def _record_failure(account: str, client: Client) -> None:
     await rate_limit.record_failure(rate_limit.LOGIN_PER_ACCOUNT, account)
     await rate_limit.record_failure(rate_limit.LOGIN_PER_ADDRESS, client.address)
-
-
-async def _after_success(account: StaffUser | ContactPerson, key: str, password: str) -> None:
-    await rate_limit.clear_failures(rate_limit.LOGIN_PER_ACCOUNT, key)
-    account.last_login_at = datetime.now(UTC)
-    update_fields = ["last_login_at"]
-    if passwords.needs_rehash(account.password_hash):
-        account.password_hash = passwords.hash_password(password)
-        update_fields.append("password_hash")
-    await account.save(update_fields=update_fields)
 
 
 async def organization_by_portal_name(portal_name: str) -> Organization | None:

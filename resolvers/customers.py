@@ -11,6 +11,7 @@ from models.customers import ContactPerson, Customer
 from models.organizations import Organization
 from resolvers import transactions
 from resolvers.errors import ErrorCode, reject
+from resolvers.portal_access import enable_portal_access
 from resolvers.validation import Checker
 
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "mobile", "is_primary")
@@ -34,6 +35,7 @@ async def create_customer(principal: StaffPrincipal, data: dict[str, Any]) -> Cu
     organization = await Organization.get(id=principal.organization_id)
     data = {"currency": organization.base_currency, **data}
     contacts = data.pop("contact_persons", [])
+    allow_portal_access = bool(data.pop("allow_portal_access", False))
     checker = Checker()
     values = _clean_customer(checker, data)
     cleaned_contacts = []
@@ -45,10 +47,31 @@ async def create_customer(principal: StaffPrincipal, data: dict[str, Any]) -> Cu
     await _refuse_duplicate_emails(principal, [c["email"] for c in cleaned_contacts])
     async with transactions.unit_of_work():
         customer = await Customer.create(organization_id=principal.organization_id, **values)
+        saved = []
         for index, contact in enumerate(cleaned_contacts):
             contact.setdefault("is_primary", index == 0)
-            await _save_contact(customer, ContactPerson(**contact))
+            saved.append(await _save_contact(customer, ContactPerson(**contact)))
+        if allow_portal_access:
+            await _invite_primary(principal, saved)
     return customer
+
+
+async def _invite_primary(principal: StaffPrincipal, contacts: list[ContactPerson]) -> None:
+    primary = [index for index, contact in enumerate(contacts) if contact.is_primary]
+    if not primary:
+        raise reject(
+            ErrorCode.NO_PRIMARY_CONTACT,
+            "Add a contact person with an email address to allow portal access.",
+            ["allowPortalAccess"],
+        )
+    index = primary[-1]
+    if not contacts[index].email:
+        raise reject(
+            ErrorCode.NO_EMAIL,
+            "The primary contact person needs an email address for portal access.",
+            ["contactPersons", str(index), "email"],
+        )
+    await enable_portal_access(principal, [contacts[index].id])
 
 
 async def update_customer(

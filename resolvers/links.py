@@ -15,6 +15,10 @@ class Links:
     def portal(self, portal_name: str) -> str:
         return f"{self.public_base_url}/portal/{portal_name}"
 
+    def portal_action(self, portal_name: str, action: str, token: str) -> str:
+        # In the fragment, so the token never reaches a server log or a Referer header.
+        return f"{self.portal(portal_name)}/{action}#token={token}"
+
     def staff_activity(self, activity_id: int) -> str:
         return f"{self.staff_app_url}/activity/{to_base64('Activity', activity_id)}"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -30,6 +30,16 @@ class Loaders:
             self._loaders[key] = DataLoader(
                 lambda ids: self._load_children(model, parent_field, order, ids)
             )
+        return self._loaders[key]
+
+    def keyed(
+        self, key: tuple[Any, ...], load: Callable[[Sequence[Any]], Awaitable[list[Any]]]
+    ) -> DataLoader:
+        """A loader for a batch function of a use case's own; one per key and request. The
+        function must itself stay within what the principal may see."""
+        key = ("keyed", *key)
+        if key not in self._loaders:
+            self._loaders[key] = DataLoader(load)
         return self._loaders[key]
 
     async def _load_by_id(self, model: type[Model], ids: Sequence[int]) -> list[Any]:

@@ -8,10 +8,28 @@ from tortoise.exceptions import IntegrityError
 
 from auth.principals import StaffPrincipal
 from models.activity import ActivityKind
+from models.organizations import Organization
 from models.preferences import ActivityNotifications, PortalPreferences
 from resolvers import activity, transactions
+from resolvers.errors import ErrorCode, reject
+from resolvers.validation import Checker
 
-EDITABLE = ("activity_notifications",)
+FLAGS = (
+    "mfa_required",
+    "prevent_duplicate_payments",
+    "allow_sign_up",
+    "email_customers_on_staff_comments",
+    "allow_uploads_and_detail_edits",
+    "allow_forwarding",
+    "allow_bulk_payments",
+    "customer_reviews",
+    "show_sales_orders",
+    "show_credit_notes",
+    "verify_identity_for_public_links",
+    "show_projects_and_timesheets",
+    "show_subscriptions",
+)
+BANNER_LIMIT = 2000
 
 
 async def preferences_for(organization_id: int) -> PortalPreferences:
@@ -26,32 +44,59 @@ async def preferences_for(organization_id: int) -> PortalPreferences:
 
 async def update_preferences(
     principal: StaffPrincipal, changes: dict[str, Any]
-) -> PortalPreferences:
+) -> tuple[PortalPreferences, Organization]:
+    values = _clean(changes)
     await preferences_for(principal.organization_id)
     async with transactions.unit_of_work():
         preferences = await PortalPreferences.select_for_update().get(
             organization_id=principal.organization_id
         )
-        changed = {
-            name: [str(getattr(preferences, name)), str(value)]
-            for name, value in changes.items()
-            if name in EDITABLE and value is not None and getattr(preferences, name) != value
-        }
-        if not changed:
-            return preferences
-        for name, (_, after) in changed.items():
-            setattr(preferences, name, _coerce(name, after))
-        await preferences.save()
-        activity.record(
-            ActivityKind.PREFERENCES_CHANGED,
-            actor=principal,
-            organization_id=principal.organization_id,
-            data={"changes": changed},
-        )
-    return preferences
+        organization = await Organization.select_for_update().get(id=principal.organization_id)
+        changed = _apply(preferences, {k: v for k, v in values.items() if k != "portal_name"})
+        if "portal_name" in values and values["portal_name"] != organization.portal_name:
+            await _refuse_taken(values["portal_name"], organization.id)
+            changed["portal_name"] = [organization.portal_name, values["portal_name"]]
+            organization.portal_name = values["portal_name"]
+            await organization.save(update_fields=["portal_name"])
+        if changed:
+            await preferences.save()
+            activity.record(
+                ActivityKind.PREFERENCES_CHANGED,
+                actor=principal,
+                organization_id=principal.organization_id,
+                data={"changes": changed},
+            )
+    return preferences, organization
 
 
-def _coerce(name: str, value: str) -> Any:
-    if name == "activity_notifications":
-        return ActivityNotifications(value)
-    return value
+def _clean(changes: dict[str, Any]) -> dict[str, Any]:
+    checker = Checker()
+    values: dict[str, Any] = {}
+    for name, value in changes.items():
+        if value is None:
+            continue
+        if name == "portal_name":
+            values[name] = checker.portal_name(value, ["portalName"])
+        elif name == "banner_message":
+            values[name] = checker.text(value, ["bannerMessage"], max_length=BANNER_LIMIT)
+        elif name == "activity_notifications":
+            values[name] = ActivityNotifications(value)
+        elif name in FLAGS:
+            values[name] = bool(value)
+    checker.raise_if_any()
+    return values
+
+
+def _apply(preferences: PortalPreferences, values: dict[str, Any]) -> dict[str, list[str]]:
+    changed: dict[str, list[str]] = {}
+    for name, value in values.items():
+        before = getattr(preferences, name)
+        if before != value:
+            changed[name] = [str(before), str(value)]
+            setattr(preferences, name, value)
+    return changed
+
+
+async def _refuse_taken(portal_name: str, organization_id: int) -> None:
+    if await Organization.filter(portal_name=portal_name).exclude(id=organization_id).exists():
+        raise reject(ErrorCode.PORTAL_NAME_TAKEN, "Another portal has this name.", ["portalName"])

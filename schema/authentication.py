@@ -52,6 +52,16 @@ class LoginPayload:
         description="Session token for `Authorization: Bearer`; browsers get a cookie as well.",
     )
     viewer: Viewer | None = None
+    mfa_required: bool = strawberry.field(
+        default=False,
+        description="The password was right and the account has MFA: no session yet. Send a "
+        "code with `mfaToken` to `verifyMfa` to finish logging in.",
+    )
+    mfa_token: str | None = strawberry.field(
+        default=None,
+        description="Proves the password step for 5 minutes, for `verifyMfa` only; it is not a "
+        "session token.",
+    )
     errors: list[UserError]
 
 
@@ -84,6 +94,17 @@ def _set_session_cookie(info: Info, token: str) -> None:
     )
 
 
+def login_payload(info: Info, result: authentication.LoginResult) -> dict:
+    """The LoginPayload fields of a login step: the MFA challenge, or the session."""
+    if result.mfa_token is not None:
+        return {"mfa_required": True, "mfa_token": result.mfa_token}
+    assert result.token is not None
+    _set_session_cookie(info, result.token)
+    info.context.become(result.principal)
+    viewer = viewer_of(info)
+    return {"token": result.token, "viewer": viewer}
+
+
 @strawberry.type
 class AuthenticationQueries:
     @strawberry.field(description="Who is asking; null when not logged in.")
@@ -93,31 +114,32 @@ class AuthenticationQueries:
 
 @strawberry.type
 class AuthenticationMutations:
-    @strawberry.mutation(description="Staff login by email and password.")
+    @strawberry.mutation(
+        description="Staff login by email and password; with MFA on, the first of two steps."
+    )
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         async def action() -> dict:
-            token, user = await authentication.log_in_staff(
+            result = await authentication.log_in_staff(
                 info.context.session_policy, info.context.client, input.email, input.password
             )
-            _set_session_cookie(info, token)
-            info.context.become(StaffPrincipal(user))
-            return {"token": token, "viewer": StaffUser.from_row(user)}
+            return login_payload(info, result)
 
         return await payload_or_errors(LoginPayload, action)
 
-    @strawberry.mutation(description="Portal contact login by portal name, email and password.")
+    @strawberry.mutation(
+        description="Portal contact login by portal name, email and password; with MFA on, "
+        "the first of two steps."
+    )
     async def portal_login(self, info: Info, input: PortalLoginInput) -> LoginPayload:
         async def action() -> dict:
-            token, contact = await authentication.log_in_contact(
+            result = await authentication.log_in_contact(
                 info.context.session_policy,
                 info.context.client,
                 input.portal_name,
                 input.email,
                 input.password,
             )
-            _set_session_cookie(info, token)
-            info.context.become(ContactPrincipal(contact))
-            return {"token": token, "viewer": ContactPerson.from_row(contact)}
+            return login_payload(info, result)
 
         return await payload_or_errors(LoginPayload, action)
 

@@ -10,13 +10,20 @@ from tortoise.expressions import Q
 from models.customers import ContactPerson as ContactPersonRow
 from models.customers import Customer as CustomerRow
 from models.customers import PortalAccess as PortalAccessValue
-from resolvers import customers
+from resolvers import customers, mfa
 from schema.context import Info
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
 from schema.money import Money
 from schema.organizations import Address, AddressInput
-from schema.permissions import STAFF_ONLY, IsAuthenticated, IsStaff, IsStaffOrPartner
+from schema.permissions import (
+    STAFF_ONLY,
+    STAFF_OR_SELF,
+    IsAuthenticated,
+    IsStaff,
+    IsStaffOrPartner,
+    IsStaffPartnerOrSelf,
+)
 from schema.relay import Connection, ModelNode, OrderDirection, connection, decode_id
 
 PortalAccess = strawberry.enum(
@@ -129,6 +136,13 @@ class ContactPerson(ModelNode):
     @strawberry.field(permission_classes=[IsStaffOrPartner], description=STAFF_ONLY)
     def last_login_at(self) -> datetime | None:
         return self._row.last_login_at
+
+    @strawberry.field(
+        permission_classes=[IsStaffPartnerOrSelf],
+        description=f"Whether the contact logs in with a second factor (TOTP). {STAFF_OR_SELF}",
+    )
+    async def mfa_enabled(self, info: Info) -> bool:
+        return await mfa.enabled_loader(info.context.loaders, ContactPersonRow).load(self.id)
 
     @classmethod
     def from_row(cls, row: ContactPersonRow) -> ContactPerson:
@@ -301,6 +315,9 @@ class CreateCustomerInput:
     internal_notes: str = ""
     contact_persons: list[ContactPersonInput] = strawberry.field(
         default_factory=list, description="The first is primary unless another says so."
+    )
+    allow_portal_access: bool = strawberry.field(
+        default=False, description="Invites the primary contact person to the portal."
     )
 
 

@@ -11,6 +11,10 @@ from auth.principals import Anonymous, ContactPrincipal, PartnerPrincipal, Staff
 from schema.context import Info
 
 STAFF_ONLY = "Internal: staff users and partner keys only; portal contacts get FORBIDDEN."
+STAFF_OR_SELF = (
+    "Internal: staff users, partner keys and the contact itself; other portal contacts get "
+    "FORBIDDEN."
+)
 
 
 class _Permission(BasePermission):
@@ -48,6 +52,20 @@ class IsStaffOrPartner(_Permission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         principal = info.context.principal
         return isinstance(principal, StaffPrincipal | PartnerPrincipal) or self.deny(info)
+
+
+class IsStaffPartnerOrSelf(_Permission):
+    """A contact person's own login state: business-internal, except to that contact."""
+
+    message = "Portal contacts can read this only about themselves."
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.principal
+        if isinstance(principal, StaffPrincipal | PartnerPrincipal):
+            return True
+        if isinstance(principal, ContactPrincipal) and source.id == principal.contact.id:
+            return True
+        return self.deny(info)
 
 
 class IsPerson(_Permission):

@@ -2,13 +2,15 @@ from __future__ import annotations
 
 import strawberry
 
+from models.organizations import Organization as OrganizationRow
 from models.preferences import ActivityNotifications as ActivityNotificationsValue
 from models.preferences import PortalPreferences as PortalPreferencesRow
-from resolvers import preferences
+from resolvers import links, preferences
 from schema.context import Info
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
-from schema.permissions import IsAdmin, IsStaff
+from schema.organizations import Organization
+from schema.permissions import IsAdmin, IsAuthenticated, IsStaff
 
 ActivityNotifications = strawberry.enum(
     ActivityNotificationsValue,
@@ -18,18 +20,70 @@ ActivityNotifications = strawberry.enum(
 
 @strawberry.type(description="The organization's customer portal settings.")
 class PortalPreferences:
+    portal_name: str = strawberry.field(description="Unique; part of the portal URL.")
+    portal_url: str
+    banner_message: str = strawberry.field(description="Shown on the portal home page.")
+    mfa_required: bool = strawberry.field(
+        description="Portal contacts must set up an authenticator app before anything else."
+    )
+    prevent_duplicate_payments: bool = strawberry.field(
+        description="No further payment on an invoice while one (e.g. ACH) is pending."
+    )
+    allow_sign_up: bool = strawberry.field(description="Customers may sign up by themselves.")
     activity_notifications: ActivityNotifications = strawberry.field(  # type: ignore[valid-type]
         description="Notify me about customer portal activity: in-app, email, both or none."
     )
+    email_customers_on_staff_comments: bool = strawberry.field(
+        description="Email customers when staff comment on their transactions."
+    )
+    allow_uploads_and_detail_edits: bool = strawberry.field(
+        description="Customers may upload documents and edit their information."
+    )
+    allow_forwarding: bool = strawberry.field(
+        description="Customers may forward documents; recipients become contact persons."
+    )
+    allow_bulk_payments: bool = strawberry.field(description="Pay several invoices at once.")
+    customer_reviews: bool = strawberry.field(description="Customers may review the business.")
+    show_sales_orders: bool
+    show_credit_notes: bool
+    verify_identity_for_public_links: bool = strawberry.field(
+        description="Public links show the PDF only after the visitor proves email or phone."
+    )
+    show_projects_and_timesheets: bool
+    show_subscriptions: bool
 
     @classmethod
-    def from_row(cls, row: PortalPreferencesRow) -> PortalPreferences:
-        return cls(activity_notifications=row.activity_notifications)
+    def from_rows(
+        cls, row: PortalPreferencesRow, organization: OrganizationRow
+    ) -> PortalPreferences:
+        values = {name: getattr(row, name) for name in preferences.FLAGS}
+        return cls(
+            portal_name=organization.portal_name,
+            portal_url=links.current().portal(organization.portal_name),
+            banner_message=row.banner_message,
+            activity_notifications=row.activity_notifications,
+            **values,
+        )
 
 
 @strawberry.input
 class UpdatePortalPreferencesInput:
+    portal_name: str | None = strawberry.UNSET
+    banner_message: str | None = strawberry.UNSET
+    mfa_required: bool | None = strawberry.UNSET
+    prevent_duplicate_payments: bool | None = strawberry.UNSET
+    allow_sign_up: bool | None = strawberry.UNSET
     activity_notifications: ActivityNotifications | None = strawberry.UNSET  # type: ignore[valid-type]
+    email_customers_on_staff_comments: bool | None = strawberry.UNSET
+    allow_uploads_and_detail_edits: bool | None = strawberry.UNSET
+    allow_forwarding: bool | None = strawberry.UNSET
+    allow_bulk_payments: bool | None = strawberry.UNSET
+    customer_reviews: bool | None = strawberry.UNSET
+    show_sales_orders: bool | None = strawberry.UNSET
+    show_credit_notes: bool | None = strawberry.UNSET
+    verify_identity_for_public_links: bool | None = strawberry.UNSET
+    show_projects_and_timesheets: bool | None = strawberry.UNSET
+    show_subscriptions: bool | None = strawberry.UNSET
 
 
 @strawberry.type
@@ -38,12 +92,29 @@ class UpdatePortalPreferencesPayload:
     errors: list[UserError]
 
 
+@strawberry.type(description="What the portal's home page shows besides the customer's data.")
+class PortalHome:
+    banner_message: str
+    organization: Organization
+
+
 @strawberry.type
 class PreferencesQueries:
     @strawberry.field(permission_classes=[IsStaff])
     async def portal_preferences(self, info: Info) -> PortalPreferences:
-        row = await preferences.preferences_for(info.context.staff.organization_id)
-        return PortalPreferences.from_row(row)
+        organization_id = info.context.staff.organization_id
+        row = await preferences.preferences_for(organization_id)
+        return PortalPreferences.from_rows(row, await OrganizationRow.get(id=organization_id))
+
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="The banner and the organization's contact details, for the portal home.",
+    )
+    async def portal_home(self, info: Info) -> PortalHome:
+        organization_id = info.context.principal.organization_id
+        row = await preferences.preferences_for(organization_id)
+        organization = await Organization.load(info, organization_id)
+        return PortalHome(banner_message=row.banner_message, organization=organization)
 
 
 @strawberry.type
@@ -55,7 +126,9 @@ class PreferencesMutations:
         self, info: Info, input: UpdatePortalPreferencesInput
     ) -> UpdatePortalPreferencesPayload:
         async def action() -> dict:
-            row = await preferences.update_preferences(info.context.staff, changes_of(input))
-            return {"portal_preferences": PortalPreferences.from_row(row)}
+            row, organization = await preferences.update_preferences(
+                info.context.staff, changes_of(input)
+            )
+            return {"portal_preferences": PortalPreferences.from_rows(row, organization)}
 
         return await payload_or_errors(UpdatePortalPreferencesPayload, action)

@@ -28,7 +28,9 @@ from schema.authentication import AuthenticationMutations, AuthenticationQueries
 from schema.context import Info
 from schema.customers import CustomerMutations, CustomerQueries
 from schema.errors import is_expected
+from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.organizations import OrganizationMutations, OrganizationQueries
+from schema.portal_access import PortalAccessMutations
 from schema.preferences import PreferencesMutations, PreferencesQueries
 from schema.relay import ModelNode, resolve_node
 from schema.staff import StaffMutations, StaffQueries
@@ -80,6 +82,8 @@ Mutation = merge_types(
         ApiKeyMutations,
         ActivityMutations,
         PreferencesMutations,
+        PortalAccessMutations,
+        MfaMutations,
     ),
 )
 
@@ -137,6 +141,7 @@ def _give_code(error: GraphQLError, execution_context: ExecutionContext | None) 
 LIMIT_RULES = [
     *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
     *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+    SessionStartAlone,
 ]
 
 
@@ -164,6 +169,7 @@ def build_schema() -> strawberry.Schema:
             lambda: ValidationCache(maxsize=512),
             lambda: AddValidationRules(LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            MfaEnrollmentGate,
             MaskUnexpectedErrors,
         ],
     )

@@ -8,7 +8,7 @@ from tortoise.expressions import Q
 
 from models.staff import StaffRole as StaffRoleValue
 from models.staff import StaffUser as StaffUserRow
-from resolvers import staff
+from resolvers import mfa, staff
 from schema.context import Info
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
@@ -32,6 +32,10 @@ class StaffUser(ModelNode):
     )
     last_login_at: datetime | None
     created_at: datetime
+
+    @strawberry.field(description="Whether the user logs in with a second factor (TOTP).")
+    async def mfa_enabled(self, info: Info) -> bool:
+        return await mfa.enabled_loader(info.context.loaders, StaffUserRow).load(self.id)
 
     @classmethod
     def from_row(cls, row: StaffUserRow) -> StaffUser:

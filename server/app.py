@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
-from auth import passwords
+from auth import mfa, passwords
 from integrations import broker
 from resolvers import links
 from server import housekeeping
@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
+    mfa.configure(settings.secret_key)
     links.configure(settings.links)
     graphql = PorticoGraphQL(settings)
 

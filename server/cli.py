@@ -121,10 +121,11 @@ def _export_schema(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _with_database(settings: Settings, work):
-    from auth import passwords
+    from auth import mfa, passwords
     from server.database import close_database, open_database
 
     passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
+    mfa.configure(settings.secret_key)
     await open_database(settings)
     try:
         return await work

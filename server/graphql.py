@@ -12,6 +12,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from auth.api_keys import is_api_key, principal_for_api_key
 from auth.principals import Anonymous, Principal
 from auth.sessions import SessionPolicy, principal_for_session
+from resolvers import mfa
 from schema.authentication import SESSION_COOKIE
 from schema.context import Context
 from schema.root import build_schema
@@ -62,7 +63,9 @@ class PorticoGraphQL(GraphQL):
     async def _principal_for(self, secret: str) -> Principal:
         if is_api_key(secret):
             return await principal_for_api_key(secret)
-        return await principal_for_session(self.session_policy, secret)
+        principal = await principal_for_session(self.session_policy, secret)
+        # Marked here, on every request: turning the requirement on takes effect at once.
+        return await mfa.with_enrollment_state(principal)
 
     def _cookie_is_trustworthy(self, request: Request | WebSocket) -> bool:
         """A cookie rides along on cross-site requests; only a JSON POST from an allowed

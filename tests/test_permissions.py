@@ -389,6 +389,105 @@ CASES = [
         deny_contacts_and_partners(False),
     ),
     Case(
+        "portalHome",
+        "{ portalHome { bannerMessage organization { name } } }",
+        lambda w: {},
+        lambda d: d["portalHome"]["organization"]["name"],
+        every(
+            "Alpha Trading",
+            anonymous=UNAUTH,
+            contact_other_org="Beta Goods",
+            staff_other_org="Beta Goods",
+        ),
+    ),
+    Case(
+        "enablePortalAccess",
+        "mutation($id: ID!) { enablePortalAccess(input: {contactIds: [$id]}) { "
+        "contactPersons { name } errors { code } } }",
+        lambda w: {"id": gid("ContactPerson", w.contact_a)},
+        lambda d: (
+            (
+                d["enablePortalAccess"]["contactPersons"]
+                and d["enablePortalAccess"]["contactPersons"][0]["name"]
+            )
+            or d["enablePortalAccess"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("Acorn Contact", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "reinviteContact",
+        "mutation($id: ID!) { reinviteContact(input: {contactId: $id}) { "
+        "contactPerson { name } errors { code } } }",
+        lambda w: {"id": gid("ContactPerson", w.contact_a)},
+        lambda d: d["reinviteContact"]["errors"][0]["code"],
+        deny_contacts_and_partners("ALREADY_ACTIVE", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "disablePortalAccess",
+        "mutation($id: ID!) { disablePortalAccess(input: {contactId: $id}) { "
+        "contactPerson { name } errors { code } } }",
+        lambda w: {"id": gid("ContactPerson", w.contact_b)},
+        lambda d: (
+            (
+                d["disablePortalAccess"]["contactPerson"]
+                and d["disablePortalAccess"]["contactPerson"]["name"]
+            )
+            or d["disablePortalAccess"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("Birch Contact", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "bulkEnablePortal",
+        "mutation($id: ID!) { bulkEnablePortal(input: {customerIds: [$id]}) { "
+        "results { contactPerson { name } error { code } } errors { code } } }",
+        lambda w: {"id": gid("Customer", w.customer_a)},
+        lambda d: (
+            (d["bulkEnablePortal"]["results"][0]["error"] or {}).get("code")
+            or d["bulkEnablePortal"]["results"][0]["contactPerson"]["name"]
+        ),
+        deny_contacts_and_partners("Acorn Contact", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "acceptInvitation",
+        'mutation { acceptInvitation(input: {token: "inv_bogus", password: "x"}) { '
+        "token errors { code } } }",
+        lambda w: {},
+        lambda d: d["acceptInvitation"]["errors"][0]["code"],
+        every("TOKEN_INVALID"),
+    ),
+    Case(
+        "completeSignUp",
+        'mutation { completeSignUp(input: {token: "ver_bogus", password: "x"}) { '
+        "token errors { code } } }",
+        lambda w: {},
+        lambda d: d["completeSignUp"]["errors"][0]["code"],
+        every("TOKEN_INVALID"),
+    ),
+    Case(
+        "resetPassword",
+        'mutation { resetPassword(input: {token: "rst_bogus", password: "x"}) { '
+        "token errors { code } } }",
+        lambda w: {},
+        lambda d: d["resetPassword"]["errors"][0]["code"],
+        every("TOKEN_INVALID"),
+    ),
+    Case(
+        "signUp",
+        'mutation { signUp(input: {portalName: "alpha", email: "new@x.example", '
+        'firstName: "N"}) { errors { code } } }',
+        lambda w: {},
+        lambda d: d["signUp"]["errors"][0]["code"],
+        every("SIGN_UP_DISABLED"),
+    ),
+    Case(
+        "requestPasswordReset",
+        'mutation { requestPasswordReset(input: {portalName: "alpha", '
+        'email: "ann@acorn.example"}) { errors { code } } }',
+        lambda w: {},
+        lambda d: d["requestPasswordReset"]["errors"],
+        every([]),
+    ),
+    Case(
         "logout",
         "mutation { logout { errors { code } } }",
         lambda w: {},
@@ -402,6 +501,80 @@ CASES = [
         lambda w: {},
         lambda d: d["changePassword"]["errors"][0]["code"],
         every("INVALID_CREDENTIALS", **PEOPLE_ONLY),
+    ),
+    Case(
+        "startMfaEnrollment",
+        "mutation { startMfaEnrollment { otpauthUri errors { code } } }",
+        lambda w: {},
+        lambda d: d["startMfaEnrollment"]["otpauthUri"].startswith("otpauth://totp/"),
+        every(True, **PEOPLE_ONLY),
+    ),
+    Case(
+        "confirmMfaEnrollment",
+        'mutation { confirmMfaEnrollment(input: {code: "000000"}) { errors { code } } }',
+        lambda w: {},
+        lambda d: d["confirmMfaEnrollment"]["errors"][0]["code"],
+        every("MFA_NOT_STARTED", **PEOPLE_ONLY),
+    ),
+    Case(
+        "regenerateRecoveryCodes",
+        'mutation { regenerateRecoveryCodes(input: {code: "000000"}) { errors { code } } }',
+        lambda w: {},
+        lambda d: d["regenerateRecoveryCodes"]["errors"][0]["code"],
+        every("MFA_NOT_ENABLED", **PEOPLE_ONLY),
+    ),
+    Case(
+        "disableMfa",
+        'mutation { disableMfa(input: {code: "000000"}) { errors { code } } }',
+        lambda w: {},
+        lambda d: d["disableMfa"]["errors"][0]["code"],
+        every("MFA_NOT_ENABLED", **PEOPLE_ONLY),
+    ),
+    Case(
+        "resetContactMfa",
+        "mutation($id: ID!) { resetContactMfa(input: {contactId: $id}) { "
+        "contactPerson { email } errors { code } } }",
+        lambda w: {"id": gid("ContactPerson", w.contact_a)},
+        lambda d: (
+            (d["resetContactMfa"]["contactPerson"] or {}).get("email")
+            or d["resetContactMfa"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("ann@acorn.example", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "resetStaffMfa",
+        "mutation($id: ID!) { resetStaffMfa(input: {staffUserId: $id}) { "
+        "staffUser { email } errors { code } } }",
+        lambda w: {"id": gid("StaffUser", w.staff)},
+        lambda d: (
+            (d["resetStaffMfa"]["staffUser"] or {}).get("email")
+            or d["resetStaffMfa"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners(
+            "staff@alpha.example", staff=FORBIDDEN, staff_other_org="NOT_FOUND"
+        ),
+    ),
+    Case(
+        "verifyMfa",
+        'mutation { verifyMfa(input: {mfaToken: "mfa_bogus", code: "000000"}) { '
+        "token errors { code } } }",
+        lambda w: {},
+        lambda d: d["verifyMfa"]["errors"][0]["code"],
+        every("MFA_CHALLENGE_EXPIRED"),
+    ),
+    Case(
+        "contact mfaEnabled",
+        "{ contactPersons { nodes { mfaEnabled } } }",
+        lambda w: {},
+        lambda d: sorted({node["mfaEnabled"] for node in d["contactPersons"]["nodes"]}),
+        every([False], anonymous=UNAUTH, partner_no_scope=FORBIDDEN),
+    ),
+    Case(
+        "staff mfaEnabled",
+        "{ staffUsers { nodes { mfaEnabled } } }",
+        lambda w: {},
+        lambda d: sorted({node["mfaEnabled"] for node in d["staffUsers"]["nodes"]}),
+        deny_contacts_and_partners([False]),
     ),
 ]
 
