@@ -152,16 +152,7 @@ async def accept_invitation(
     check_new_password(password, contact.email, _name(contact), field="password")
     async with transactions.unit_of_work():
         await _use(TokenPurpose.INVITATION, token)
-        contact.password_hash = passwords.hash_password(password)
-        contact.portal_access = PortalAccess.ACTIVE
-        contact.accepted_at = datetime.now(UTC)
-        await contact.save(update_fields=["password_hash", "portal_access", "accepted_at"])
-        activity.record(
-            ActivityKind.INVITE_ACCEPTED,
-            actor=ContactPrincipal(contact),
-            organization_id=contact.organization_id,
-            customer_id=contact.customer_id,
-        )
+        await _activate(contact, password, ActivityKind.INVITE_ACCEPTED)
     return await _log_in(policy, client, contact)
 
 
@@ -200,17 +191,22 @@ async def complete_sign_up(
     async with transactions.unit_of_work():
         await _use(TokenPurpose.EMAIL_VERIFICATION, token)
         contact = await _contact_for_sign_up(row)
-        contact.password_hash = passwords.hash_password(password)
-        contact.portal_access = PortalAccess.ACTIVE
-        contact.accepted_at = datetime.now(UTC)
-        await contact.save()
-        activity.record(
-            ActivityKind.SIGNED_UP,
-            actor=ContactPrincipal(contact),
-            organization_id=contact.organization_id,
-            customer_id=contact.customer_id,
-        )
+        await _activate(contact, password, ActivityKind.SIGNED_UP)
     return await _log_in(policy, client, contact)
+
+
+async def _activate(contact: ContactPerson, password: str, kind: ActivityKind) -> None:
+    """The emailed link proved the address: the contact may now use the portal."""
+    contact.password_hash = passwords.hash_password(password)
+    contact.portal_access = PortalAccess.ACTIVE
+    contact.accepted_at = datetime.now(UTC)
+    await contact.save(update_fields=["password_hash", "portal_access", "accepted_at"])
+    activity.record(
+        kind,
+        actor=ContactPrincipal(contact),
+        organization_id=contact.organization_id,
+        customer_id=contact.customer_id,
+    )
 
 
 async def _contact_for_sign_up(row: OneTimeToken) -> ContactPerson:
