@@ -17,6 +17,7 @@ class ApiScope(StrEnum):
     CUSTOMERS_READ = "customers:read"
     ACTIVITY_READ = "activity:read"
     ACTIVITY_SUBSCRIBE = "activity:subscribe"
+    DOCUMENTS_READ = "documents:read"
 
 
 async def issue_api_key(

@@ -26,6 +26,7 @@ from auth.principals import (
 from models.activity import Activity, Notification
 from models.api_keys import ApiKey
 from models.customers import ContactPerson, Customer
+from models.documents import DocumentStatus, LineItem, SalesDocument
 from models.organizations import Organization
 from models.staff import StaffUser
 
@@ -64,6 +65,18 @@ VISIBILITY: dict[type[Model], Visibility] = {
         partner_scope=ApiScope.ACTIVITY_READ,
     ),
     Notification: Visibility(staff_owner_field="staff_user_id"),
+    # Drafts are the business's own until sent.
+    SalesDocument: Visibility(
+        customer_field="customer_id",
+        contact_where={"status__not": DocumentStatus.DRAFT},
+        partner_scope=ApiScope.DOCUMENTS_READ,
+    ),
+    LineItem: Visibility(
+        organization_field="document__organization_id",
+        customer_field="document__customer_id",
+        contact_where={"document__status__not": DocumentStatus.DRAFT},
+        partner_scope=ApiScope.DOCUMENTS_READ,
+    ),
 }
 
 
@@ -100,7 +113,13 @@ def can_see(principal: Principal, row: Model) -> bool:
         where = conditions(type(row), principal)
     except (Forbidden, Unauthenticated):
         return False
-    return all(getattr(row, name) == value for name, value in where.items())
+    return all(_holds(row, name, value) for name, value in where.items())
+
+
+def _holds(row: Model, lookup: str, value: Any) -> bool:
+    if lookup.endswith("__not"):
+        return getattr(row, lookup.removesuffix("__not")) != value
+    return getattr(row, lookup) == value
 
 
 def require_scope(principal: PartnerPrincipal, scope: str | None) -> None:

@@ -6,11 +6,12 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Generic, TypeVar
 
 from tortoise.expressions import Q
-from tortoise.fields import DatetimeField
+from tortoise.fields import DateField, DatetimeField
+from tortoise.functions import Coalesce
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -26,6 +27,13 @@ DEFAULT_PAGE_SIZE = 20
 class Ordering:
     field: str
     descending: bool = False
+    # For a nullable field: the value that stands in for null, so that null rows sort the same
+    # way on every database (after all others ascending) and keyset cursors stay comparable.
+    null_as: object | None = None
+
+    @property
+    def key(self) -> str:
+        return self.field if self.null_as is None else "sort_key"
 
 
 @dataclass
@@ -44,10 +52,12 @@ async def paginate(
 ) -> Page[M]:
     limit = _page_size(first)
     page_query = query
+    if ordering.null_as is not None:
+        page_query = page_query.annotate(sort_key=Coalesce(ordering.field, ordering.null_as))
     if after:
         page_query = page_query.filter(_after(query.model, ordering, after))
     sign = "-" if ordering.descending else ""
-    rows = await page_query.order_by(f"{sign}{ordering.field}", f"{sign}id").limit(limit + 1)
+    rows = await page_query.order_by(f"{sign}{ordering.key}", f"{sign}id").limit(limit + 1)
     return Page(
         edges=[(cursor_for(row, ordering), row) for row in rows[:limit]],
         has_next_page=len(rows) > limit,
@@ -65,8 +75,10 @@ def _page_size(first: int | None) -> int:
 
 
 def cursor_for(row: Model, ordering: Ordering) -> str:
-    value = getattr(row, ordering.field)
-    if isinstance(value, datetime):
+    value = getattr(row, ordering.key, None)
+    if value is None:
+        value = getattr(row, ordering.field) if ordering.null_as is None else ordering.null_as
+    if isinstance(value, date | datetime):
         value = value.isoformat()
     raw = json.dumps([value, row.pk], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -74,15 +86,15 @@ def cursor_for(row: Model, ordering: Ordering) -> str:
 
 def _after(model: type[Model], ordering: Ordering, cursor: str) -> Q:
     value, row_id = decode_cursor(cursor)
-    if isinstance(model._meta.fields_map[ordering.field], DatetimeField):
+    field = model._meta.fields_map[ordering.field]
+    parse = {DatetimeField: datetime.fromisoformat, DateField: date.fromisoformat}.get(type(field))
+    if parse is not None:
         try:
-            value = datetime.fromisoformat(value)
+            value = parse(value)
         except (TypeError, ValueError) as exc:
             raise BadUserInput("Invalid cursor.") from exc
     op = "lt" if ordering.descending else "gt"
-    return Q(**{f"{ordering.field}__{op}": value}) | Q(
-        **{ordering.field: value, f"id__{op}": row_id}
-    )
+    return Q(**{f"{ordering.key}__{op}": value}) | Q(**{ordering.key: value, f"id__{op}": row_id})
 
 
 def decode_cursor(cursor: str) -> tuple[object, int]:

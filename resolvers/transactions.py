@@ -68,3 +68,9 @@ async def after_commit(callback: AfterCommit) -> None:
     result = callback()
     if result is not None:
         await result
+
+
+def savepoint() -> contextlib.AbstractAsyncContextManager[BaseDBAsyncClient]:
+    """A nested transaction, so a failed statement (e.g. a lost insert race) can be retried
+    without aborting the unit of work around it (PostgreSQL aborts the whole transaction)."""
+    return in_transaction()

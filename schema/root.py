@@ -27,6 +27,7 @@ from schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from schema.authentication import AuthenticationMutations, AuthenticationQueries
 from schema.context import Info
 from schema.customers import CustomerMutations, CustomerQueries
+from schema.documents import DocumentMutations, DocumentQueries
 from schema.errors import is_expected
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.organizations import OrganizationMutations, OrganizationQueries
@@ -69,6 +70,7 @@ Query = merge_types(
         ApiKeyQueries,
         ActivityQueries,
         PreferencesQueries,
+        DocumentQueries,
     ),
 )
 
@@ -83,6 +85,7 @@ Mutation = merge_types(
         ActivityMutations,
         PreferencesMutations,
         PortalAccessMutations,
+        DocumentMutations,
         MfaMutations,
     ),
 )

@@ -21,6 +21,7 @@ MODEL_MODULES = [
     "models.preferences",
     "models.tokens",
     "models.mfa",
+    "models.documents",
 ]
 
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
 
 from tortoise.transactions import in_transaction
 
 from auth import passwords
+from auth.principals import StaffPrincipal
 from models.customers import ContactPerson, Customer, PortalAccess
+from models.documents import DocumentKind
 from models.organizations import Organization
 from models.staff import StaffRole, StaffUser
+from resolvers.documents import create_document, send_document
 
 DEMO_PORTAL = "acme"
 ADMIN_EMAIL = "admin@acme.example"
@@ -92,7 +97,56 @@ async def load_demo() -> bool:
             )
         for demo in CUSTOMERS:
             await _create_customer(org, demo)
+    await _create_documents(await StaffUser.get(email=ADMIN_EMAIL))
     return True
+
+
+# (kind, days before today it was issued, payment terms or validity in days, sent?)
+DOCUMENT_PLAN = (
+    (DocumentKind.INVOICE, 12, 30, True),
+    (DocumentKind.INVOICE, 50, 15, True),  # overdue
+    (DocumentKind.INVOICE, 1, 30, False),  # a draft the customer does not see
+    (DocumentKind.QUOTE, 5, 30, True),
+    (DocumentKind.SALES_ORDER, 8, 10, True),
+    (DocumentKind.RETAINER_INVOICE, 3, 7, True),
+    (DocumentKind.CREDIT_NOTE, 20, 0, True),
+)
+CATALOG = (
+    ("Standing desk", "ea", "489.00", "10"),
+    ("Ergonomic chair", "ea", "329.50", "0"),
+    ("Installation", "h", "85.00", "0"),
+    ("Cable kit", "ea", "19.99", "5"),
+)
+
+
+async def _create_documents(admin: StaffUser) -> None:
+    staff = StaffPrincipal(admin)
+    customers = await Customer.filter(organization_id=admin.organization_id).order_by("id")
+    for number, customer in enumerate(customers[:8]):
+        for kind, age, days, sent in DOCUMENT_PLAN:
+            issued = date.today() - timedelta(days=age)
+            lines = [
+                {"name": name, "unit": unit, "quantity": 1 + (number + i) % 3,
+                 "rate": Decimal(rate), "discount_percent": Decimal(discount),
+                 "tax_percent": Decimal("8.25")}
+                for i, (name, unit, rate, discount) in enumerate(CATALOG[: 2 + number % 3])
+            ]  # fmt: skip
+            document = await create_document(
+                staff,
+                {
+                    "customer_id": customer.id,
+                    "kind": kind,
+                    "issue_date": issued,
+                    "due_date": issued + timedelta(days=days) if days else None,
+                    "allow_partial_payments": number % 2 == 0,
+                    "payment_methods": ["card", "ach"] if customer.allow_ach else ["card"],
+                    "customer_notes": "Thank you for your business.",
+                    "internal_notes": "Demo data.",
+                    "line_items": lines,
+                },
+            )
+            if sent:
+                await send_document(staff, document.id)
 
 
 async def _create_customer(org: Organization, demo: DemoCustomer) -> None:

@@ -319,9 +319,9 @@ CASES = [
         lambda w: {},
         lambda d: d["activities"]["totalCount"],
         every(
-            2,
+            3,
             anonymous=UNAUTH,
-            contact_a=1,
+            contact_a=2,
             contact_b=0,
             contact_other_org=0,
             staff_other_org=0,
@@ -488,6 +488,94 @@ CASES = [
         every([]),
     ),
     Case(
+        "salesDocuments",
+        "{ salesDocuments { totalCount } }",
+        lambda w: {},
+        lambda d: d["salesDocuments"]["totalCount"],
+        every(
+            2,
+            anonymous=UNAUTH,
+            contact_a=1,
+            contact_b=0,
+            contact_other_org=0,
+            staff_other_org=0,
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "node invoice",
+        "query($id: ID!) { node(id: $id) { ... on Invoice { number } } }",
+        lambda w: {"id": w.sent_invoice_id},
+        lambda d: d["node"] and d["node"]["number"],
+        every(
+            "INV-000001",
+            anonymous=UNAUTH,
+            contact_b=None,
+            contact_other_org=None,
+            staff_other_org=None,
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "createSalesDocument",
+        "mutation($id: ID!) { createSalesDocument(input: {kind: INVOICE, customerId: $id, "
+        'lineItems: [{name: "X", quantity: "1", rate: "5"}]}) { '
+        "salesDocument { total { amount } } errors { code } } }",
+        lambda w: {"id": gid("Customer", w.customer_a)},
+        lambda d: (
+            (
+                d["createSalesDocument"]["salesDocument"]
+                and d["createSalesDocument"]["salesDocument"]["total"]["amount"]
+            )
+            or d["createSalesDocument"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("5.00", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "updateSalesDocument",
+        'mutation($id: ID!) { updateSalesDocument(input: {id: $id, reference: "PO-9"}) { '
+        "salesDocument { reference } errors { code } } }",
+        lambda w: {"id": w.sent_invoice_id},
+        lambda d: (
+            (
+                d["updateSalesDocument"]["salesDocument"]
+                and d["updateSalesDocument"]["salesDocument"]["reference"]
+            )
+            or d["updateSalesDocument"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("PO-9", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "sendSalesDocument",
+        "mutation($id: ID!) { sendSalesDocument(input: {id: $id}) { "
+        "salesDocument { status } errors { code } } }",
+        lambda w: {"id": w.draft_invoice_id},
+        lambda d: (
+            (
+                d["sendSalesDocument"]["salesDocument"]
+                and d["sendSalesDocument"]["salesDocument"]["status"]
+            )
+            or d["sendSalesDocument"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("SENT", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "voidSalesDocument",
+        "mutation($id: ID!) { voidSalesDocument(input: {id: $id}) { "
+        "salesDocument { status } errors { code } } }",
+        lambda w: {"id": w.sent_invoice_id},
+        lambda d: (
+            (
+                d["voidSalesDocument"]["salesDocument"]
+                and d["voidSalesDocument"]["salesDocument"]["status"]
+            )
+            or d["voidSalesDocument"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("VOID", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
         "logout",
         "mutation { logout { errors { code } } }",
         lambda w: {},
@@ -586,6 +674,9 @@ async def test_permission_matrix(client, world: World, case: Case, principal: st
 
     world.partner_key_id = gid("ApiKey", await ApiKey.get(name="Sync"))  # type: ignore[attr-defined]
     world.payment_activity_id = gid("Activity", await _seed_activity(world))  # type: ignore[attr-defined]
+    sent, draft = await _seed_documents(world)
+    world.sent_invoice_id = gid("Invoice", sent)  # type: ignore[attr-defined]
+    world.draft_invoice_id = gid("Invoice", draft)  # type: ignore[attr-defined]
     token = world.tokens.get(principal)
     body = await gql(client, case.query, case.variables(world), token=token)
     expected = case.expect[principal]
@@ -613,6 +704,23 @@ async def _seed_activity(world: World):
                 kind, actor=None, organization_id=world.org_a.id, customer_id=customer.id
             )
     return await Activity.get(kind=ActivityKind.PAYMENT_MADE)
+
+
+async def _seed_documents(world: World):
+    """A sent invoice of customer A and a draft of customer B."""
+    from auth.principals import StaffPrincipal
+    from resolvers.documents import create_document, send_document
+
+    staff = StaffPrincipal(world.staff)
+    line = {"name": "X", "quantity": 1, "rate": 1}
+    sent = await create_document(
+        staff, {"customer_id": world.customer_a.id, "kind": "INVOICE", "line_items": [line]}
+    )
+    await send_document(staff, sent.id)
+    draft = await create_document(
+        staff, {"customer_id": world.customer_b.id, "kind": "INVOICE", "line_items": [line]}
+    )
+    return sent, draft
 
 
 def test_every_root_field_is_in_the_matrix() -> None:

@@ -1,0 +1,116 @@
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class DocumentKind(StrEnum):
+    INVOICE = "INVOICE"
+    RETAINER_INVOICE = "RETAINER_INVOICE"
+    QUOTE = "QUOTE"
+    SALES_ORDER = "SALES_ORDER"
+    CREDIT_NOTE = "CREDIT_NOTE"
+
+
+class DocumentStatus(StrEnum):
+    DRAFT = "DRAFT"
+    SENT = "SENT"
+    PARTIALLY_PAID = "PARTIALLY_PAID"
+    PAID = "PAID"
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+    EXPIRED = "EXPIRED"
+    INVOICED = "INVOICED"
+    CONFIRMED = "CONFIRMED"
+    SHIPPED = "SHIPPED"
+    FULFILLED = "FULFILLED"
+    CLOSED = "CLOSED"
+    VOID = "VOID"
+
+
+class SalesDocument(Model):
+    """Invoices, retainer invoices, quotes, sales orders and credit notes share one table, so
+    numbering, line items, totals, PDFs, comments and links work the same for all of them."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "models.Organization", related_name="sales_documents", on_delete=fields.CASCADE
+    )
+    customer = fields.ForeignKeyField(
+        "models.Customer", related_name="sales_documents", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(DocumentKind, max_length=24)
+    number = fields.CharField(max_length=40)
+    status = fields.CharEnumField(DocumentStatus, max_length=24, default=DocumentStatus.DRAFT)
+    currency = fields.CharField(max_length=3)
+    issue_date = fields.DateField()
+    # Due date of an invoice, expiry of a quote, expected shipment of a sales order.
+    due_date = fields.DateField(null=True)
+    payment_terms_days = fields.IntField(null=True)
+    reference = fields.CharField(max_length=100, default="")
+    customer_notes = fields.TextField(default="")
+    terms = fields.TextField(default="")
+    internal_notes = fields.TextField(default="")
+    subtotal_minor = fields.BigIntField(default=0)
+    discount_minor = fields.BigIntField(default=0)
+    tax_minor = fields.BigIntField(default=0)
+    total_minor = fields.BigIntField(default=0)
+    # Invoices: still to pay. Credit notes and retainer payments: still to apply or refund.
+    balance_minor = fields.BigIntField(default=0)
+    allow_partial_payments = fields.BooleanField(default=False)
+    payment_methods = fields.JSONField(default=list)
+    source = fields.ForeignKeyField(
+        "models.SalesDocument", related_name="derived", null=True, on_delete=fields.SET_NULL
+    )
+    sent_at = fields.DatetimeField(null=True)
+    voided_at = fields.DatetimeField(null=True)
+    first_viewed_at = fields.DatetimeField(null=True)
+    first_viewed_by = fields.ForeignKeyField(
+        "models.ContactPerson", related_name="first_views", null=True, on_delete=fields.SET_NULL
+    )
+    # Bumped on every change, so a rendered PDF can be cached per version.
+    version = fields.IntField(default=1)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "sales_document"
+        unique_together = (("organization", "kind", "number"),)
+        indexes = (("customer_id", "kind", "issue_date"), ("organization_id", "kind", "status"))
+
+
+class LineItem(Model):
+    id = fields.BigIntField(primary_key=True)
+    document = fields.ForeignKeyField(
+        "models.SalesDocument", related_name="line_items", on_delete=fields.CASCADE
+    )
+    position = fields.IntField()
+    name = fields.CharField(max_length=200)
+    description = fields.TextField(default="")
+    quantity = fields.DecimalField(max_digits=18, decimal_places=4)
+    unit = fields.CharField(max_length=20, default="")
+    rate = fields.DecimalField(max_digits=18, decimal_places=6)
+    discount_percent = fields.DecimalField(max_digits=7, decimal_places=4, default=0)
+    tax_percent = fields.DecimalField(max_digits=7, decimal_places=4, default=0)
+    amount_minor = fields.BigIntField()
+    discount_minor = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "line_item"
+        indexes = (("document_id", "position"),)
+
+
+class DocumentSeries(Model):
+    """The next number of each kind of document, per organization."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "models.Organization", related_name="document_series", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(DocumentKind, max_length=24)
+    prefix = fields.CharField(max_length=10)
+    next_number = fields.BigIntField(default=1)
+
+    class Meta:
+        table = "document_series"
+        unique_together = (("organization", "kind"),)

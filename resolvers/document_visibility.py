@@ -1,0 +1,31 @@
+"""Which kinds of document a portal contact may see, by the organization's preferences."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from auth.errors import Forbidden
+from auth.principals import ContactPrincipal, Principal
+from models.documents import DocumentKind
+from resolvers.preferences import preferences_for
+
+# Kinds shown in the portal only while a preference is on, and what the refusal says.
+GATED = {
+    DocumentKind.SALES_ORDER: ("show_sales_orders", "This portal does not show sales orders."),
+    DocumentKind.CREDIT_NOTE: ("show_credit_notes", "This portal does not show credit notes."),
+}
+
+
+async def hidden_kinds(principal: Principal) -> frozenset[DocumentKind]:
+    if not isinstance(principal, ContactPrincipal):
+        return frozenset()
+    preferences = await preferences_for(principal.organization_id)
+    return frozenset(kind for kind, (flag, _) in GATED.items() if not getattr(preferences, flag))
+
+
+async def require_visible(principal: Principal, kinds: Iterable[DocumentKind]) -> None:
+    """A hidden kind asked for by name is refused outright, not answered with nothing."""
+    hidden = await hidden_kinds(principal)
+    for kind in kinds:
+        if kind in hidden:
+            raise Forbidden(GATED[kind][1])

@@ -1,0 +1,469 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import ClassVar
+
+import strawberry
+from tortoise.expressions import Q
+
+from models.documents import DocumentKind as DocumentKindValue
+from models.documents import DocumentStatus as DocumentStatusValue
+from models.documents import LineItem as LineItemRow
+from models.documents import SalesDocument as SalesDocumentRow
+from resolvers import document_visibility, documents
+from resolvers.pagination import Ordering
+from schema.context import Info
+from schema.customers import Customer
+from schema.errors import UserError, payload_or_errors
+from schema.inputs import changes_of
+from schema.money import Money
+from schema.permissions import STAFF_ONLY, IsAuthenticated, IsStaff, IsStaffOrPartner
+from schema.relay import Connection, ModelNode, OrderDirection, connection, decode_id
+
+DocumentKind = strawberry.enum(DocumentKindValue, description="The kind of sales document.")
+
+OPEN_FOR_PAYMENT = (DocumentStatusValue.SENT, DocumentStatusValue.PARTIALLY_PAID)
+PAYABLE_KINDS = (DocumentKindValue.INVOICE, DocumentKindValue.RETAINER_INVOICE)
+
+
+@strawberry.enum(description="Where a document stands. OVERDUE: sent, unpaid and past due.")
+class DocumentStatus(Enum):
+    DRAFT = "DRAFT"
+    SENT = "SENT"
+    OVERDUE = "OVERDUE"
+    PARTIALLY_PAID = "PARTIALLY_PAID"
+    PAID = "PAID"
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+    EXPIRED = "EXPIRED"
+    INVOICED = "INVOICED"
+    CONFIRMED = "CONFIRMED"
+    SHIPPED = "SHIPPED"
+    FULFILLED = "FULFILLED"
+    CLOSED = "CLOSED"
+    VOID = "VOID"
+
+
+@strawberry.enum
+class PaymentMethod(Enum):
+    CARD = "card"
+    ACH = "ach"
+
+
+def is_overdue(row: SalesDocumentRow, today: date | None = None) -> bool:
+    return (
+        row.kind in PAYABLE_KINDS
+        and row.status in OPEN_FOR_PAYMENT
+        and row.due_date is not None
+        and row.due_date < (today or date.today())
+        and row.balance_minor > 0
+    )
+
+
+@strawberry.type
+class LineItem:
+    name: str
+    description: str
+    quantity: Decimal
+    unit: str
+    rate: Decimal
+    discount_percent: Decimal
+    tax_percent: Decimal
+    amount: Money = strawberry.field(description="Quantity x rate, before discount and tax.")
+    discount: Money
+
+    @classmethod
+    def from_row(cls, row: LineItemRow, currency: str) -> LineItem:
+        return cls(
+            name=row.name,
+            description=row.description,
+            quantity=row.quantity,
+            unit=row.unit,
+            rate=row.rate,
+            discount_percent=row.discount_percent,
+            tax_percent=row.tax_percent,
+            amount=Money.of(row.amount_minor, currency),
+            discount=Money.of(row.discount_minor, currency),
+        )
+
+
+@strawberry.interface(name="SalesDocument", description="What all kinds of document share.")
+class SalesDocumentNode(ModelNode):
+    model = SalesDocumentRow
+    kind_value: ClassVar[DocumentKindValue]
+
+    id: strawberry.relay.NodeID[int]
+    number: str
+    currency: str
+    issue_date: date
+    reference: str = strawberry.field(description="The customer's reference, e.g. a PO number.")
+    customer_notes: str
+    terms: str
+    subtotal: Money
+    discount: Money
+    tax: Money
+    total: Money
+    sent_at: datetime | None
+    created_at: datetime
+    _row: strawberry.Private[SalesDocumentRow]
+
+    @strawberry.field
+    def status(self) -> DocumentStatus:
+        if is_overdue(self._row):
+            return DocumentStatus.OVERDUE
+        return DocumentStatus(self._row.status.value)
+
+    @strawberry.field
+    async def customer(self, info: Info) -> Customer:
+        return await Customer.load(info, self._row.customer_id)
+
+    @strawberry.field(description="In the order they appear on the document.")
+    async def line_items(self, info: Info) -> list[LineItem]:
+        loader = info.context.loaders.children(LineItemRow, "document_id", "position")
+        rows = await loader.load(self._row.id)
+        return [LineItem.from_row(row, self.currency) for row in rows]
+
+    @strawberry.field(permission_classes=[IsStaffOrPartner], description=STAFF_ONLY)
+    def internal_notes(self) -> str:
+        return self._row.internal_notes
+
+    @strawberry.field(permission_classes=[IsStaffOrPartner], description=STAFF_ONLY)
+    def first_viewed_at(self) -> datetime | None:
+        return self._row.first_viewed_at
+
+    @classmethod
+    def from_row(cls, row: SalesDocumentRow) -> SalesDocumentNode:
+        node_type = TYPES[row.kind] if cls is SalesDocumentNode else cls
+        money = {
+            name: Money.of(getattr(row, f"{name}_minor"), row.currency)
+            for name in ("subtotal", "discount", "tax", "total")
+        }
+        return node_type(
+            id=row.id,
+            number=row.number,
+            currency=row.currency,
+            issue_date=row.issue_date,
+            reference=row.reference,
+            customer_notes=row.customer_notes,
+            terms=row.terms,
+            sent_at=row.sent_at,
+            created_at=row.created_at,
+            _row=row,
+            **money,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[SalesDocumentNode | None]:
+        await document_visibility.require_visible(info.context.principal, [cls.kind_value])
+        ids = [int(node_id) if node_id.isdigit() else 0 for node_id in node_ids]
+        rows = await info.context.loaders.by_id(SalesDocumentRow).load_many(ids)
+        return [cls.from_row(r) if r is not None and r.kind == cls.kind_value else None
+                for r in rows]  # fmt: skip
+
+
+@strawberry.interface(name="Payable", description="A document the customer pays.")
+class Payable:
+    _row: strawberry.Private[SalesDocumentRow]
+
+    @strawberry.field(description="What is left to pay.")
+    def balance_due(self) -> Money:
+        return Money.of(self._row.balance_minor, self._row.currency)
+
+    @strawberry.field
+    def due_date(self) -> date | None:
+        return self._row.due_date
+
+    @strawberry.field
+    def payment_terms_days(self) -> int | None:
+        return self._row.payment_terms_days
+
+    @strawberry.field(description="Whether the customer may pay part of the balance.")
+    def allow_partial_payments(self) -> bool:
+        return self._row.allow_partial_payments
+
+    @strawberry.field(description="How the customer may pay it online.")
+    def payment_methods(self) -> list[PaymentMethod]:
+        return [PaymentMethod(m) for m in self._row.payment_methods]
+
+    @strawberry.field
+    def is_overdue(self) -> bool:
+        return is_overdue(self._row)
+
+
+@strawberry.type
+class Invoice(Payable, SalesDocumentNode):
+    model = SalesDocumentRow
+    kind_value = DocumentKindValue.INVOICE
+
+
+@strawberry.type(description="Payments of a retainer invoice become the customer's retainer.")
+class RetainerInvoice(Payable, SalesDocumentNode):
+    model = SalesDocumentRow
+    kind_value = DocumentKindValue.RETAINER_INVOICE
+
+
+@strawberry.type
+class Quote(SalesDocumentNode):
+    model = SalesDocumentRow
+    kind_value = DocumentKindValue.QUOTE
+
+    @strawberry.field(description="Until when the quote stands.")
+    def expiry_date(self) -> date | None:
+        return self._row.due_date
+
+
+@strawberry.type
+class SalesOrder(SalesDocumentNode):
+    model = SalesDocumentRow
+    kind_value = DocumentKindValue.SALES_ORDER
+
+    @strawberry.field
+    def expected_shipment_date(self) -> date | None:
+        return self._row.due_date
+
+
+@strawberry.type
+class CreditNote(SalesDocumentNode):
+    model = SalesDocumentRow
+    kind_value = DocumentKindValue.CREDIT_NOTE
+
+    @strawberry.field(description="What is left to apply to invoices or refund.")
+    def credits_remaining(self) -> Money:
+        return Money.of(self._row.balance_minor, self._row.currency)
+
+
+TYPES: dict[DocumentKindValue, type[SalesDocumentNode]] = {
+    node_type.kind_value: node_type
+    for node_type in (Invoice, RetainerInvoice, Quote, SalesOrder, CreditNote)
+}
+
+
+@strawberry.enum
+class SalesDocumentOrderField(Enum):
+    ISSUE_DATE = "issue_date"
+    DUE_DATE = "due_date"
+    NUMBER = "number"
+    TOTAL = "total_minor"
+    BALANCE = "balance_minor"
+
+
+@strawberry.input
+class SalesDocumentOrder:
+    field: SalesDocumentOrderField = SalesDocumentOrderField.ISSUE_DATE
+    direction: OrderDirection = OrderDirection.DESC
+
+
+@strawberry.input
+class SalesDocumentFilter:
+    kinds: list[DocumentKind] | None = None  # type: ignore[valid-type]
+    statuses: list[DocumentStatus] | None = None
+    customer_id: strawberry.ID | None = None
+    issued_from: date | None = None
+    issued_to: date | None = strawberry.field(default=None, description="Inclusive.")
+    due_from: date | None = None
+    due_to: date | None = strawberry.field(default=None, description="Inclusive.")
+    overdue: bool | None = None
+    search: str | None = strawberry.field(default=None, description="Part of the number.")
+
+
+def _where(filter: SalesDocumentFilter | None, hidden: frozenset[DocumentKindValue]) -> Q:
+    query = Q(kind__not_in=list(hidden)) if hidden else Q()
+    if filter is None:
+        return query
+    if filter.kinds:
+        query &= Q(kind__in=list(filter.kinds))
+    if filter.statuses:
+        query &= _statuses(filter.statuses)
+    if filter.customer_id:
+        query &= Q(customer_id=decode_id(filter.customer_id, Customer))
+    for name, lookup in (("issued_from", "issue_date__gte"), ("issued_to", "issue_date__lte"),
+                         ("due_from", "due_date__gte"), ("due_to", "due_date__lte")):  # fmt: skip
+        if getattr(filter, name):
+            query &= Q(**{lookup: getattr(filter, name)})
+    if filter.overdue is not None:
+        query &= _overdue() if filter.overdue else ~_overdue()
+    if filter.search:
+        query &= Q(number__icontains=filter.search.strip())
+    return query
+
+
+NO_DUE_DATE = date(9999, 12, 31)
+
+
+def _ordering(order_by: SalesDocumentOrder | None) -> Ordering:
+    order_by = order_by or SalesDocumentOrder()
+    field = order_by.field.value
+    return Ordering(
+        field,
+        descending=order_by.direction == OrderDirection.DESC,
+        null_as=NO_DUE_DATE if field == "due_date" else None,
+    )
+
+
+def _overdue() -> Q:
+    return Q(
+        kind__in=list(PAYABLE_KINDS),
+        status__in=list(OPEN_FOR_PAYMENT),
+        due_date__lt=date.today(),
+        balance_minor__gt=0,
+    )
+
+
+def _statuses(statuses: list[DocumentStatus]) -> Q:
+    query = Q(pk__in=[])
+    stored = [DocumentStatusValue(s.value) for s in statuses if s != DocumentStatus.OVERDUE]
+    if stored:
+        query |= Q(status__in=stored) & ~_overdue()
+    if DocumentStatus.OVERDUE in statuses:
+        query |= _overdue()
+    return query
+
+
+@strawberry.type
+class DocumentQueries:
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Staff see every document; partner keys need documents:read; a portal "
+        "contact sees its customer's sent documents, and sales orders and credit notes only "
+        "while the portal shows them.",
+    )
+    async def sales_documents(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: SalesDocumentFilter | None = None,
+        order_by: SalesDocumentOrder | None = None,
+    ) -> Connection[SalesDocumentNode]:
+        principal = info.context.principal
+        if filter and filter.kinds:
+            await document_visibility.require_visible(principal, filter.kinds)
+        where = _where(filter, await document_visibility.hidden_kinds(principal))
+        return await connection(
+            info, SalesDocumentNode, where=where, order_by=_ordering(order_by),
+            first=first, after=after,
+        )  # fmt: skip
+
+
+@strawberry.input
+class LineItemInput:
+    name: str
+    description: str = ""
+    quantity: Decimal
+    unit: str = ""
+    rate: Decimal
+    discount_percent: Decimal = Decimal(0)
+    tax_percent: Decimal = Decimal(0)
+
+
+@strawberry.input
+class CreateSalesDocumentInput:
+    kind: DocumentKind  # type: ignore[valid-type]
+    customer_id: strawberry.ID
+    line_items: list[LineItemInput]
+    issue_date: date | None = strawberry.field(default=None, description="Defaults to today.")
+    due_date: date | None = strawberry.field(
+        default=None, description="Due, expiry or expected shipment date."
+    )
+    payment_terms_days: int | None = strawberry.field(
+        default=None, description="Sets the due date from the issue date when none is given."
+    )
+    reference: str = ""
+    customer_notes: str = ""
+    terms: str = ""
+    internal_notes: str = ""
+    allow_partial_payments: bool = False
+    payment_methods: list[PaymentMethod] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class UpdateSalesDocumentInput:
+    id: strawberry.ID
+    line_items: list[LineItemInput] | None = strawberry.UNSET
+    issue_date: date | None = strawberry.UNSET
+    due_date: date | None = strawberry.UNSET
+    payment_terms_days: int | None = strawberry.UNSET
+    reference: str | None = strawberry.UNSET
+    customer_notes: str | None = strawberry.UNSET
+    terms: str | None = strawberry.UNSET
+    internal_notes: str | None = strawberry.UNSET
+    allow_partial_payments: bool | None = strawberry.UNSET
+    payment_methods: list[PaymentMethod] | None = strawberry.UNSET
+
+
+@strawberry.input
+class SalesDocumentIdInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class SalesDocumentPayload:
+    sales_document: SalesDocumentNode | None = None
+    errors: list[UserError]
+
+
+def _document_id(value: strawberry.ID) -> int:
+    """Any kind's global id: the kind is checked against the row by the use case."""
+    for node_type in TYPES.values():
+        document_id = decode_id(value, node_type)
+        if document_id:
+            return document_id
+    return 0
+
+
+@strawberry.type
+class DocumentMutations:
+    @strawberry.mutation(permission_classes=[IsStaff], description="Creates a draft.")
+    async def create_sales_document(
+        self, info: Info, input: CreateSalesDocumentInput
+    ) -> SalesDocumentPayload:
+        async def action() -> dict:
+            data = changes_of(input)
+            data["customer_id"] = decode_id(input.customer_id, Customer)
+            row = await documents.create_document(info.context.staff, data)
+            return {"sales_document": SalesDocumentNode.from_row(row)}
+
+        return await payload_or_errors(SalesDocumentPayload, action)
+
+    @strawberry.mutation(
+        permission_classes=[IsStaff],
+        description="Drafts and issued documents not yet settled; totals and balance follow.",
+    )
+    async def update_sales_document(
+        self, info: Info, input: UpdateSalesDocumentInput
+    ) -> SalesDocumentPayload:
+        async def action() -> dict:
+            changes = changes_of(input)
+            row = await documents.update_document(
+                info.context.staff, _document_id(input.id), changes
+            )
+            return {"sales_document": SalesDocumentNode.from_row(row)}
+
+        return await payload_or_errors(SalesDocumentPayload, action)
+
+    @strawberry.mutation(
+        permission_classes=[IsStaff], description="Issues a draft; the portal shows it from now on."
+    )
+    async def send_sales_document(
+        self, info: Info, input: SalesDocumentIdInput
+    ) -> SalesDocumentPayload:
+        async def action() -> dict:
+            row = await documents.send_document(info.context.staff, _document_id(input.id))
+            return {"sales_document": SalesDocumentNode.from_row(row)}
+
+        return await payload_or_errors(SalesDocumentPayload, action)
+
+    @strawberry.mutation(permission_classes=[IsStaff])
+    async def void_sales_document(
+        self, info: Info, input: SalesDocumentIdInput
+    ) -> SalesDocumentPayload:
+        async def action() -> dict:
+            row = await documents.void_document(info.context.staff, _document_id(input.id))
+            return {"sales_document": SalesDocumentNode.from_row(row)}
+
+        return await payload_or_errors(SalesDocumentPayload, action)

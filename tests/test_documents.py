@@ -1,0 +1,260 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from strawberry.relay import GlobalID
+
+from models.documents import DocumentStatus, SalesDocument
+from tests.conftest import World, error_codes, gql
+
+CREATE = """mutation($input: CreateSalesDocumentInput!) { createSalesDocument(input: $input) {
+  salesDocument { id number status total { amount currency } subtotal { amount }
+    tax { amount } discount { amount }
+    ... on Invoice { balanceDue { amount } dueDate paymentMethods allowPartialPayments }
+    lineItems { name amount { amount } discount { amount } } }
+  errors { code field message } } }"""
+SEND = """mutation($id: ID!) { sendSalesDocument(input: {id: $id}) {
+  salesDocument { status sentAt } errors { code } } }"""
+LIST = """query($filter: SalesDocumentFilter) { salesDocuments(filter: $filter) {
+  totalCount nodes { __typename number status } } }"""
+
+
+def gid(type_name: str, row) -> str:
+    return str(GlobalID(type_name, str(row.id)))
+
+
+def invoice_input(world: World, **overrides):
+    return {
+        "kind": "INVOICE",
+        "customerId": gid("Customer", world.customer_a),
+        "paymentTermsDays": 30,
+        "issueDate": "2026-11-01",
+        "paymentMethods": ["CARD", "ACH"],
+        "lineItems": [
+            {"name": "Widget", "quantity": "3", "rate": "19.995", "discountPercent": "10",
+             "taxPercent": "8.25"},
+            {"name": "Screws", "quantity": "1.5", "rate": "0.333", "taxPercent": "8.25"},
+        ],
+        **overrides,
+    }  # fmt: skip
+
+
+async def create(client, world: World, **overrides) -> dict:
+    body = await gql(client, CREATE, {"input": invoice_input(world, **overrides)},
+                     token=world.tokens["staff"])  # fmt: skip
+    result = body["data"]["createSalesDocument"]
+    assert result["errors"] == [], result
+    return result["salesDocument"]
+
+
+async def test_staff_create_a_draft_with_server_computed_totals(client, world: World) -> None:
+    invoice = await create(client, world)
+    assert invoice["number"] == "INV-000001" and invoice["status"] == "DRAFT"
+    assert invoice["subtotal"] == {"amount": "60.49"}
+    assert invoice["discount"] == {"amount": "6.00"}
+    assert invoice["tax"] == {"amount": "4.50"}
+    assert invoice["total"] == {"amount": "58.99", "currency": "USD"}
+    assert invoice["balanceDue"] == {"amount": "58.99"}
+    assert invoice["dueDate"] == "2026-12-01"
+    assert invoice["paymentMethods"] == ["CARD", "ACH"]
+    assert [line["amount"]["amount"] for line in invoice["lineItems"]] == ["59.99", "0.50"]
+    second = await create(client, world)
+    assert second["number"] == "INV-000002"
+    quote = await create(client, world, kind="QUOTE")
+    assert quote["number"] == "QT-000001"
+
+
+async def test_bad_lines_are_refused_with_every_problem(client, world: World) -> None:
+    lines = [{"name": "", "quantity": "0", "rate": "-1", "taxPercent": "120"}]
+    body = await gql(client, CREATE, {"input": invoice_input(world, lineItems=lines,
+                     dueDate="2026-10-01")}, token=world.tokens["staff"])  # fmt: skip
+    errors = {(tuple(e["field"]), e["code"]) for e in body["data"]["createSalesDocument"]["errors"]}
+    assert errors == {
+        (("lineItems", "0", "name"), "REQUIRED"),
+        (("lineItems", "0", "quantity"), "INVALID_AMOUNT"),
+        (("lineItems", "0", "rate"), "INVALID_AMOUNT"),
+        (("lineItems", "0", "taxPercent"), "INVALID"),
+    }
+    assert await SalesDocument.all().count() == 0
+
+
+async def test_contacts_see_only_their_customers_sent_documents(client, world: World) -> None:
+    invoice = await create(client, world)
+    await create(client, world, customerId=gid("Customer", world.customer_b))
+    mine = await gql(client, LIST, token=world.tokens["contact_a"])
+    assert mine["data"]["salesDocuments"]["totalCount"] == 0  # a draft is not shown
+    node = "query($id: ID!) { node(id: $id) { ... on Invoice { number } } }"
+    assert (await gql(client, node, {"id": invoice["id"]},
+                      token=world.tokens["contact_a"]))["data"]["node"] is None  # fmt: skip
+
+    sent = await gql(client, SEND, {"id": invoice["id"]}, token=world.tokens["staff"])
+    assert sent["data"]["sendSalesDocument"]["salesDocument"]["status"] == "SENT"
+    mine = await gql(client, LIST, token=world.tokens["contact_a"])
+    assert mine["data"]["salesDocuments"]["nodes"] == [
+        {"__typename": "Invoice", "number": "INV-000001", "status": "SENT"}
+    ]
+    for other in ("contact_b", "contact_other_org", "staff_other_org"):
+        body = await gql(client, LIST, token=world.tokens[other])
+        assert body["data"]["salesDocuments"]["totalCount"] == 0, other
+        by_node = await gql(client, node, {"id": invoice["id"]}, token=world.tokens[other])
+        assert by_node["data"]["node"] is None, other
+    staff_only = "query($id: ID!) { node(id: $id) { ... on Invoice { internalNotes } } }"
+    body = await gql(client, staff_only, {"id": invoice["id"]}, token=world.tokens["contact_a"])
+    assert error_codes(body) == ["FORBIDDEN"]
+    assert error_codes(await gql(client, LIST, token=world.tokens["partner"])) == ["FORBIDDEN"]
+
+
+async def test_a_node_id_of_another_kind_finds_nothing(client, world: World) -> None:
+    invoice = await create(client, world)
+    as_quote = str(GlobalID("Quote", GlobalID.from_id(invoice["id"]).node_id))
+    body = await gql(client, "query($id: ID!) { node(id: $id) { id } }", {"id": as_quote},
+                     token=world.tokens["staff"])  # fmt: skip
+    assert body["data"]["node"] is None
+
+
+async def test_sales_orders_and_credit_notes_follow_the_preferences(client, world: World) -> None:
+    for kind in ("SALES_ORDER", "CREDIT_NOTE", "INVOICE"):
+        document = await create(client, world, kind=kind)
+        await gql(client, SEND, {"id": document["id"]}, token=world.tokens["staff"])
+    token = world.tokens["contact_a"]
+    everything = await gql(client, LIST, token=token)
+    assert everything["data"]["salesDocuments"]["totalCount"] == 3
+    switch = """mutation { updatePortalPreferences(input: {showSalesOrders: false,
+      showCreditNotes: false}) { errors { code } } }"""
+    await gql(client, switch, token=world.tokens["admin"])
+    orders = await gql(client, LIST, {"filter": {"kinds": ["SALES_ORDER"]}}, token=token)
+    assert error_codes(orders) == ["FORBIDDEN"]
+    assert "sales orders" in orders["errors"][0]["message"]
+    rest = await gql(client, LIST, token=token)
+    assert rest["data"]["salesDocuments"]["nodes"][0]["__typename"] == "Invoice"
+    assert rest["data"]["salesDocuments"]["totalCount"] == 1
+    staff = await gql(client, LIST, {"filter": {"kinds": ["SALES_ORDER"]}},
+                      token=world.tokens["staff"])  # fmt: skip
+    assert staff["data"]["salesDocuments"]["totalCount"] == 1
+
+
+async def test_transitions_and_edits(client, world: World) -> None:
+    invoice = await create(client, world)
+    update = """mutation($input: UpdateSalesDocumentInput!) { updateSalesDocument(input: $input) {
+      salesDocument { total { amount } ... on Invoice { balanceDue { amount } } }
+      errors { code } } }"""
+    lines = [{"name": "Service", "quantity": "2", "rate": "50"}]
+    body = await gql(client, update, {"input": {"id": invoice["id"], "lineItems": lines}},
+                     token=world.tokens["staff"])  # fmt: skip
+    assert body["data"]["updateSalesDocument"]["salesDocument"]["total"] == {"amount": "100.00"}
+    await gql(client, SEND, {"id": invoice["id"]}, token=world.tokens["staff"])
+    again = await gql(client, SEND, {"id": invoice["id"]}, token=world.tokens["staff"])
+    assert again["data"]["sendSalesDocument"]["errors"] == [{"code": "INVALID_TRANSITION"}]
+
+    # Someone paid 60: the total may not drop below it, and the balance follows edits.
+    await SalesDocument.filter(number="INV-000001").update(
+        balance_minor=4000, status=DocumentStatus.PARTIALLY_PAID
+    )
+    low = [{"name": "Service", "quantity": "1", "rate": "50"}]
+    body = await gql(client, update, {"input": {"id": invoice["id"], "lineItems": low}},
+                     token=world.tokens["staff"])  # fmt: skip
+    assert body["data"]["updateSalesDocument"]["errors"] == [{"code": "BELOW_AMOUNT_PAID"}]
+    more = [{"name": "Service", "quantity": "3", "rate": "50"}]
+    body = await gql(client, update, {"input": {"id": invoice["id"], "lineItems": more}},
+                     token=world.tokens["staff"])  # fmt: skip
+    edited = body["data"]["updateSalesDocument"]["salesDocument"]
+    assert edited == {"total": {"amount": "150.00"}, "balanceDue": {"amount": "90.00"}}
+    exact = [{"name": "Service", "quantity": "1.2", "rate": "50"}]
+    body = await gql(client, update, {"input": {"id": invoice["id"], "lineItems": exact}},
+                     token=world.tokens["staff"])  # fmt: skip
+    assert body["data"]["updateSalesDocument"]["salesDocument"]["balanceDue"] == {"amount": "0.00"}
+    assert (await SalesDocument.get(number="INV-000001")).status == DocumentStatus.PAID
+    void = """mutation($id: ID!) { voidSalesDocument(input: {id: $id}) { errors { code } } }"""
+    body = await gql(client, void, {"id": invoice["id"]}, token=world.tokens["staff"])
+    assert body["data"]["voidSalesDocument"]["errors"] == [{"code": "INVALID_TRANSITION"}]
+
+
+async def test_overdue_is_derived_and_filterable(client, world: World) -> None:
+    past = (date.today() - timedelta(days=40)).isoformat()
+    late = await create(client, world, issueDate=past, paymentTermsDays=10)
+    await create(client, world)
+    for document in (late,):
+        await gql(client, SEND, {"id": document["id"]}, token=world.tokens["staff"])
+    overdue = await gql(client, LIST, {"filter": {"overdue": True}}, token=world.tokens["staff"])
+    assert overdue["data"]["salesDocuments"]["nodes"] == [
+        {"__typename": "Invoice", "number": "INV-000001", "status": "OVERDUE"}
+    ]
+    by_status = await gql(client, LIST, {"filter": {"statuses": ["OVERDUE"]}},
+                          token=world.tokens["staff"])  # fmt: skip
+    assert by_status["data"]["salesDocuments"]["totalCount"] == 1
+    sent = await gql(client, LIST, {"filter": {"statuses": ["SENT"]}}, token=world.tokens["staff"])
+    assert sent["data"]["salesDocuments"]["totalCount"] == 0
+
+
+async def test_query_count_does_not_grow_with_the_page(client, world: World, count_queries) -> None:
+    for _ in range(12):
+        await create(client, world)
+    query = """query($first: Int) { salesDocuments(first: $first) { nodes {
+      number customer { displayName } lineItems { name amount { amount } } } } }"""
+    counts = []
+    for first in (1, 12):
+        count_queries.count = 0
+        body = await gql(client, query, {"first": first}, token=world.tokens["staff"])
+        assert len(body["data"]["salesDocuments"]["nodes"]) == first
+        counts.append(count_queries.count)
+    assert counts[0] == counts[1]
+
+
+async def test_jpy_and_kwd_customers_get_their_currency(client, world: World) -> None:
+    from models.customers import Customer
+
+    await Customer.filter(id=world.customer_a.id).update(currency="KWD")
+    lines = [{"name": "Oil", "quantity": "2", "rate": "1.2345", "taxPercent": "5"}]
+    invoice = await create(client, world, lineItems=lines)
+    assert invoice["total"] == {"amount": "2.592", "currency": "KWD"}
+    await Customer.filter(id=world.customer_a.id).update(currency="JPY")
+    lines = [{"name": "Tea", "quantity": "3", "rate": "333.5", "taxPercent": "10"}]
+    invoice = await create(client, world, lineItems=lines)
+    assert invoice["total"] == {"amount": "1101", "currency": "JPY"}
+
+
+async def test_ordering_by_due_date_puts_undated_last_and_pages_cleanly(
+    client, world: World
+) -> None:
+    for due in ("2026-12-05", None, "2026-11-20", None, "2026-12-01"):
+        extra = {"dueDate": due} if due else {}
+        await create(client, world, kind="QUOTE", paymentTermsDays=None, **extra)
+    query = """query($after: String, $direction: OrderDirection!) { salesDocuments(first: 2,
+      after: $after, orderBy: {field: DUE_DATE, direction: $direction}) {
+      pageInfo { hasNextPage endCursor } nodes { ... on Quote { expiryDate } } } }"""
+    for direction, expected in (
+        ("ASC", ["2026-11-20", "2026-12-01", "2026-12-05", None, None]),
+        ("DESC", [None, None, "2026-12-05", "2026-12-01", "2026-11-20"]),
+    ):
+        seen, after = [], None
+        while True:
+            body = await gql(client, query, {"after": after, "direction": direction},
+                             token=world.tokens["staff"])  # fmt: skip
+            page = body["data"]["salesDocuments"]
+            seen += [node["expiryDate"] for node in page["nodes"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        assert seen == expected, direction
+
+
+async def test_numbers_stay_unique_and_gap_free_under_concurrent_creation(
+    client, world: World
+) -> None:
+    import asyncio
+
+    from auth.principals import StaffPrincipal
+    from resolvers.documents import create_document
+
+    principal = StaffPrincipal(world.staff)
+    line = {"name": "X", "quantity": 1, "rate": 1}
+
+    async def one() -> str:
+        document = await create_document(
+            principal, {"customer_id": world.customer_a.id, "kind": "INVOICE",
+                        "line_items": [line]},
+        )  # fmt: skip
+        return document.number
+
+    numbers = await asyncio.gather(*(one() for _ in range(10)))
+    assert sorted(numbers) == [f"INV-{n:06d}" for n in range(1, 11)]
