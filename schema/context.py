@@ -58,6 +58,10 @@ class Context:
         return self.principal
 
     @property
+    def is_staff(self) -> bool:
+        return isinstance(self.principal, StaffPrincipal)
+
+    @property
     def is_partner(self) -> bool:
         return isinstance(self.principal, PartnerPrincipal)
 

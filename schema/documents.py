@@ -9,19 +9,33 @@ from typing import ClassVar
 import strawberry
 from tortoise.expressions import Q
 
+from auth.errors import Forbidden
 from models.documents import DocumentKind as DocumentKindValue
 from models.documents import DocumentStatus as DocumentStatusValue
 from models.documents import LineItem as LineItemRow
 from models.documents import SalesDocument as SalesDocumentRow
-from resolvers import document_visibility, documents
+from resolvers import document_visibility, documents, portal_documents
 from resolvers.pagination import Ordering
 from schema.context import Info
 from schema.customers import Customer
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
 from schema.money import Money
-from schema.permissions import STAFF_ONLY, IsAuthenticated, IsStaff, IsStaffOrPartner
-from schema.relay import Connection, ModelNode, OrderDirection, connection, decode_id
+from schema.permissions import (
+    STAFF_ONLY,
+    IsAuthenticated,
+    IsContact,
+    IsStaff,
+    IsStaffOrPartner,
+)
+from schema.relay import (
+    Connection,
+    ModelNode,
+    OrderDirection,
+    connection,
+    decode_id,
+    resolve_node,
+)
 
 DocumentKind = strawberry.enum(DocumentKindValue, description="The kind of sales document.")
 
@@ -268,6 +282,9 @@ class SalesDocumentFilter:
     due_from: date | None = None
     due_to: date | None = strawberry.field(default=None, description="Inclusive.")
     overdue: bool | None = None
+    viewed_by_customer: bool | None = strawberry.field(
+        default=None, description="Staff only: opened by a contact of the customer, or not."
+    )
     search: str | None = strawberry.field(default=None, description="Part of the number.")
 
 
@@ -287,6 +304,8 @@ def _where(filter: SalesDocumentFilter | None, hidden: frozenset[DocumentKindVal
             query &= Q(**{lookup: getattr(filter, name)})
     if filter.overdue is not None:
         query &= _overdue() if filter.overdue else ~_overdue()
+    if filter.viewed_by_customer is not None:
+        query &= Q(first_viewed_at__isnull=not filter.viewed_by_customer)
     if filter.search:
         query &= Q(number__icontains=filter.search.strip())
     return query
@@ -343,11 +362,25 @@ class DocumentQueries:
         principal = info.context.principal
         if filter and filter.kinds:
             await document_visibility.require_visible(principal, filter.kinds)
+        if filter and filter.viewed_by_customer is not None and not info.context.is_staff:
+            raise Forbidden("Only staff can filter by what the customer viewed.")
         where = _where(filter, await document_visibility.hidden_kinds(principal))
         return await connection(
             info, SalesDocumentNode, where=where, order_by=_ordering(order_by),
             first=first, after=after,
         )  # fmt: skip
+
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="One document, as its detail page shows it. The first time a portal "
+        "contact opens an invoice, quote or sales order, staff are told.",
+    )
+    async def sales_document(self, info: Info, id: strawberry.ID) -> SalesDocumentNode | None:
+        node = await resolve_node(info, id)
+        if not isinstance(node, SalesDocumentNode):
+            return None
+        await portal_documents.open_document(info.context.principal, node._row)
+        return node
 
 
 @strawberry.input
@@ -414,6 +447,38 @@ def _document_id(value: strawberry.ID) -> int:
         if document_id:
             return document_id
     return 0
+
+
+@strawberry.input
+class AnswerQuoteInput:
+    id: strawberry.ID
+    accept: bool = strawberry.field(description="true accepts the quote, false declines it.")
+    comment: str = ""
+
+
+@strawberry.type
+class AnswerQuotePayload:
+    quote: Quote | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class PortalDocumentMutations:
+    @strawberry.mutation(
+        permission_classes=[IsContact],
+        description="A portal contact accepts or declines a sent quote, once; staff are told.",
+    )
+    async def answer_quote(self, info: Info, input: AnswerQuoteInput) -> AnswerQuotePayload:
+        async def action() -> dict:
+            row = await portal_documents.answer_quote(
+                info.context.contact,
+                decode_id(input.id, Quote),
+                accept=input.accept,
+                comment=input.comment,
+            )
+            return {"quote": Quote.from_row(row)}
+
+        return await payload_or_errors(AnswerQuotePayload, action)
 
 
 @strawberry.type

@@ -76,3 +76,10 @@ class IsPerson(_Permission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         principal = info.context.principal
         return isinstance(principal, StaffPrincipal | ContactPrincipal) or self.deny(info)
+
+
+class IsContact(_Permission):
+    message = "Only portal contacts can do this."
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return isinstance(info.context.principal, ContactPrincipal) or self.deny(info)

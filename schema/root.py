@@ -27,7 +27,7 @@ from schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from schema.authentication import AuthenticationMutations, AuthenticationQueries
 from schema.context import Info
 from schema.customers import CustomerMutations, CustomerQueries
-from schema.documents import DocumentMutations, DocumentQueries
+from schema.documents import DocumentMutations, DocumentQueries, PortalDocumentMutations
 from schema.errors import is_expected
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.organizations import OrganizationMutations, OrganizationQueries
@@ -86,6 +86,7 @@ Mutation = merge_types(
         PreferencesMutations,
         PortalAccessMutations,
         DocumentMutations,
+        PortalDocumentMutations,
         MfaMutations,
     ),
 )

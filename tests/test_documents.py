@@ -258,3 +258,61 @@ async def test_numbers_stay_unique_and_gap_free_under_concurrent_creation(
 
     numbers = await asyncio.gather(*(one() for _ in range(10)))
     assert sorted(numbers) == [f"INV-{n:06d}" for n in range(1, 11)]
+
+
+DETAIL = "query($id: ID!) { salesDocument(id: $id) { number status } }"
+
+
+async def test_first_view_is_recorded_once_even_when_opened_at_once(client, world: World) -> None:
+    import asyncio
+
+    from models.activity import Activity, ActivityKind
+
+    invoice = await create(client, world)
+    await gql(client, SEND, {"id": invoice["id"]}, token=world.tokens["staff"])
+    staff_view = await gql(client, DETAIL, {"id": invoice["id"]}, token=world.tokens["staff"])
+    assert staff_view["data"]["salesDocument"]["number"] == "INV-000001"
+    viewed = {"filter": {"viewedByCustomer": True}}
+    assert (await gql(client, LIST, viewed, token=world.tokens["staff"]))["data"][
+        "salesDocuments"]["totalCount"] == 0  # fmt: skip
+
+    opens = [gql(client, DETAIL, {"id": invoice["id"]}, token=world.tokens["contact_a"])
+             for _ in range(8)]  # fmt: skip
+    answers = await asyncio.gather(*opens)
+    assert all(a["data"]["salesDocument"]["number"] == "INV-000001" for a in answers)
+    assert await Activity.filter(kind=ActivityKind.DOCUMENT_VIEWED).count() == 1
+    stored = await SalesDocument.get(number="INV-000001")
+    assert stored.first_viewed_by_id == world.contact_a.id
+    assert (await gql(client, LIST, viewed, token=world.tokens["staff"]))["data"][
+        "salesDocuments"]["totalCount"] == 1  # fmt: skip
+    not_viewed = {"filter": {"viewedByCustomer": False}}
+    refused = await gql(client, LIST, not_viewed, token=world.tokens["contact_a"])
+    assert error_codes(refused) == ["FORBIDDEN"]
+    other = await gql(client, DETAIL, {"id": invoice["id"]}, token=world.tokens["contact_b"])
+    assert other["data"]["salesDocument"] is None
+
+
+async def test_a_contact_answers_a_sent_quote_once(client, world: World) -> None:
+    from models.activity import Activity, ActivityKind
+
+    quote = await create(client, world, kind="QUOTE")
+    answer = """mutation($id: ID!, $accept: Boolean!) { answerQuote(input: {id: $id,
+      accept: $accept, comment: "Looks good"}) { quote { status } errors { code } } }"""
+    draft = await gql(client, answer, {"id": quote["id"], "accept": True},
+                      token=world.tokens["contact_a"])  # fmt: skip
+    assert draft["data"]["answerQuote"]["errors"] == [{"code": "NOT_FOUND"}]
+    await gql(client, SEND, {"id": quote["id"]}, token=world.tokens["staff"])
+    other = await gql(client, answer, {"id": quote["id"], "accept": True},
+                      token=world.tokens["contact_b"])  # fmt: skip
+    assert other["data"]["answerQuote"]["errors"] == [{"code": "NOT_FOUND"}]
+    staff = await gql(client, answer, {"id": quote["id"], "accept": True},
+                      token=world.tokens["staff"])  # fmt: skip
+    assert error_codes(staff) == ["FORBIDDEN"]
+    body = await gql(client, answer, {"id": quote["id"], "accept": True},
+                     token=world.tokens["contact_a"])  # fmt: skip
+    assert body["data"]["answerQuote"] == {"quote": {"status": "ACCEPTED"}, "errors": []}
+    again = await gql(client, answer, {"id": quote["id"], "accept": False},
+                      token=world.tokens["contact_a"])  # fmt: skip
+    assert again["data"]["answerQuote"]["errors"] == [{"code": "ALREADY_ANSWERED"}]
+    [recorded] = await Activity.filter(kind=ActivityKind.QUOTE_ACCEPTED)
+    assert recorded.data == {"message": "Looks good"}

@@ -319,9 +319,9 @@ CASES = [
         lambda w: {},
         lambda d: d["activities"]["totalCount"],
         every(
-            3,
+            4,
             anonymous=UNAUTH,
-            contact_a=2,
+            contact_a=3,
             contact_b=0,
             contact_other_org=0,
             staff_other_org=0,
@@ -493,9 +493,9 @@ CASES = [
         lambda w: {},
         lambda d: d["salesDocuments"]["totalCount"],
         every(
-            2,
+            3,
             anonymous=UNAUTH,
-            contact_a=1,
+            contact_a=2,
             contact_b=0,
             contact_other_org=0,
             staff_other_org=0,
@@ -574,6 +574,38 @@ CASES = [
             or d["voidSalesDocument"]["errors"][0]["code"]
         ),
         deny_contacts_and_partners("VOID", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "salesDocument",
+        "query($id: ID!) { salesDocument(id: $id) { number } }",
+        lambda w: {"id": w.sent_invoice_id},
+        lambda d: d["salesDocument"] and d["salesDocument"]["number"],
+        every(
+            "INV-000001",
+            anonymous=UNAUTH,
+            contact_b=None,
+            contact_other_org=None,
+            staff_other_org=None,
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "answerQuote",
+        "mutation($id: ID!) { answerQuote(input: {id: $id, accept: true}) { "
+        "quote { status } errors { code } } }",
+        lambda w: {"id": w.sent_quote_id},
+        lambda d: (
+            (d["answerQuote"]["quote"] and d["answerQuote"]["quote"]["status"])
+            or d["answerQuote"]["errors"][0]["code"]
+        ),
+        every(
+            FORBIDDEN,
+            anonymous=UNAUTH,
+            contact_a="ACCEPTED",
+            contact_b="NOT_FOUND",
+            contact_other_org="NOT_FOUND",
+        ),
     ),
     Case(
         "logout",
@@ -674,9 +706,10 @@ async def test_permission_matrix(client, world: World, case: Case, principal: st
 
     world.partner_key_id = gid("ApiKey", await ApiKey.get(name="Sync"))  # type: ignore[attr-defined]
     world.payment_activity_id = gid("Activity", await _seed_activity(world))  # type: ignore[attr-defined]
-    sent, draft = await _seed_documents(world)
+    sent, draft, quote = await _seed_documents(world)
     world.sent_invoice_id = gid("Invoice", sent)  # type: ignore[attr-defined]
     world.draft_invoice_id = gid("Invoice", draft)  # type: ignore[attr-defined]
+    world.sent_quote_id = gid("Quote", quote)  # type: ignore[attr-defined]
     token = world.tokens.get(principal)
     body = await gql(client, case.query, case.variables(world), token=token)
     expected = case.expect[principal]
@@ -720,7 +753,11 @@ async def _seed_documents(world: World):
     draft = await create_document(
         staff, {"customer_id": world.customer_b.id, "kind": "INVOICE", "line_items": [line]}
     )
-    return sent, draft
+    quote = await create_document(
+        staff, {"customer_id": world.customer_a.id, "kind": "QUOTE", "line_items": [line]}
+    )
+    await send_document(staff, quote.id)
+    return sent, draft, quote
 
 
 def test_every_root_field_is_in_the_matrix() -> None:
