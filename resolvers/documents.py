@@ -311,3 +311,70 @@ def _percent(checker: Checker, value: Any, field: list[str]) -> Decimal:
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
+
+
+# What each kind may be converted to, and the status its source takes when it is.
+CONVERSIONS = {
+    (DocumentKind.QUOTE, DocumentKind.SALES_ORDER): DocumentStatus.INVOICED,
+    (DocumentKind.QUOTE, DocumentKind.INVOICE): DocumentStatus.INVOICED,
+    (DocumentKind.SALES_ORDER, DocumentKind.INVOICE): DocumentStatus.FULFILLED,
+}
+CONVERTIBLE_FROM = frozenset(
+    {DocumentStatus.SENT, DocumentStatus.ACCEPTED, DocumentStatus.CONFIRMED,
+     DocumentStatus.SHIPPED}
+)  # fmt: skip
+
+
+async def convert_document(
+    principal: StaffPrincipal, source_id: int, target: DocumentKind
+) -> SalesDocument:
+    """A new draft of `target` with the source's customer, lines and notes, linked to it."""
+    async with transactions.unit_of_work():
+        source = await _locked(principal, source_id)
+        outcome = CONVERSIONS.get((source.kind, target))
+        if outcome is None:
+            raise reject(
+                ErrorCode.INVALID_TRANSITION,
+                f"A {_label(source.kind)} cannot become a {_label(target)}.",
+                ["kind"],
+            )
+        if source.status not in CONVERTIBLE_FROM:
+            raise reject(
+                ErrorCode.INVALID_TRANSITION,
+                f"A {_label(source.status)} {_label(source.kind)} cannot be converted.",
+            )
+        lines = await LineItem.filter(document=source).order_by("position")
+        document = await SalesDocument.create(
+            organization_id=source.organization_id,
+            customer_id=source.customer_id,
+            kind=target,
+            number=await _next_number(source.organization_id, target),
+            currency=source.currency,
+            issue_date=date.today(),
+            reference=source.reference,
+            customer_notes=source.customer_notes,
+            terms=source.terms,
+            source=source,
+            subtotal_minor=source.subtotal_minor,
+            discount_minor=source.discount_minor,
+            tax_minor=source.tax_minor,
+            total_minor=source.total_minor,
+            balance_minor=source.total_minor,
+        )
+        await LineItem.bulk_create(
+            [LineItem(**_line_copy(line), document=document) for line in lines]
+        )
+        source.status = outcome
+        source.version += 1
+        await source.save(update_fields=["status", "version", "updated_at"])
+    return document
+
+
+def _line_copy(line: LineItem) -> dict[str, Any]:
+    fields = ("position", "name", "description", "quantity", "unit", "rate",
+              "discount_percent", "tax_percent", "amount_minor", "discount_minor")  # fmt: skip
+    return {name: getattr(line, name) for name in fields}
+
+
+def _label(value: str) -> str:
+    return value.lower().replace("_", " ")

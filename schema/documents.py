@@ -140,6 +140,20 @@ class SalesDocumentNode(ModelNode):
         rows = await loader.load(self._row.id)
         return [LineItem.from_row(row, self.currency) for row in rows]
 
+    @strawberry.field(description="The quote or sales order this was converted from.")
+    async def source(self, info: Info) -> SalesDocumentNode | None:
+        if self._row.source_id is None:
+            return None
+        row = await info.context.loaders.by_id(SalesDocumentRow).load(self._row.source_id)
+        return SalesDocumentNode.from_row(row) if row is not None else None
+
+    @strawberry.field(
+        description="Documents converted from this one, e.g. a fulfilled sales order's invoice."
+    )
+    async def converted_to(self, info: Info) -> list[SalesDocumentNode]:
+        loader = info.context.loaders.children(SalesDocumentRow, "source_id", "id")
+        return [SalesDocumentNode.from_row(row) for row in await loader.load(self._row.id)]
+
     @strawberry.field(permission_classes=[IsStaffOrPartner], description=STAFF_ONLY)
     def internal_notes(self) -> str:
         return self._row.internal_notes
@@ -481,8 +495,31 @@ class PortalDocumentMutations:
         return await payload_or_errors(AnswerQuotePayload, action)
 
 
+@strawberry.input
+class ConvertSalesDocumentInput:
+    id: strawberry.ID = strawberry.field(description="A quote or a sales order.")
+    to: DocumentKind = strawberry.field(  # type: ignore[valid-type]
+        description="SALES_ORDER or INVOICE for a quote; INVOICE for a sales order."
+    )
+
+
 @strawberry.type
 class DocumentMutations:
+    @strawberry.mutation(
+        permission_classes=[IsStaff],
+        description="A new draft with the same customer and lines, linked to its source.",
+    )
+    async def convert_sales_document(
+        self, info: Info, input: ConvertSalesDocumentInput
+    ) -> SalesDocumentPayload:
+        async def action() -> dict:
+            row = await documents.convert_document(
+                info.context.staff, _document_id(input.id), DocumentKindValue(input.to.value)
+            )
+            return {"sales_document": SalesDocumentNode.from_row(row)}
+
+        return await payload_or_errors(SalesDocumentPayload, action)
+
     @strawberry.mutation(permission_classes=[IsStaff], description="Creates a draft.")
     async def create_sales_document(
         self, info: Info, input: CreateSalesDocumentInput

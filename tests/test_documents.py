@@ -316,3 +316,40 @@ async def test_a_contact_answers_a_sent_quote_once(client, world: World) -> None
     assert again["data"]["answerQuote"]["errors"] == [{"code": "ALREADY_ANSWERED"}]
     [recorded] = await Activity.filter(kind=ActivityKind.QUOTE_ACCEPTED)
     assert recorded.data == {"message": "Looks good"}
+
+
+CONVERT = """mutation($id: ID!, $to: DocumentKind!) {
+  convertSalesDocument(input: {id: $id, to: $to}) {
+  salesDocument { id __typename number status total { amount }
+    source { number status } lineItems { name } }
+  errors { code } } }"""
+
+
+async def test_quote_becomes_order_becomes_invoice(client, world: World) -> None:
+    quote = await create(client, world, kind="QUOTE")
+    token = world.tokens["staff"]
+    draft = await gql(client, CONVERT, {"id": quote["id"], "to": "SALES_ORDER"}, token=token)
+    assert draft["data"]["convertSalesDocument"]["errors"] == [{"code": "INVALID_TRANSITION"}]
+    await gql(client, SEND, {"id": quote["id"]}, token=token)
+
+    body = await gql(client, CONVERT, {"id": quote["id"], "to": "SALES_ORDER"}, token=token)
+    order = body["data"]["convertSalesDocument"]["salesDocument"]
+    assert order["__typename"] == "SalesOrder" and order["number"] == "SO-000001"
+    assert order["status"] == "DRAFT" and order["total"] == {"amount": quote["total"]["amount"]}
+    assert order["source"] == {"number": "QT-000001", "status": "INVOICED"}
+    assert [line["name"] for line in order["lineItems"]] == ["Widget", "Screws"]
+    backwards = await gql(client, CONVERT, {"id": order["id"], "to": "QUOTE"}, token=token)
+    assert backwards["data"]["convertSalesDocument"]["errors"] == [{"code": "INVALID_TRANSITION"}]
+
+    await gql(client, SEND, {"id": order["id"]}, token=token)
+    body = await gql(client, CONVERT, {"id": order["id"], "to": "INVOICE"}, token=token)
+    invoice = body["data"]["convertSalesDocument"]["salesDocument"]
+    assert invoice["__typename"] == "Invoice" and invoice["source"]["status"] == "FULFILLED"
+    await gql(client, SEND, {"id": invoice["id"]}, token=token)
+
+    shows = """query($id: ID!) { salesDocument(id: $id) { status convertedTo { number } } }"""
+    seen = await gql(client, shows, {"id": order["id"]}, token=world.tokens["contact_a"])
+    assert seen["data"]["salesDocument"] == {
+        "status": "FULFILLED",
+        "convertedTo": [{"number": invoice["number"]}],
+    }

@@ -608,6 +608,20 @@ CASES = [
         ),
     ),
     Case(
+        "convertSalesDocument",
+        "mutation($id: ID!) { convertSalesDocument(input: {id: $id, to: SALES_ORDER}) { "
+        "salesDocument { number } errors { code } } }",
+        lambda w: {"id": w.sent_quote_id},
+        lambda d: (
+            (
+                d["convertSalesDocument"]["salesDocument"]
+                and d["convertSalesDocument"]["salesDocument"]["number"]
+            )
+            or d["convertSalesDocument"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("SO-000001", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
         "logout",
         "mutation { logout { errors { code } } }",
         lambda w: {},
