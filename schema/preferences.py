@@ -2,15 +2,20 @@ from __future__ import annotations
 
 import strawberry
 
+from auth.principals import ContactPrincipal
+from models.documents import DocumentKind
 from models.organizations import Organization as OrganizationRow
 from models.preferences import ActivityNotifications as ActivityNotificationsValue
 from models.preferences import PortalPreferences as PortalPreferencesRow
-from resolvers import links, preferences
+from resolvers import dashboard, links, preferences
 from schema.context import Info
+from schema.customers import Customer
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
+from schema.money import Money
 from schema.organizations import Organization
 from schema.permissions import IsAdmin, IsAuthenticated, IsStaff
+from schema.relay import decode_id
 
 ActivityNotifications = strawberry.enum(
     ActivityNotificationsValue,
@@ -92,10 +97,50 @@ class UpdatePortalPreferencesPayload:
     errors: list[UserError]
 
 
-@strawberry.type(description="What the portal's home page shows besides the customer's data.")
+@strawberry.type
+class StatusCount:
+    status: str
+    count: int
+
+
+@strawberry.type(description="The portal's home page: banner, contact details and the figures.")
 class PortalHome:
     banner_message: str
     organization: Organization
+    _customer_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The customer whose home this is; null for staff without one.")
+    async def customer(self, info: Info) -> Customer | None:
+        return await Customer.load(info, self._customer_id)
+
+    @strawberry.field(description="Unpaid balance of sent invoices, one amount per currency.")
+    async def outstanding_invoices(self, info: Info) -> list[Money]:
+        return await self._amounts(info, DocumentKind.INVOICE)
+
+    @strawberry.field(description="Unapplied credit notes: what the business owes the customer.")
+    async def available_credits(self, info: Info) -> list[Money]:
+        return await self._amounts(info, DocumentKind.CREDIT_NOTE)
+
+    @strawberry.field(description="Unpaid balance of sent retainer invoices, per currency.")
+    async def outstanding_retainer_invoices(self, info: Info) -> list[Money]:
+        return await self._amounts(info, DocumentKind.RETAINER_INVOICE)
+
+    @strawberry.field(
+        description="Sales orders by status; null while the portal does not show sales orders."
+    )
+    async def sales_order_counts(self, info: Info) -> list[StatusCount] | None:
+        if self._customer_id is None:
+            return []
+        counts = await dashboard.sales_order_counts(info.context.principal, self._customer_id)
+        if counts is None:
+            return None
+        return [StatusCount(status=status, count=count) for status, count in counts.items()]
+
+    async def _amounts(self, info: Info, kind: DocumentKind) -> list[Money]:
+        if self._customer_id is None:
+            return []
+        amounts = await dashboard.outstanding(info.context.principal, self._customer_id, kind)
+        return [Money.of(amount.minor, amount.currency) for amount in amounts]
 
 
 @strawberry.type
@@ -108,13 +153,19 @@ class PreferencesQueries:
 
     @strawberry.field(
         permission_classes=[IsAuthenticated],
-        description="The banner and the organization's contact details, for the portal home.",
+        description="The portal home: a contact's own; staff and partners pass `customerId`.",
     )
-    async def portal_home(self, info: Info) -> PortalHome:
-        organization_id = info.context.principal.organization_id
-        row = await preferences.preferences_for(organization_id)
-        organization = await Organization.load(info, organization_id)
-        return PortalHome(banner_message=row.banner_message, organization=organization)
+    async def portal_home(self, info: Info, customer_id: strawberry.ID | None = None) -> PortalHome:
+        principal = info.context.principal
+        row = await preferences.preferences_for(principal.organization_id)
+        organization = await Organization.load(info, principal.organization_id)
+        if isinstance(principal, ContactPrincipal):
+            chosen: int | None = principal.customer_id
+        else:
+            chosen = decode_id(customer_id, Customer) if customer_id else None
+        return PortalHome(
+            banner_message=row.banner_message, organization=organization, _customer_id=chosen
+        )
 
 
 @strawberry.type

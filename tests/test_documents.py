@@ -353,3 +353,46 @@ async def test_quote_becomes_order_becomes_invoice(client, world: World) -> None
         "status": "FULFILLED",
         "convertedTo": [{"number": invoice["number"]}],
     }
+
+
+HOME = """query($customerId: ID) { portalHome(customerId: $customerId) {
+  customer { displayName }
+  outstandingInvoices { amount currency } availableCredits { amount currency }
+  outstandingRetainerInvoices { amount } salesOrderCounts { status count } } }"""
+
+
+async def test_dashboard_sums_per_currency_in_sql(client, world: World, count_queries) -> None:
+    from models.customers import Customer
+
+    staff = world.tokens["staff"]
+    lines = [{"name": "Item", "quantity": "1", "rate": "100"}]
+    for kind in ("INVOICE", "INVOICE", "CREDIT_NOTE", "RETAINER_INVOICE", "SALES_ORDER"):
+        document = await create(client, world, kind=kind, lineItems=lines)
+        await gql(client, SEND, {"id": document["id"]}, token=staff)
+    await create(client, world, lineItems=lines)  # a draft counts for nothing
+    await Customer.filter(id=world.customer_a.id).update(currency="EUR")
+    euro = await create(client, world, lineItems=[{"name": "Item", "quantity": "1", "rate": "7.5"}])
+    await gql(client, SEND, {"id": euro["id"]}, token=staff)
+
+    count_queries.count = 0
+    body = await gql(client, HOME, token=world.tokens["contact_a"])
+    home = body["data"]["portalHome"]
+    assert home["customer"] == {"displayName": "Acorn Ltd"}
+    assert home["outstandingInvoices"] == [
+        {"amount": "7.50", "currency": "EUR"},
+        {"amount": "200.00", "currency": "USD"},
+    ]
+    assert home["availableCredits"] == [{"amount": "100.00", "currency": "USD"}]
+    assert home["outstandingRetainerInvoices"] == [{"amount": "100.00"}]
+    assert home["salesOrderCounts"] == [{"status": "CONFIRMED", "count": 1}]
+    assert count_queries.count < 15  # a handful of aggregates, not a row per document
+
+    other = await gql(client, HOME, token=world.tokens["contact_b"])
+    assert other["data"]["portalHome"]["outstandingInvoices"] == []
+    preview = await gql(client, HOME, {"customerId": gid("Customer", world.customer_a)},
+                        token=staff)  # fmt: skip
+    assert preview["data"]["portalHome"]["outstandingInvoices"] == home["outstandingInvoices"]
+    await gql(client, "mutation { updatePortalPreferences(input: {showSalesOrders: false}) "
+              "{ errors { code } } }", token=world.tokens["admin"])  # fmt: skip
+    hidden = await gql(client, HOME, token=world.tokens["contact_a"])
+    assert hidden["data"]["portalHome"]["salesOrderCounts"] is None
