@@ -26,7 +26,7 @@ from auth.principals import (
 from models.activity import Activity, Notification
 from models.api_keys import ApiKey
 from models.customers import ContactPerson, Customer
-from models.documents import DocumentStatus, LineItem, SalesDocument
+from models.documents import CreditUse, DocumentStatus, LineItem, SalesDocument
 from models.organizations import Organization
 from models.staff import StaffUser
 
@@ -69,6 +69,10 @@ VISIBILITY: dict[type[Model], Visibility] = {
     SalesDocument: Visibility(
         customer_field="customer_id",
         contact_where={"status__not": DocumentStatus.DRAFT},
+        partner_scope=ApiScope.DOCUMENTS_READ,
+    ),
+    CreditUse: Visibility(
+        customer_field="credit_note__customer_id",
         partner_scope=ApiScope.DOCUMENTS_READ,
     ),
     LineItem: Visibility(

@@ -114,3 +114,35 @@ class DocumentSeries(Model):
     class Meta:
         table = "document_series"
         unique_together = (("organization", "kind"),)
+
+
+class CreditUseKind(StrEnum):
+    APPLIED = "APPLIED"
+    REFUNDED = "REFUNDED"
+
+
+class CreditUse(Model):
+    """Part of a credit note's balance: applied to an invoice, or refunded to the customer."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "models.Organization", related_name="credit_uses", on_delete=fields.CASCADE
+    )
+    credit_note = fields.ForeignKeyField(
+        "models.SalesDocument", related_name="credit_uses", on_delete=fields.RESTRICT
+    )
+    invoice = fields.ForeignKeyField(
+        "models.SalesDocument", related_name="credits_applied", null=True, on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(CreditUseKind, max_length=16)
+    amount_minor = fields.BigIntField()
+    used_on = fields.DateField()
+    reference = fields.CharField(max_length=100, default="")
+    created_by = fields.ForeignKeyField(
+        "models.StaffUser", related_name="credit_uses", null=True, on_delete=fields.SET_NULL
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "credit_use"
+        indexes = (("credit_note_id",), ("invoice_id",))

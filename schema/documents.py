@@ -10,11 +10,12 @@ import strawberry
 from tortoise.expressions import Q
 
 from auth.errors import Forbidden
+from models.documents import CreditUse as CreditUseRow
 from models.documents import DocumentKind as DocumentKindValue
 from models.documents import DocumentStatus as DocumentStatusValue
 from models.documents import LineItem as LineItemRow
 from models.documents import SalesDocument as SalesDocumentRow
-from resolvers import document_visibility, documents, portal_documents
+from resolvers import credits, document_visibility, documents, portal_documents
 from resolvers.pagination import Ordering
 from schema.context import Info
 from schema.customers import Customer
@@ -223,10 +224,54 @@ class Payable:
         return is_overdue(self._row)
 
 
+@strawberry.enum
+class CreditUseKind(Enum):
+    APPLIED = "APPLIED"
+    REFUNDED = "REFUNDED"
+
+
+@strawberry.type(description="Part of a credit note's balance, applied to an invoice or refunded.")
+class CreditUse:
+    kind: CreditUseKind
+    amount: Money
+    used_on: date
+    reference: str
+    _credit_note_id: strawberry.Private[int]
+    _invoice_id: strawberry.Private[int | None]
+
+    @strawberry.field
+    async def credit_note(self, info: Info) -> CreditNote | None:
+        return await CreditNote.load(info, self._credit_note_id)
+
+    @strawberry.field(description="The invoice it paid; null for a refund.")
+    async def invoice(self, info: Info) -> Invoice | None:
+        return await Invoice.load(info, self._invoice_id)
+
+    @classmethod
+    def from_row(cls, row: CreditUseRow, currency: str) -> CreditUse:
+        return cls(
+            kind=CreditUseKind(row.kind.value),
+            amount=Money.of(row.amount_minor, currency),
+            used_on=row.used_on,
+            reference=row.reference,
+            _credit_note_id=row.credit_note_id,
+            _invoice_id=row.invoice_id,
+        )
+
+
+async def _credit_uses(info: Info, field: str, document: SalesDocumentRow) -> list[CreditUse]:
+    loader = info.context.loaders.children(CreditUseRow, field, "id")
+    return [CreditUse.from_row(row, document.currency) for row in await loader.load(document.id)]
+
+
 @strawberry.type
 class Invoice(Payable, SalesDocumentNode):
     model = SalesDocumentRow
     kind_value = DocumentKindValue.INVOICE
+
+    @strawberry.field(description="Credit notes applied to this invoice.")
+    async def credits_applied(self, info: Info) -> list[CreditUse]:
+        return await _credit_uses(info, "invoice_id", self._row)
 
 
 @strawberry.type(description="Payments of a retainer invoice become the customer's retainer.")
@@ -263,6 +308,10 @@ class CreditNote(SalesDocumentNode):
     @strawberry.field(description="What is left to apply to invoices or refund.")
     def credits_remaining(self) -> Money:
         return Money.of(self._row.balance_minor, self._row.currency)
+
+    @strawberry.field(description="Where its balance went: invoices and refunds.")
+    async def uses(self, info: Info) -> list[CreditUse]:
+        return await _credit_uses(info, "credit_note_id", self._row)
 
 
 TYPES: dict[DocumentKindValue, type[SalesDocumentNode]] = {
@@ -501,6 +550,70 @@ class ConvertSalesDocumentInput:
     to: DocumentKind = strawberry.field(  # type: ignore[valid-type]
         description="SALES_ORDER or INVOICE for a quote; INVOICE for a sales order."
     )
+
+
+@strawberry.input
+class ApplyCreditInput:
+    credit_note_id: strawberry.ID
+    invoice_id: strawberry.ID
+    amount: Decimal
+
+
+@strawberry.type
+class ApplyCreditPayload:
+    credit_note: CreditNote | None = None
+    invoice: Invoice | None = None
+    errors: list[UserError]
+
+
+@strawberry.input
+class RefundCreditInput:
+    credit_note_id: strawberry.ID
+    amount: Decimal
+    reference: str = ""
+    refunded_on: date | None = strawberry.field(default=None, description="Defaults to today.")
+
+
+@strawberry.type
+class RefundCreditPayload:
+    credit_note: CreditNote | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class CreditMutations:
+    @strawberry.mutation(
+        permission_classes=[IsStaff],
+        description="Pays part or all of an open invoice from a credit note of its customer.",
+    )
+    async def apply_credit(self, info: Info, input: ApplyCreditInput) -> ApplyCreditPayload:
+        async def action() -> dict:
+            credit, invoice = await credits.apply_credit(
+                info.context.staff,
+                decode_id(input.credit_note_id, CreditNote),
+                decode_id(input.invoice_id, Invoice),
+                input.amount,
+            )
+            return {
+                "credit_note": CreditNote.from_row(credit),
+                "invoice": Invoice.from_row(invoice),
+            }
+
+        return await payload_or_errors(ApplyCreditPayload, action)
+
+    @strawberry.mutation(permission_classes=[IsStaff], description="Records a refund of credit.")
+    async def refund_credit(self, info: Info, input: RefundCreditInput) -> RefundCreditPayload:
+        async def action() -> dict:
+            credit = await credits.refund_credit(
+                info.context.staff,
+                decode_id(input.credit_note_id, CreditNote),
+                input.amount,
+                input.reference,
+                input.refunded_on,
+            )
+            return {"credit_note": CreditNote.from_row(credit)}
+
+        return await payload_or_errors(RefundCreditPayload, action)
 
 
 @strawberry.type

@@ -27,7 +27,12 @@ from schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from schema.authentication import AuthenticationMutations, AuthenticationQueries
 from schema.context import Info
 from schema.customers import CustomerMutations, CustomerQueries
-from schema.documents import DocumentMutations, DocumentQueries, PortalDocumentMutations
+from schema.documents import (
+    CreditMutations,
+    DocumentMutations,
+    DocumentQueries,
+    PortalDocumentMutations,
+)
 from schema.errors import is_expected
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.organizations import OrganizationMutations, OrganizationQueries
@@ -87,6 +92,7 @@ Mutation = merge_types(
         PortalAccessMutations,
         DocumentMutations,
         PortalDocumentMutations,
+        CreditMutations,
         MfaMutations,
     ),
 )

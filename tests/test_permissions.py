@@ -319,9 +319,9 @@ CASES = [
         lambda w: {},
         lambda d: d["activities"]["totalCount"],
         every(
-            4,
+            5,
             anonymous=UNAUTH,
-            contact_a=3,
+            contact_a=4,
             contact_b=0,
             contact_other_org=0,
             staff_other_org=0,
@@ -493,9 +493,9 @@ CASES = [
         lambda w: {},
         lambda d: d["salesDocuments"]["totalCount"],
         every(
-            3,
+            4,
             anonymous=UNAUTH,
-            contact_a=2,
+            contact_a=3,
             contact_b=0,
             contact_other_org=0,
             staff_other_org=0,
@@ -622,6 +622,29 @@ CASES = [
         deny_contacts_and_partners("SO-000001", staff_other_org="NOT_FOUND"),
     ),
     Case(
+        "applyCredit",
+        "mutation($credit: ID!, $invoice: ID!) { applyCredit(input: {creditNoteId: $credit, "
+        'invoiceId: $invoice, amount: "0.50"}) { invoice { balanceDue { amount } } '
+        "errors { code } } }",
+        lambda w: {"credit": w.credit_note_id, "invoice": w.sent_invoice_id},
+        lambda d: (
+            (d["applyCredit"]["invoice"] and d["applyCredit"]["invoice"]["balanceDue"]["amount"])
+            or d["applyCredit"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("0.50", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "refundCredit",
+        'mutation($credit: ID!) { refundCredit(input: {creditNoteId: $credit, amount: "1"}) { '
+        "creditNote { status } errors { code } } }",
+        lambda w: {"credit": w.credit_note_id},
+        lambda d: (
+            (d["refundCredit"]["creditNote"] and d["refundCredit"]["creditNote"]["status"])
+            or d["refundCredit"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("CLOSED", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
         "logout",
         "mutation { logout { errors { code } } }",
         lambda w: {},
@@ -724,6 +747,7 @@ async def test_permission_matrix(client, world: World, case: Case, principal: st
     world.sent_invoice_id = gid("Invoice", sent)  # type: ignore[attr-defined]
     world.draft_invoice_id = gid("Invoice", draft)  # type: ignore[attr-defined]
     world.sent_quote_id = gid("Quote", quote)  # type: ignore[attr-defined]
+    world.credit_note_id = gid("CreditNote", await _seed_credit(world))  # type: ignore[attr-defined]
     token = world.tokens.get(principal)
     body = await gql(client, case.query, case.variables(world), token=token)
     expected = case.expect[principal]
@@ -772,6 +796,19 @@ async def _seed_documents(world: World):
     )
     await send_document(staff, quote.id)
     return sent, draft, quote
+
+
+async def _seed_credit(world: World):
+    from auth.principals import StaffPrincipal
+    from resolvers.documents import create_document, send_document
+
+    staff = StaffPrincipal(world.staff)
+    line = {"name": "Credit", "quantity": 1, "rate": 1}
+    credit = await create_document(
+        staff, {"customer_id": world.customer_a.id, "kind": "CREDIT_NOTE", "line_items": [line]}
+    )
+    await send_document(staff, credit.id)
+    return credit
 
 
 def test_every_root_field_is_in_the_matrix() -> None:
