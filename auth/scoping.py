@@ -26,7 +26,7 @@ from auth.principals import (
 from models.activity import Activity, Notification
 from models.api_keys import ApiKey
 from models.customers import ContactPerson, Customer
-from models.documents import CreditUse, DocumentStatus, LineItem, SalesDocument
+from models.documents import CreditUse, DocumentStatus, LineItem, SalesDocument, Shipment
 from models.organizations import Organization
 from models.staff import StaffUser
 
@@ -71,6 +71,7 @@ VISIBILITY: dict[type[Model], Visibility] = {
         contact_where={"status__not": DocumentStatus.DRAFT},
         partner_scope=ApiScope.DOCUMENTS_READ,
     ),
+    Shipment: Visibility(customer_field="customer_id", partner_scope=ApiScope.DOCUMENTS_READ),
     CreditUse: Visibility(
         customer_field="credit_note__customer_id",
         partner_scope=ApiScope.DOCUMENTS_READ,

@@ -146,3 +146,31 @@ class CreditUse(Model):
     class Meta:
         table = "credit_use"
         indexes = (("credit_note_id",), ("invoice_id",))
+
+
+class ShipmentStatus(StrEnum):
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+
+
+class Shipment(Model):
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "models.Organization", related_name="shipments", on_delete=fields.CASCADE
+    )
+    customer = fields.ForeignKeyField(
+        "models.Customer", related_name="shipments", on_delete=fields.RESTRICT
+    )
+    sales_order = fields.ForeignKeyField(
+        "models.SalesDocument", related_name="shipments", on_delete=fields.RESTRICT
+    )
+    carrier = fields.CharField(max_length=100)
+    tracking_number = fields.CharField(max_length=100, default="")
+    status = fields.CharEnumField(ShipmentStatus, max_length=16, default=ShipmentStatus.SHIPPED)
+    shipped_on = fields.DateField()
+    delivered_on = fields.DateField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "shipment"
+        indexes = (("sales_order_id",),)

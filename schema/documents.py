@@ -15,7 +15,8 @@ from models.documents import DocumentKind as DocumentKindValue
 from models.documents import DocumentStatus as DocumentStatusValue
 from models.documents import LineItem as LineItemRow
 from models.documents import SalesDocument as SalesDocumentRow
-from resolvers import credits, document_visibility, documents, portal_documents
+from models.documents import Shipment as ShipmentRow
+from resolvers import credits, document_visibility, documents, portal_documents, shipments
 from resolvers.pagination import Ordering
 from schema.context import Info
 from schema.customers import Customer
@@ -290,10 +291,53 @@ class Quote(SalesDocumentNode):
         return self._row.due_date
 
 
+@strawberry.enum
+class ShipmentStatus(Enum):
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+
+
+@strawberry.type
+class Shipment(ModelNode):
+    model = ShipmentRow
+
+    id: strawberry.relay.NodeID[int]
+    carrier: str
+    tracking_number: str
+    status: ShipmentStatus
+    shipped_on: date
+    delivered_on: date | None
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[ModelNode | None]:
+        # Shipments belong to sales orders: hidden with them when the portal hides those.
+        kinds = [DocumentKindValue.SALES_ORDER]
+        await document_visibility.require_visible(info.context.principal, kinds)
+        return await super().resolve_nodes(info=info, node_ids=node_ids, required=required)
+
+    @classmethod
+    def from_row(cls, row: ShipmentRow) -> Shipment:
+        return cls(
+            id=row.id,
+            carrier=row.carrier,
+            tracking_number=row.tracking_number,
+            status=ShipmentStatus(row.status.value),
+            shipped_on=row.shipped_on,
+            delivered_on=row.delivered_on,
+        )
+
+
 @strawberry.type
 class SalesOrder(SalesDocumentNode):
     model = SalesDocumentRow
     kind_value = DocumentKindValue.SALES_ORDER
+
+    @strawberry.field
+    async def shipments(self, info: Info) -> list[Shipment]:
+        loader = info.context.loaders.children(ShipmentRow, "sales_order_id", "id")
+        return [Shipment.from_row(row) for row in await loader.load(self._row.id)]
 
     @strawberry.field
     def expected_shipment_date(self) -> date | None:
@@ -614,6 +658,57 @@ class CreditMutations:
             return {"credit_note": CreditNote.from_row(credit)}
 
         return await payload_or_errors(RefundCreditPayload, action)
+
+
+@strawberry.input
+class RecordShipmentInput:
+    sales_order_id: strawberry.ID
+    carrier: str
+    tracking_number: str = ""
+    shipped_on: date | None = strawberry.field(default=None, description="Defaults to today.")
+
+
+@strawberry.input
+class MarkShipmentDeliveredInput:
+    id: strawberry.ID
+    delivered_on: date | None = strawberry.field(default=None, description="Defaults to today.")
+
+
+@strawberry.type
+class ShipmentPayload:
+    shipment: Shipment | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class ShipmentMutations:
+    @strawberry.mutation(
+        permission_classes=[IsStaff], description="The sales order becomes SHIPPED."
+    )
+    async def record_shipment(self, info: Info, input: RecordShipmentInput) -> ShipmentPayload:
+        async def action() -> dict:
+            row = await shipments.record_shipment(
+                info.context.staff,
+                decode_id(input.sales_order_id, SalesOrder),
+                carrier=input.carrier,
+                tracking_number=input.tracking_number,
+                shipped_on=input.shipped_on,
+            )
+            return {"shipment": Shipment.from_row(row)}
+
+        return await payload_or_errors(ShipmentPayload, action)
+
+    @strawberry.mutation(permission_classes=[IsStaff])
+    async def mark_shipment_delivered(
+        self, info: Info, input: MarkShipmentDeliveredInput
+    ) -> ShipmentPayload:
+        async def action() -> dict:
+            row = await shipments.mark_delivered(
+                info.context.staff, decode_id(input.id, Shipment), input.delivered_on
+            )
+            return {"shipment": Shipment.from_row(row)}
+
+        return await payload_or_errors(ShipmentPayload, action)
 
 
 @strawberry.type

@@ -32,6 +32,7 @@ from schema.documents import (
     DocumentMutations,
     DocumentQueries,
     PortalDocumentMutations,
+    ShipmentMutations,
 )
 from schema.errors import is_expected
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
@@ -93,6 +94,7 @@ Mutation = merge_types(
         DocumentMutations,
         PortalDocumentMutations,
         CreditMutations,
+        ShipmentMutations,
         MfaMutations,
     ),
 )

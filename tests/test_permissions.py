@@ -319,9 +319,9 @@ CASES = [
         lambda w: {},
         lambda d: d["activities"]["totalCount"],
         every(
-            5,
+            6,
             anonymous=UNAUTH,
-            contact_a=4,
+            contact_a=5,
             contact_b=0,
             contact_other_org=0,
             staff_other_org=0,
@@ -493,9 +493,9 @@ CASES = [
         lambda w: {},
         lambda d: d["salesDocuments"]["totalCount"],
         every(
-            4,
+            5,
             anonymous=UNAUTH,
-            contact_a=3,
+            contact_a=4,
             contact_b=0,
             contact_other_org=0,
             staff_other_org=0,
@@ -619,7 +619,7 @@ CASES = [
             )
             or d["convertSalesDocument"]["errors"][0]["code"]
         ),
-        deny_contacts_and_partners("SO-000001", staff_other_org="NOT_FOUND"),
+        deny_contacts_and_partners("SO-000002", staff_other_org="NOT_FOUND"),
     ),
     Case(
         "applyCredit",
@@ -643,6 +643,31 @@ CASES = [
             or d["refundCredit"]["errors"][0]["code"]
         ),
         deny_contacts_and_partners("CLOSED", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "recordShipment",
+        'mutation($id: ID!) { recordShipment(input: {salesOrderId: $id, carrier: "UPS"}) { '
+        "shipment { carrier } errors { code } } }",
+        lambda w: {"id": w.sent_order_id},
+        lambda d: (
+            (d["recordShipment"]["shipment"] and d["recordShipment"]["shipment"]["carrier"])
+            or d["recordShipment"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("UPS", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "markShipmentDelivered",
+        "mutation($id: ID!) { markShipmentDelivered(input: {id: $id}) { "
+        "shipment { status } errors { code } } }",
+        lambda w: {"id": w.shipment_id},
+        lambda d: (
+            (
+                d["markShipmentDelivered"]["shipment"]
+                and d["markShipmentDelivered"]["shipment"]["status"]
+            )
+            or d["markShipmentDelivered"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("DELIVERED", staff_other_org="NOT_FOUND"),
     ),
     Case(
         "logout",
@@ -748,6 +773,9 @@ async def test_permission_matrix(client, world: World, case: Case, principal: st
     world.draft_invoice_id = gid("Invoice", draft)  # type: ignore[attr-defined]
     world.sent_quote_id = gid("Quote", quote)  # type: ignore[attr-defined]
     world.credit_note_id = gid("CreditNote", await _seed_credit(world))  # type: ignore[attr-defined]
+    order, shipment = await _seed_shipment(world)
+    world.sent_order_id = gid("SalesOrder", order)  # type: ignore[attr-defined]
+    world.shipment_id = gid("Shipment", shipment)  # type: ignore[attr-defined]
     token = world.tokens.get(principal)
     body = await gql(client, case.query, case.variables(world), token=token)
     expected = case.expect[principal]
@@ -809,6 +837,23 @@ async def _seed_credit(world: World):
     )
     await send_document(staff, credit.id)
     return credit
+
+
+async def _seed_shipment(world: World):
+    from auth.principals import StaffPrincipal
+    from resolvers.documents import create_document, send_document
+    from resolvers.shipments import record_shipment
+
+    staff = StaffPrincipal(world.staff)
+    line = {"name": "Crate", "quantity": 1, "rate": 1}
+    order = await create_document(
+        staff, {"customer_id": world.customer_a.id, "kind": "SALES_ORDER", "line_items": [line]}
+    )
+    await send_document(staff, order.id)
+    shipment = await record_shipment(
+        staff, order.id, carrier="FedEx", tracking_number="", shipped_on=None
+    )
+    return order, shipment
 
 
 def test_every_root_field_is_in_the_matrix() -> None:
