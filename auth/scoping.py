@@ -28,6 +28,7 @@ from models.api_keys import ApiKey
 from models.customers import ContactPerson, Customer
 from models.documents import CreditUse, DocumentStatus, LineItem, SalesDocument, Shipment
 from models.organizations import Organization
+from models.projects import Project, TimeEntry
 from models.staff import StaffUser
 
 M = TypeVar("M", bound=Model)
@@ -71,6 +72,8 @@ VISIBILITY: dict[type[Model], Visibility] = {
         contact_where={"status__not": DocumentStatus.DRAFT},
         partner_scope=ApiScope.DOCUMENTS_READ,
     ),
+    Project: Visibility(customer_field="customer_id", partner_scope=ApiScope.DOCUMENTS_READ),
+    TimeEntry: Visibility(customer_field="customer_id", partner_scope=ApiScope.DOCUMENTS_READ),
     Shipment: Visibility(customer_field="customer_id", partner_scope=ApiScope.DOCUMENTS_READ),
     CreditUse: Visibility(
         customer_field="credit_note__customer_id",

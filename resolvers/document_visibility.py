@@ -29,3 +29,11 @@ async def require_visible(principal: Principal, kinds: Iterable[DocumentKind]) -
     for kind in kinds:
         if kind in hidden:
             raise Forbidden(GATED[kind][1])
+
+
+async def require_preference(principal: Principal, flag: str, refusal: str) -> None:
+    """Portal contacts see a feature only while its preference is on; staff always do."""
+    if isinstance(principal, ContactPrincipal):
+        preferences = await preferences_for(principal.organization_id)
+        if not getattr(preferences, flag):
+            raise Forbidden(refusal)

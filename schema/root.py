@@ -39,6 +39,7 @@ from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.portal_access import PortalAccessMutations
 from schema.preferences import PreferencesMutations, PreferencesQueries
+from schema.projects import ProjectMutations, ProjectQueries
 from schema.relay import ModelNode, resolve_node
 from schema.staff import StaffMutations, StaffQueries
 
@@ -77,6 +78,7 @@ Query = merge_types(
         ActivityQueries,
         PreferencesQueries,
         DocumentQueries,
+        ProjectQueries,
     ),
 )
 
@@ -96,6 +98,7 @@ Mutation = merge_types(
         CreditMutations,
         ShipmentMutations,
         MfaMutations,
+        ProjectMutations,
     ),
 )
 

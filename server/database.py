@@ -22,6 +22,7 @@ MODEL_MODULES = [
     "models.tokens",
     "models.mfa",
     "models.documents",
+    "models.projects",
 ]
 
 

@@ -670,6 +670,44 @@ CASES = [
         deny_contacts_and_partners("DELIVERED", staff_other_org="NOT_FOUND"),
     ),
     Case(
+        "projects",
+        "{ projects { totalCount } }",
+        lambda w: {},
+        lambda d: d["projects"]["totalCount"],
+        every(
+            1,
+            anonymous=UNAUTH,
+            contact_a=FORBIDDEN,
+            contact_b=FORBIDDEN,
+            contact_other_org=FORBIDDEN,
+            staff_other_org=0,
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "createProject",
+        'mutation($id: ID!) { createProject(input: {customerId: $id, name: "P", '
+        "billingMethod: FIXED_COST}) { project { name } errors { code } } }",
+        lambda w: {"id": gid("Customer", w.customer_a)},
+        lambda d: (
+            (d["createProject"]["project"] and d["createProject"]["project"]["name"])
+            or d["createProject"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("P", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "logTime",
+        'mutation($id: ID!) { logTime(input: {projectId: $id, loggedOn: "2026-11-01", '
+        "minutes: 30}) { project { loggedHours } errors { code } } }",
+        lambda w: {"id": w.project_id},
+        lambda d: (
+            (d["logTime"]["project"] and d["logTime"]["project"]["loggedHours"])
+            or d["logTime"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("0.50", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
         "logout",
         "mutation { logout { errors { code } } }",
         lambda w: {},
@@ -776,6 +814,7 @@ async def test_permission_matrix(client, world: World, case: Case, principal: st
     order, shipment = await _seed_shipment(world)
     world.sent_order_id = gid("SalesOrder", order)  # type: ignore[attr-defined]
     world.shipment_id = gid("Shipment", shipment)  # type: ignore[attr-defined]
+    world.project_id = gid("Project", await _seed_project(world))  # type: ignore[attr-defined]
     token = world.tokens.get(principal)
     body = await gql(client, case.query, case.variables(world), token=token)
     expected = case.expect[principal]
@@ -854,6 +893,16 @@ async def _seed_shipment(world: World):
         staff, order.id, carrier="FedEx", tracking_number="", shipped_on=None
     )
     return order, shipment
+
+
+async def _seed_project(world: World):
+    from auth.principals import StaffPrincipal
+    from resolvers.projects import create_project
+
+    return await create_project(
+        StaffPrincipal(world.staff),
+        {"customer_id": world.customer_a.id, "name": "Fit-out", "billing_method": "HOURLY"},
+    )
 
 
 def test_every_root_field_is_in_the_matrix() -> None:
