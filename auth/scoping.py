@@ -30,6 +30,7 @@ from models.documents import CreditUse, DocumentStatus, LineItem, SalesDocument,
 from models.organizations import Organization
 from models.projects import Project, TimeEntry
 from models.staff import StaffUser
+from models.subscriptions import CustomerSubscription
 
 M = TypeVar("M", bound=Model)
 
@@ -71,6 +72,9 @@ VISIBILITY: dict[type[Model], Visibility] = {
         customer_field="customer_id",
         contact_where={"status__not": DocumentStatus.DRAFT},
         partner_scope=ApiScope.DOCUMENTS_READ,
+    ),
+    CustomerSubscription: Visibility(
+        customer_field="customer_id", partner_scope=ApiScope.DOCUMENTS_READ
     ),
     Project: Visibility(customer_field="customer_id", partner_scope=ApiScope.DOCUMENTS_READ),
     TimeEntry: Visibility(customer_field="customer_id", partner_scope=ApiScope.DOCUMENTS_READ),

@@ -62,6 +62,13 @@ class SalesDocument(Model):
     source = fields.ForeignKeyField(
         "models.SalesDocument", related_name="derived", null=True, on_delete=fields.SET_NULL
     )
+    # The subscription an invoice bills, if any.
+    subscription = fields.ForeignKeyField(
+        "models.CustomerSubscription",
+        related_name="invoices",
+        null=True,
+        on_delete=fields.SET_NULL,
+    )
     sent_at = fields.DatetimeField(null=True)
     voided_at = fields.DatetimeField(null=True)
     first_viewed_at = fields.DatetimeField(null=True)
@@ -76,7 +83,13 @@ class SalesDocument(Model):
     class Meta:
         table = "sales_document"
         unique_together = (("organization", "kind", "number"),)
-        indexes = (("customer_id", "kind", "issue_date"), ("organization_id", "kind", "status"))
+        # Staff lists page through the whole organization by date: without the second index
+        # every page sorts all of the organization's documents.
+        indexes = (
+            ("customer_id", "kind", "issue_date"),
+            ("organization_id", "kind", "issue_date", "id"),
+            ("organization_id", "kind", "status"),
+        )
 
 
 class LineItem(Model):

@@ -19,6 +19,7 @@ from models.documents import (
     LineItem,
     SalesDocument,
 )
+from models.subscriptions import CustomerSubscription
 from resolvers import activity, transactions
 from resolvers.document_totals import Line, Totals, document_totals
 from resolvers.errors import ErrorCode, reject
@@ -56,6 +57,8 @@ async def create_document(principal: StaffPrincipal, data: dict[str, Any]) -> Sa
         raise reject(ErrorCode.NOT_FOUND, "Customer not found.", ["customerId"])
     kind = DocumentKind(data["kind"])
     values, lines = _clean(data, customer.currency, creating=True)
+    if data.get("subscription_id"):
+        values["subscription_id"] = await _subscription_of(customer, data["subscription_id"])
     totals = document_totals([line for line, _ in lines], customer.currency)
     async with transactions.unit_of_work():
         document = await SalesDocument.create(
@@ -148,6 +151,17 @@ def payment_status(total_minor: int, paid_minor: int) -> DocumentStatus:
     if paid_minor <= 0:
         return DocumentStatus.SENT
     return DocumentStatus.PAID if paid_minor >= total_minor else DocumentStatus.PARTIALLY_PAID
+
+
+async def _subscription_of(customer: Customer, subscription_id: int) -> int:
+    subscription = await CustomerSubscription.get_or_none(
+        id=subscription_id, customer_id=customer.id
+    )
+    if subscription is None:
+        raise reject(
+            ErrorCode.NOT_FOUND, "No such subscription of this customer.", ["subscriptionId"]
+        )
+    return subscription.id
 
 
 async def _locked(principal: StaffPrincipal, document_id: int) -> SalesDocument:

@@ -389,6 +389,9 @@ class SalesDocumentFilter:
     due_from: date | None = None
     due_to: date | None = strawberry.field(default=None, description="Inclusive.")
     overdue: bool | None = None
+    subscription_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Invoices billing one customer subscription."
+    )
     viewed_by_customer: bool | None = strawberry.field(
         default=None, description="Staff only: opened by a contact of the customer, or not."
     )
@@ -411,11 +414,24 @@ def _where(filter: SalesDocumentFilter | None, hidden: frozenset[DocumentKindVal
             query &= Q(**{lookup: getattr(filter, name)})
     if filter.overdue is not None:
         query &= _overdue() if filter.overdue else ~_overdue()
+    if filter.subscription_id:
+        query &= Q(subscription_id=_subscription_id(filter.subscription_id))
     if filter.viewed_by_customer is not None:
         query &= Q(first_viewed_at__isnull=not filter.viewed_by_customer)
     if filter.search:
         query &= Q(number__icontains=filter.search.strip())
     return query
+
+
+def _subscription_id(value: strawberry.ID) -> int:
+    from strawberry.relay import GlobalID
+
+    try:
+        global_id = GlobalID.from_id(value)
+    except ValueError:
+        return 0
+    ok = global_id.type_name == "CustomerSubscription" and global_id.node_id.isdigit()
+    return int(global_id.node_id) if ok else 0
 
 
 NO_DUE_DATE = date(9999, 12, 31)
@@ -519,6 +535,9 @@ class CreateSalesDocumentInput:
     internal_notes: str = ""
     allow_partial_payments: bool = False
     payment_methods: list[PaymentMethod] = strawberry.field(default_factory=list)
+    subscription_id: strawberry.ID | None = strawberry.field(
+        default=None, description="For an invoice that bills a customer subscription."
+    )
 
 
 @strawberry.input
@@ -735,6 +754,8 @@ class DocumentMutations:
         async def action() -> dict:
             data = changes_of(input)
             data["customer_id"] = decode_id(input.customer_id, Customer)
+            if input.subscription_id:
+                data["subscription_id"] = _subscription_id(input.subscription_id)
             row = await documents.create_document(info.context.staff, data)
             return {"sales_document": SalesDocumentNode.from_row(row)}
 

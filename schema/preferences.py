@@ -8,6 +8,7 @@ from models.organizations import Organization as OrganizationRow
 from models.preferences import ActivityNotifications as ActivityNotificationsValue
 from models.preferences import PortalPreferences as PortalPreferencesRow
 from resolvers import dashboard, links, preferences
+from resolvers.document_visibility import hidden_kinds
 from schema.context import Info
 from schema.customers import Customer
 from schema.errors import UserError, payload_or_errors
@@ -117,8 +118,13 @@ class PortalHome:
     async def outstanding_invoices(self, info: Info) -> list[Money]:
         return await self._amounts(info, DocumentKind.INVOICE)
 
-    @strawberry.field(description="Unapplied credit notes: what the business owes the customer.")
-    async def available_credits(self, info: Info) -> list[Money]:
+    @strawberry.field(
+        description="Unapplied credit notes, what the business owes the customer; null while "
+        "the portal does not show credit notes."
+    )
+    async def available_credits(self, info: Info) -> list[Money] | None:
+        if DocumentKind.CREDIT_NOTE in await hidden_kinds(info.context.principal):
+            return None
         return await self._amounts(info, DocumentKind.CREDIT_NOTE)
 
     @strawberry.field(description="Unpaid balance of sent retainer invoices, per currency.")

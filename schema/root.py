@@ -42,6 +42,7 @@ from schema.preferences import PreferencesMutations, PreferencesQueries
 from schema.projects import ProjectMutations, ProjectQueries
 from schema.relay import ModelNode, resolve_node
 from schema.staff import StaffMutations, StaffQueries
+from schema.subscriptions import SubscriptionMutations, SubscriptionQueries
 
 logger = logging.getLogger("portico.graphql")
 
@@ -79,6 +80,7 @@ Query = merge_types(
         PreferencesQueries,
         DocumentQueries,
         ProjectQueries,
+        SubscriptionQueries,
     ),
 )
 
@@ -99,6 +101,7 @@ Mutation = merge_types(
         ShipmentMutations,
         MfaMutations,
         ProjectMutations,
+        SubscriptionMutations,
     ),
 )
 

@@ -23,6 +23,7 @@ MODEL_MODULES = [
     "models.mfa",
     "models.documents",
     "models.projects",
+    "models.subscriptions",
 ]
 
 

@@ -396,3 +396,10 @@ async def test_dashboard_sums_per_currency_in_sql(client, world: World, count_qu
               "{ errors { code } } }", token=world.tokens["admin"])  # fmt: skip
     hidden = await gql(client, HOME, token=world.tokens["contact_a"])
     assert hidden["data"]["portalHome"]["salesOrderCounts"] is None
+    await gql(client, "mutation { updatePortalPreferences(input: {showCreditNotes: false}) "
+              "{ errors { code } } }", token=world.tokens["admin"])  # fmt: skip
+    no_credits = await gql(client, HOME, token=world.tokens["contact_a"])
+    assert no_credits["data"]["portalHome"]["availableCredits"] is None
+    staff_view = await gql(client, HOME, {"customerId": gid("Customer", world.customer_a)},
+                           token=staff)  # fmt: skip
+    assert staff_view["data"]["portalHome"]["availableCredits"] == home["availableCredits"]

@@ -708,6 +708,44 @@ CASES = [
         deny_contacts_and_partners("0.50", staff_other_org="NOT_FOUND"),
     ),
     Case(
+        "customerSubscriptions",
+        "{ customerSubscriptions { totalCount } }",
+        lambda w: {},
+        lambda d: d["customerSubscriptions"]["totalCount"],
+        every(
+            0,
+            anonymous=UNAUTH,
+            contact_a=FORBIDDEN,
+            contact_b=FORBIDDEN,
+            contact_other_org=FORBIDDEN,
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "createCustomerSubscription",
+        "mutation($id: ID!) { createCustomerSubscription(input: {customerId: $id, "
+        'planName: "Gold", interval: MONTHLY, amount: "10"}) { '
+        "customerSubscription { planName } errors { code } } }",
+        lambda w: {"id": gid("Customer", w.customer_a)},
+        lambda d: (
+            (
+                d["createCustomerSubscription"]["customerSubscription"]
+                and d["createCustomerSubscription"]["customerSubscription"]["planName"]
+            )
+            or d["createCustomerSubscription"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("Gold", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "setCustomerSubscriptionStatus",
+        'mutation { setCustomerSubscriptionStatus(input: {id: "Q3VzdG9tZXJTdWJzY3JpcHRpb246MA==", '
+        "status: PAUSED}) { errors { code } } }",
+        lambda w: {},
+        lambda d: d["setCustomerSubscriptionStatus"]["errors"][0]["code"],
+        deny_contacts_and_partners("NOT_FOUND"),
+    ),
+    Case(
         "logout",
         "mutation { logout { errors { code } } }",
         lambda w: {},
