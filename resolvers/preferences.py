@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -32,7 +35,33 @@ FLAGS = (
 BANNER_LIMIT = 2000
 
 
+# Per HTTP request: permission checks, gates and figures all ask, and the answer cannot change
+# under a request's feet. Long-lived websocket connections do not get one, so they stay fresh.
+_request_cache: ContextVar[dict[int, PortalPreferences] | None] = ContextVar(
+    "portico_preferences", default=None
+)
+
+
+@contextlib.contextmanager
+def cached_for_this_request() -> Iterator[None]:
+    token = _request_cache.set({})
+    try:
+        yield
+    finally:
+        _request_cache.reset(token)
+
+
 async def preferences_for(organization_id: int) -> PortalPreferences:
+    cache = _request_cache.get()
+    if cache is not None and organization_id in cache:
+        return cache[organization_id]
+    preferences = await _load(organization_id)
+    if cache is not None:
+        cache[organization_id] = preferences
+    return preferences
+
+
+async def _load(organization_id: int) -> PortalPreferences:
     preferences = await PortalPreferences.get_or_none(organization_id=organization_id)
     if preferences is not None:
         return preferences
@@ -60,6 +89,8 @@ async def update_preferences(
             await organization.save(update_fields=["portal_name"])
         if changed:
             await preferences.save()
+            if (cache := _request_cache.get()) is not None:
+                cache[principal.organization_id] = preferences
             activity.record(
                 ActivityKind.PREFERENCES_CHANGED,
                 actor=principal,

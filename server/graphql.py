@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -12,7 +13,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from auth.api_keys import is_api_key, principal_for_api_key
 from auth.principals import Anonymous, Principal
 from auth.sessions import SessionPolicy, principal_for_session
-from resolvers import mfa
+from resolvers import mfa, preferences
 from schema.authentication import SESSION_COOKIE
 from schema.context import Context
 from schema.root import build_schema
@@ -32,6 +33,13 @@ class PorticoGraphQL(GraphQL):
         )
         self.settings = settings
         self.session_policy = SessionPolicy.from_settings(settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        with preferences.cached_for_this_request():
+            await super().__call__(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket):
         principal = await self.authenticate(request)

@@ -219,9 +219,18 @@ class QueryCounter(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
         self.count = 0
+        self.statements: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.count += 1
+        self.statements.append(record.getMessage())
+
+    def reset(self) -> None:
+        self.count = 0
+        self.statements.clear()
+
+    def touching(self, table: str) -> int:
+        return sum(f'"{table}"' in statement for statement in self.statements)
 
 
 @pytest.fixture

@@ -374,8 +374,12 @@ async def test_dashboard_sums_per_currency_in_sql(client, world: World, count_qu
     euro = await create(client, world, lineItems=[{"name": "Item", "quantity": "1", "rate": "7.5"}])
     await gql(client, SEND, {"id": euro["id"]}, token=staff)
 
-    count_queries.count = 0
+    from resolvers.preferences import preferences_for
+
+    await preferences_for(world.org_a.id)  # created beforehand, so only reads are counted
+    count_queries.reset()
     body = await gql(client, HOME, token=world.tokens["contact_a"])
+    assert count_queries.touching("portal_preferences") == 1  # read once per request
     home = body["data"]["portalHome"]
     assert home["customer"] == {"displayName": "Acorn Ltd"}
     assert home["outstandingInvoices"] == [
