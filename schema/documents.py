@@ -45,22 +45,13 @@ OPEN_FOR_PAYMENT = (DocumentStatusValue.SENT, DocumentStatusValue.PARTIALLY_PAID
 PAYABLE_KINDS = (DocumentKindValue.INVOICE, DocumentKindValue.RETAINER_INVOICE)
 
 
-@strawberry.enum(description="Where a document stands. OVERDUE: sent, unpaid and past due.")
-class DocumentStatus(Enum):
-    DRAFT = "DRAFT"
-    SENT = "SENT"
-    OVERDUE = "OVERDUE"
-    PARTIALLY_PAID = "PARTIALLY_PAID"
-    PAID = "PAID"
-    ACCEPTED = "ACCEPTED"
-    DECLINED = "DECLINED"
-    EXPIRED = "EXPIRED"
-    INVOICED = "INVOICED"
-    CONFIRMED = "CONFIRMED"
-    SHIPPED = "SHIPPED"
-    FULFILLED = "FULFILLED"
-    CLOSED = "CLOSED"
-    VOID = "VOID"
+# The stored statuses, and OVERDUE, which is derived when read.
+DocumentStatus = strawberry.enum(
+    Enum(
+        "DocumentStatus", {**{s.name: s.value for s in DocumentStatusValue}, "OVERDUE": "OVERDUE"}
+    ),
+    description="Where a document stands. OVERDUE: sent, unpaid and past its due date.",
+)
 
 
 @strawberry.enum

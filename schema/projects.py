@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
@@ -10,24 +9,18 @@ from tortoise.expressions import Q
 from models.projects import BillingMethod as BillingMethodValue
 from models.projects import Project as ProjectRow
 from models.projects import TimeEntry as TimeEntryRow
-from resolvers import document_visibility, projects
+from resolvers import projects
 from resolvers.pagination import Ordering
 from schema.context import Info
 from schema.customers import Customer
 from schema.errors import UserError, payload_or_errors
 from schema.money import Money
 from schema.permissions import IsAuthenticated, IsStaff
-from schema.relay import Connection, ModelNode, connection, decode_id
+from schema.relay import Connection, ModelNode, PreferenceGated, connection, decode_id
 
 BillingMethod = strawberry.enum(BillingMethodValue, description="How the project is charged.")
 HIDDEN = "This portal does not show projects and timesheets."
 SIXTY = Decimal(60)
-
-
-async def _require_shown(info: Info) -> None:
-    await document_visibility.require_preference(
-        info.context.principal, "show_projects_and_timesheets", HIDDEN
-    )
 
 
 def _hours(minutes: int) -> Decimal:
@@ -49,8 +42,10 @@ class TimeEntry:
 
 
 @strawberry.type(description="Work done for a customer, with its logged time.")
-class Project(ModelNode):
+class Project(PreferenceGated, ModelNode):
     model = ProjectRow
+    preference = "show_projects_and_timesheets"
+    refusal = HIDDEN
 
     id: strawberry.relay.NodeID[int]
     name: str
@@ -100,13 +95,6 @@ class Project(ModelNode):
             _row=row,
         )
 
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[ModelNode | None]:
-        await _require_shown(info)
-        return await super().resolve_nodes(info=info, node_ids=node_ids, required=required)
-
 
 @strawberry.input
 class ProjectFilter:
@@ -126,7 +114,7 @@ class ProjectQueries:
         after: str | None = None,
         filter: ProjectFilter | None = None,
     ) -> Connection[Project]:
-        await _require_shown(info)
+        await Project.require_shown(info)
         where = Q()
         if filter and filter.customer_id:
             where = Q(customer_id=decode_id(filter.customer_id, Customer))

@@ -13,6 +13,7 @@ from tortoise.models import Model
 
 from auth.errors import BadUserInput
 from auth.scoping import scoped
+from resolvers import document_visibility
 from resolvers.pagination import Ordering, Page, paginate
 from schema.context import Info
 
@@ -48,6 +49,29 @@ class ModelNode(relay.Node):
             return None
         row = await info.context.loaders.by_id(cls.model).load(row_id)
         return cls.from_row(row) if row is not None else None
+
+
+class PreferenceGated:
+    """A node type portal contacts see only while a portal preference is on (mix in before
+    ModelNode). Asking for it otherwise is FORBIDDEN, by list and by id alike."""
+
+    preference: ClassVar[str]
+    refusal: ClassVar[str]
+
+    @classmethod
+    async def require_shown(cls, info: Info) -> None:
+        await document_visibility.require_preference(
+            info.context.principal, cls.preference, cls.refusal
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[ModelNode | None]:
+        await cls.require_shown(info)
+        return await super().resolve_nodes(  # type: ignore[misc]
+            info=info, node_ids=node_ids, required=required
+        )
 
 
 def decode_id(value: strawberry.ID | str, node_type: type[ModelNode]) -> int:

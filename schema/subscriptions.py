@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
@@ -10,7 +9,7 @@ from tortoise.expressions import Q
 from models.subscriptions import BillingInterval as BillingIntervalValue
 from models.subscriptions import CustomerSubscription as SubscriptionRow
 from models.subscriptions import SubscriptionStatus as SubscriptionStatusValue
-from resolvers import document_visibility, subscriptions
+from resolvers import subscriptions
 from resolvers.pagination import Ordering
 from schema.context import Info
 from schema.customers import Customer
@@ -18,22 +17,18 @@ from schema.documents import Invoice, SalesDocumentNode
 from schema.errors import UserError, payload_or_errors
 from schema.money import Money
 from schema.permissions import IsAuthenticated, IsStaff
-from schema.relay import Connection, ModelNode, connection, decode_id
+from schema.relay import Connection, ModelNode, PreferenceGated, connection, decode_id
 
 BillingInterval = strawberry.enum(BillingIntervalValue)
 SubscriptionStatus = strawberry.enum(SubscriptionStatusValue, name="CustomerSubscriptionStatus")
 HIDDEN = "This portal does not show subscriptions."
 
 
-async def _require_shown(info: Info) -> None:
-    await document_visibility.require_preference(
-        info.context.principal, "show_subscriptions", HIDDEN
-    )
-
-
 @strawberry.type(description="A customer's recurring plan and the invoices that bill it.")
-class CustomerSubscription(ModelNode):
+class CustomerSubscription(PreferenceGated, ModelNode):
     model = SubscriptionRow
+    preference = "show_subscriptions"
+    refusal = HIDDEN
 
     id: strawberry.relay.NodeID[int]
     plan_name: str
@@ -67,13 +62,6 @@ class CustomerSubscription(ModelNode):
             _row=row,
         )
 
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[ModelNode | None]:
-        await _require_shown(info)
-        return await super().resolve_nodes(info=info, node_ids=node_ids, required=required)
-
 
 @strawberry.input
 class CustomerSubscriptionFilter:
@@ -94,7 +82,7 @@ class SubscriptionQueries:
         after: str | None = None,
         filter: CustomerSubscriptionFilter | None = None,
     ) -> Connection[CustomerSubscription]:
-        await _require_shown(info)
+        await CustomerSubscription.require_shown(info)
         where = Q()
         if filter and filter.customer_id:
             where &= Q(customer_id=decode_id(filter.customer_id, Customer))
