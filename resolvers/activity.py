@@ -79,8 +79,7 @@ def _actor(principal: Principal | None) -> tuple[ActorKind, int | None, int | No
             return ActorKind.STAFF, principal.user.id, None, principal.user.name
         case ContactPrincipal():
             contact = principal.contact
-            name = f"{contact.first_name} {contact.last_name}".strip() or contact.email
-            return ActorKind.CONTACT, None, contact.id, name
+            return ActorKind.CONTACT, None, contact.id, contact.display_name
         case PartnerPrincipal():
             return ActorKind.PARTNER, None, None, principal.api_key.name
     return ActorKind.SYSTEM, None, None, "Portico"

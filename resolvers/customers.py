@@ -12,7 +12,7 @@ from models.organizations import Organization
 from resolvers import transactions
 from resolvers.errors import ErrorCode, reject
 from resolvers.portal_access import enable_portal_access
-from resolvers.validation import Checker
+from resolvers.validation import Checker, camel_case
 
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "mobile", "is_primary")
 
@@ -157,7 +157,7 @@ def _clean_customer(
     for name, limit in (("display_name", 200), ("company_name", 200), ("internal_notes", 5000)):
         if name in data:
             out[name] = checker.text(
-                data[name], [_camel(name)], max_length=limit, required=name == "display_name"
+                data[name], [camel_case(name)], max_length=limit, required=name == "display_name"
             )
     if "email" in data:
         out["email"] = checker.email(data["email"], ["email"])
@@ -169,7 +169,7 @@ def _clean_customer(
         out["portal_language"] = checker.language(data["portal_language"], ["portalLanguage"])
     for name in ("billing_address", "shipping_address"):
         if name in data:
-            out[name] = checker.address(data[name] or {}, [_camel(name)])
+            out[name] = checker.address(data[name] or {}, [camel_case(name)])
     if "custom_fields" in data:
         out["custom_fields"] = checker.custom_fields(data["custom_fields"], ["customFields"])
     if "allow_ach" in data:
@@ -191,7 +191,7 @@ def _clean_contact(checker: Checker, data: dict[str, Any], field: list[str]) -> 
     out: dict[str, Any] = {}
     for name in ("first_name", "last_name"):
         if name in data:
-            out[name] = checker.text(data[name], [*field, _camel(name)], max_length=100)
+            out[name] = checker.text(data[name], [*field, camel_case(name)], max_length=100)
     if "email" in data:
         out["email"] = checker.email(data["email"], [*field, "email"])
     for name in ("phone", "mobile"):
@@ -205,8 +205,3 @@ def _clean_contact(checker: Checker, data: dict[str, Any], field: list[str]) -> 
 def _require_name(checker: Checker, contact: dict[str, Any], field: list[str]) -> None:
     if not (contact.get("first_name") or contact.get("last_name")):
         checker.add(ErrorCode.REQUIRED, "Give a first or last name.", [*field, "firstName"])
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)

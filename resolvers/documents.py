@@ -21,9 +21,10 @@ from models.documents import (
 )
 from models.subscriptions import CustomerSubscription
 from resolvers import activity, transactions
+from resolvers.customers import get_customer
 from resolvers.document_totals import Line, Totals, document_totals
 from resolvers.errors import ErrorCode, reject
-from resolvers.validation import Checker
+from resolvers.validation import Checker, camel_case
 
 PREFIX = {
     DocumentKind.INVOICE: "INV",
@@ -52,9 +53,7 @@ HUNDRED = Decimal(100)
 
 
 async def create_document(principal: StaffPrincipal, data: dict[str, Any]) -> SalesDocument:
-    customer = await scoped(Customer, principal).get_or_none(id=data["customer_id"])
-    if customer is None:
-        raise reject(ErrorCode.NOT_FOUND, "Customer not found.", ["customerId"])
+    customer = await get_customer(principal, data["customer_id"], field="customerId")
     kind = DocumentKind(data["kind"])
     values, lines = _clean(data, customer.currency, creating=True)
     if data.get("subscription_id"):
@@ -235,7 +234,7 @@ def _clean(
     for name, limit in (("reference", 100), ("customer_notes", 5000), ("terms", 5000),
                         ("internal_notes", 5000)):  # fmt: skip
         if name in data:
-            values[name] = checker.text(data[name], [_camel(name)], max_length=limit)
+            values[name] = checker.text(data[name], [camel_case(name)], max_length=limit)
     if "allow_partial_payments" in data:
         values["allow_partial_payments"] = bool(data["allow_partial_payments"])
     if "payment_methods" in data:
@@ -320,11 +319,6 @@ def _percent(checker: Checker, value: Any, field: list[str]) -> Decimal:
         checker.add(ErrorCode.INVALID, "Use a percentage from 0 to 100.", field)
         return Decimal(0)
     return percent
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 # What each kind may be converted to, and the status its source takes when it is.

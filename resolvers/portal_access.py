@@ -50,7 +50,9 @@ async def enable_portal_access(
     """Invites each contact; all or nothing. Contacts with access already are left as they are."""
     contacts = await _contacts(principal, contact_ids)
     missing = [
-        UserError(ErrorCode.NO_EMAIL, f"{_name(c)} has no email address.", ("contactIds", str(i)))
+        UserError(
+            ErrorCode.NO_EMAIL, f"{c.display_name} has no email address.", ("contactIds", str(i))
+        )
         for i, c in enumerate(contacts)
         if not c.email
     ]
@@ -149,7 +151,7 @@ async def accept_invitation(
 ) -> LoginResult:
     row = await _usable(TokenPurpose.INVITATION, token)
     contact = await ContactPerson.get(id=row.contact_id)
-    check_new_password(password, contact.email, _name(contact), field="password")
+    check_new_password(password, contact.email, contact.display_name, field="password")
     async with transactions.unit_of_work():
         await _use(TokenPurpose.INVITATION, token)
         await _activate(contact, password, ActivityKind.INVITE_ACCEPTED)
@@ -258,7 +260,7 @@ async def reset_password(
 ) -> LoginResult:
     row = await _usable(TokenPurpose.PASSWORD_RESET, token)
     contact = await ContactPerson.get(id=row.contact_id)
-    check_new_password(password, contact.email, _name(contact), field="password")
+    check_new_password(password, contact.email, contact.display_name, field="password")
     if contact.portal_access != PortalAccess.ACTIVE:
         raise reject(*_TOKEN_ERRORS[TokenProblem.INVALID], ["token"])
     async with transactions.unit_of_work():
@@ -331,7 +333,7 @@ def _sign_up_details(data: dict[str, Any]) -> dict[str, str]:
 async def _email_contact(contact: ContactPerson, template: str, action: str, token: str) -> None:
     organization = await Organization.get(id=contact.organization_id)
     customer = await Customer.get(id=contact.customer_id)
-    await _email(organization, contact.email, _name(contact), customer.portal_language,
+    await _email(organization, contact.email, contact.display_name, customer.portal_language,
                  template, action, token)  # fmt: skip
 
 
@@ -358,7 +360,3 @@ async def _email(
         organization_id=organization.id,
         reply_to=organization.email,
     )
-
-
-def _name(contact: ContactPerson) -> str:
-    return f"{contact.first_name} {contact.last_name}".strip() or contact.email

@@ -12,8 +12,8 @@ from tortoise.functions import Sum
 
 from auth.principals import Principal, StaffPrincipal
 from auth.scoping import scoped
-from models.customers import Customer
 from models.projects import BillingMethod, Project, TimeEntry
+from resolvers.customers import get_customer
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
 
@@ -31,9 +31,7 @@ class Hours:
 
 
 async def create_project(principal: StaffPrincipal, data: dict[str, Any]) -> Project:
-    customer = await scoped(Customer, principal).get_or_none(id=data["customer_id"])
-    if customer is None:
-        raise reject(ErrorCode.NOT_FOUND, "Customer not found.", ["customerId"])
+    customer = await get_customer(principal, data["customer_id"], field="customerId")
     checker = Checker()
     name = checker.text(data.get("name"), ["name"], max_length=200, required=True)
     description = checker.text(data.get("description"), ["description"], max_length=5000)

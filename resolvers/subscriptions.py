@@ -8,8 +8,8 @@ from typing import Any
 
 from auth.principals import StaffPrincipal
 from auth.scoping import scoped
-from models.customers import Customer
 from models.subscriptions import BillingInterval, CustomerSubscription, SubscriptionStatus
+from resolvers.customers import get_customer
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
 
@@ -33,9 +33,7 @@ def next_billing(after: date, interval: BillingInterval) -> date:
 async def create_subscription(
     principal: StaffPrincipal, data: dict[str, Any]
 ) -> CustomerSubscription:
-    customer = await scoped(Customer, principal).get_or_none(id=data["customer_id"])
-    if customer is None:
-        raise reject(ErrorCode.NOT_FOUND, "Customer not found.", ["customerId"])
+    customer = await get_customer(principal, data["customer_id"], field="customerId")
     checker = Checker()
     plan = checker.text(data.get("plan_name"), ["planName"], max_length=200, required=True)
     amount = checker.amount(data.get("amount") or Decimal(0), customer.currency, ["amount"])

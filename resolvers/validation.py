@@ -148,6 +148,12 @@ ADDRESS_FIELDS = {
 }
 
 
+def camel_case(name: str) -> str:
+    """An input field's name as the API spells it, for the `field` path of a UserError."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def normalize_email(value: str) -> str:
     # The domain is case-insensitive by standard and the local part is in practice.
     return value.strip().lower()

@@ -406,23 +406,12 @@ def _where(filter: SalesDocumentFilter | None, hidden: frozenset[DocumentKindVal
     if filter.overdue is not None:
         query &= _overdue() if filter.overdue else ~_overdue()
     if filter.subscription_id:
-        query &= Q(subscription_id=_subscription_id(filter.subscription_id))
+        query &= Q(subscription_id=decode_id(filter.subscription_id, "CustomerSubscription"))
     if filter.viewed_by_customer is not None:
         query &= Q(first_viewed_at__isnull=not filter.viewed_by_customer)
     if filter.search:
         query &= Q(number__icontains=filter.search.strip())
     return query
-
-
-def _subscription_id(value: strawberry.ID) -> int:
-    from strawberry.relay import GlobalID
-
-    try:
-        global_id = GlobalID.from_id(value)
-    except ValueError:
-        return 0
-    ok = global_id.type_name == "CustomerSubscription" and global_id.node_id.isdigit()
-    return int(global_id.node_id) if ok else 0
 
 
 NO_DUE_DATE = date(9999, 12, 31)
@@ -746,7 +735,7 @@ class DocumentMutations:
             data = changes_of(input)
             data["customer_id"] = decode_id(input.customer_id, Customer)
             if input.subscription_id:
-                data["subscription_id"] = _subscription_id(input.subscription_id)
+                data["subscription_id"] = decode_id(input.subscription_id, "CustomerSubscription")
             row = await documents.create_document(info.context.staff, data)
             return {"sales_document": SalesDocumentNode.from_row(row)}
 

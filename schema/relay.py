@@ -74,13 +74,15 @@ class PreferenceGated:
         )
 
 
-def decode_id(value: strawberry.ID | str, node_type: type[ModelNode]) -> int:
-    """The database id inside a global id of the expected type; 0 (never a row) otherwise."""
+def decode_id(value: strawberry.ID | str, node_type: type[ModelNode] | str) -> int:
+    """The database id inside a global id of the expected type (a node class, or its name where
+    importing the class would be circular); 0 (never a row) otherwise."""
+    type_name = node_type if isinstance(node_type, str) else node_type.__name__
     try:
         global_id = relay.GlobalID.from_id(value)
     except (relay.GlobalIDValueError, ValueError) as exc:
         raise BadUserInput(f"{value!r} is not a valid ID.") from exc
-    if global_id.type_name != node_type.__name__ or not global_id.node_id.isdigit():
+    if global_id.type_name != type_name or not global_id.node_id.isdigit():
         return 0
     return int(global_id.node_id)
 
