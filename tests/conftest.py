@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from strawberry.relay import GlobalID
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.contrib.test import truncate_all_models
 
@@ -119,6 +120,11 @@ async def gql(
     )
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def gid(type_name: str, row: Any) -> str:
+    """The global id the API gives a row of that type."""
+    return str(GlobalID(type_name, str(row.id)))
 
 
 def error_codes(body: dict[str, Any]) -> list[str]:

@@ -58,7 +58,7 @@ async def test_apply_part_then_the_rest(client, world: World) -> None:
 
 async def test_credit_only_meets_the_same_customer_and_currency(client, world: World) -> None:
     from models.customers import Customer
-    from tests.test_documents import gid
+    from tests.conftest import gid
 
     credit = await issued(client, world, "CREDIT_NOTE")
     other = await issued(client, world, "INVOICE", customerId=gid("Customer", world.customer_b))

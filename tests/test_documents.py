@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from strawberry.relay import GlobalID
 
 from models.documents import DocumentStatus, SalesDocument
-from tests.conftest import World, error_codes, gql
+from tests.conftest import World, error_codes, gid, gql
 
 CREATE = """mutation($input: CreateSalesDocumentInput!) { createSalesDocument(input: $input) {
   salesDocument { id number status total { amount currency } subtotal { amount }
@@ -17,10 +17,6 @@ SEND = """mutation($id: ID!) { sendSalesDocument(input: {id: $id}) {
   salesDocument { status sentAt } errors { code } } }"""
 LIST = """query($filter: SalesDocumentFilter) { salesDocuments(filter: $filter) {
   totalCount nodes { __typename number status } } }"""
-
-
-def gid(type_name: str, row) -> str:
-    return str(GlobalID(type_name, str(row.id)))
 
 
 def invoice_input(world: World, **overrides):

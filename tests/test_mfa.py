@@ -522,7 +522,8 @@ async def test_invite_accept_enroll_logout_and_log_in_with_a_code(
     from integrations.mailer import mailer_from_url
     from integrations.outbox import deliver_once
     from models.customers import ContactPerson
-    from tests.test_portal_access import ACCEPT, ENABLE, gid, link_token
+    from tests.conftest import gid
+    from tests.test_portal_access import ACCEPT, ENABLE, link_token
 
     contact = await ContactPerson.create(
         organization=world.org_a, customer=world.customer_a, first_name="Dana",

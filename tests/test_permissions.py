@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from strawberry.relay import GlobalID
 
-from tests.conftest import World, gql
+from tests.conftest import World, gid, gql
 
 PRINCIPALS = (
     "anonymous",
@@ -36,10 +35,6 @@ UNAUTH = Denied("UNAUTHENTICATED")
 FORBIDDEN = Denied("FORBIDDEN")
 PEOPLE_ONLY = {"partner": FORBIDDEN, "partner_no_scope": FORBIDDEN, "anonymous": UNAUTH}
 CONTACTS = ("contact_a", "contact_b", "contact_other_org")
-
-
-def gid(type_name: str, row: Any) -> str:
-    return str(GlobalID(type_name, str(row.id)))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from integrations.outbox import deliver_once
 from models.activity import Activity, ActivityKind
 from models.customers import ContactPerson, Customer, PortalAccess
 from models.tokens import OneTimeToken
-from tests.conftest import PASSWORD, World, error_codes, gql
+from tests.conftest import PASSWORD, World, error_codes, gid, gql
 from tests.smtp import SmtpServer
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -47,12 +47,6 @@ async def new_contact(world: World, email: str = "dana@acorn.example", **fields)
         email=email,
         **fields,
     )
-
-
-def gid(type_name: str, row) -> str:
-    from strawberry.relay import GlobalID
-
-    return str(GlobalID(type_name, str(row.id)))
 
 
 async def test_invite_accept_login_logout_path(client, world: World, smtp: SmtpServer) -> None:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from tests.conftest import World, error_codes, gql
-from tests.test_documents import gid
+from tests.conftest import World, error_codes, gid, gql
 
 CREATE = """mutation($customer: ID!) { createProject(input: {customerId: $customer,
   name: "Office fit-out", billingMethod: HOURLY, rate: "85"}) {

@@ -4,8 +4,8 @@ from datetime import date
 
 from models.subscriptions import BillingInterval
 from resolvers.subscriptions import next_billing
-from tests.conftest import World, error_codes, gql
-from tests.test_documents import SEND, create, gid
+from tests.conftest import World, error_codes, gid, gql
+from tests.test_documents import SEND, create
 
 CREATE = """mutation($customer: ID!) { createCustomerSubscription(input: {customerId: $customer,
   planName: "Support Gold", interval: MONTHLY, amount: "49.00", startedOn: "2026-01-31"}) {
