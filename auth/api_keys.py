@@ -18,6 +18,7 @@ class ApiScope(StrEnum):
     ACTIVITY_READ = "activity:read"
     ACTIVITY_SUBSCRIBE = "activity:subscribe"
     DOCUMENTS_READ = "documents:read"
+    PAYMENTS_READ = "payments:read"
 
 
 async def issue_api_key(

@@ -114,13 +114,14 @@ class LineItem(Model):
 
 
 class DocumentSeries(Model):
-    """The next number of each kind of document, per organization."""
+    """The next number of each numbered series (a kind of document, or payments), per
+    organization."""
 
     id = fields.BigIntField(primary_key=True)
     organization = fields.ForeignKeyField(
         "models.Organization", related_name="document_series", on_delete=fields.CASCADE
     )
-    kind = fields.CharEnumField(DocumentKind, max_length=24)
+    kind = fields.CharField(max_length=24)
     prefix = fields.CharField(max_length=10)
     next_number = fields.BigIntField(default=1)
 

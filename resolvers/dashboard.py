@@ -9,6 +9,7 @@ from tortoise.functions import Count, Sum
 from auth.principals import Principal
 from auth.scoping import scoped
 from models.documents import DocumentKind, DocumentStatus, SalesDocument
+from models.payments import Payment, PaymentKind, PaymentStatus
 from resolvers.document_visibility import hidden_kinds
 
 OPEN = (DocumentStatus.SENT, DocumentStatus.PARTIALLY_PAID)
@@ -48,3 +49,29 @@ async def sales_order_counts(principal: Principal, customer_id: int) -> dict[str
         .values("status", "count")
     )
     return {str(row["status"]): int(row["count"]) for row in rows}
+
+
+async def unused_retainers(principal: Principal, customer_id: int) -> list[Amount]:
+    rows = await (
+        scoped(Payment, principal)
+        .filter(
+            customer_id=customer_id,
+            kind=PaymentKind.RETAINER_PAYMENT,
+            status=PaymentStatus.SUCCEEDED,
+            unused_minor__gt=0,
+        )
+        .annotate(amount=Sum("unused_minor"))
+        .group_by("currency")
+        .order_by("currency")
+        .values("currency", "amount")
+    )
+    return [Amount(int(row["amount"]), row["currency"]) for row in rows]
+
+
+async def last_payment(principal: Principal, customer_id: int) -> Payment | None:
+    return await (
+        scoped(Payment, principal)
+        .filter(customer_id=customer_id, status=PaymentStatus.SUCCEEDED)
+        .order_by("-paid_on", "-id")
+        .first()
+    )

@@ -6,24 +6,23 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
-
 from auth.principals import StaffPrincipal
 from auth.scoping import scoped
 from models.activity import ActivityKind
 from models.customers import Customer
 from models.documents import (
     DocumentKind,
-    DocumentSeries,
     DocumentStatus,
     LineItem,
     SalesDocument,
 )
 from models.subscriptions import CustomerSubscription
 from resolvers import activity, transactions
+from resolvers.balances import payment_status
 from resolvers.customers import get_customer
 from resolvers.document_totals import Line, Totals, document_totals
 from resolvers.errors import ErrorCode, reject
+from resolvers.numbering import next_number
 from resolvers.validation import Checker, camel_case
 
 PREFIX = {
@@ -64,7 +63,7 @@ async def create_document(principal: StaffPrincipal, data: dict[str, Any]) -> Sa
             organization_id=principal.organization_id,
             customer=customer,
             kind=kind,
-            number=await _next_number(principal.organization_id, kind),
+            number=await next_number(principal.organization_id, kind, PREFIX[kind]),
             currency=customer.currency,
             **values,
             **_totals_fields(totals, paid_minor=0),
@@ -133,7 +132,7 @@ async def void_document(principal: StaffPrincipal, document_id: int) -> SalesDoc
         paid = document.total_minor - document.balance_minor
         if document.status == DocumentStatus.VOID:
             raise reject(ErrorCode.INVALID_TRANSITION, "The document is void already.")
-        if document.kind == DocumentKind.INVOICE and paid > 0:
+        if document.kind in PAYABLE and paid > 0:
             raise reject(
                 ErrorCode.INVALID_TRANSITION, "Refund or remove its payments before voiding."
             )
@@ -143,13 +142,6 @@ async def void_document(principal: StaffPrincipal, document_id: int) -> SalesDoc
         document.version += 1
         await document.save()
     return document
-
-
-def payment_status(total_minor: int, paid_minor: int) -> DocumentStatus:
-    """An issued invoice's status follows what has been paid of it."""
-    if paid_minor <= 0:
-        return DocumentStatus.SENT
-    return DocumentStatus.PAID if paid_minor >= total_minor else DocumentStatus.PARTIALLY_PAID
 
 
 async def _subscription_of(customer: Customer, subscription_id: int) -> int:
@@ -170,27 +162,6 @@ async def _locked(principal: StaffPrincipal, document_id: int) -> SalesDocument:
     if document is None:
         raise reject(ErrorCode.NOT_FOUND, "Document not found.", ["id"])
     return document
-
-
-async def _next_number(organization_id: int, kind: DocumentKind) -> str:
-    """Gap-free per organization and kind: the series row is locked until commit."""
-    series = await DocumentSeries.select_for_update().get_or_none(
-        organization_id=organization_id, kind=kind
-    )
-    if series is None:
-        try:
-            async with transactions.savepoint():
-                series = await DocumentSeries.create(
-                    organization_id=organization_id, kind=kind, prefix=PREFIX[kind]
-                )
-        except IntegrityError:  # another transaction created it first
-            series = await DocumentSeries.select_for_update().get(
-                organization_id=organization_id, kind=kind
-            )
-    number = f"{series.prefix}-{series.next_number:06d}"
-    series.next_number += 1
-    await series.save(update_fields=["next_number"])
-    return number
 
 
 def _totals_fields(totals: Totals, *, paid_minor: int) -> dict[str, int]:
@@ -356,7 +327,7 @@ async def convert_document(
             organization_id=source.organization_id,
             customer_id=source.customer_id,
             kind=target,
-            number=await _next_number(source.organization_id, target),
+            number=await next_number(source.organization_id, target, PREFIX[target]),
             currency=source.currency,
             issue_date=date.today(),
             reference=source.reference,

@@ -106,7 +106,8 @@ class Checker:
             self.add(ErrorCode.INVALID_AMOUNT, str(exc), field)
             return 0
         if minor < minimum:
-            self.add(ErrorCode.INVALID_AMOUNT, "The amount cannot be negative.", field)
+            rule = "cannot be negative" if minimum == 0 else "must be more than zero"
+            self.add(ErrorCode.INVALID_AMOUNT, f"The amount {rule}.", field)
         return minor
 
     def address(self, value: dict[str, Any], field: Sequence[str]) -> dict[str, str]:

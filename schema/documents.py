@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import ClassVar
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import strawberry
 from tortoise.expressions import Q
@@ -38,6 +38,9 @@ from schema.relay import (
     decode_id,
     resolve_node,
 )
+
+if TYPE_CHECKING:
+    from schema.payments import PaymentAllocation
 
 DocumentKind = strawberry.enum(DocumentKindValue, description="The kind of sales document.")
 
@@ -214,6 +217,16 @@ class Payable:
     @strawberry.field
     def is_overdue(self) -> bool:
         return is_overdue(self._row)
+
+    @strawberry.field(
+        description="What has been paid toward it: payments, and retainer money applied."
+    )
+    async def payments(
+        self, info: Info
+    ) -> list[Annotated[PaymentAllocation, strawberry.lazy("schema.payments")]]:
+        from schema.payments import payments_of_document
+
+        return await payments_of_document(info, self._row)
 
 
 @strawberry.enum
@@ -546,12 +559,12 @@ class SalesDocumentPayload:
     errors: list[UserError]
 
 
-def _document_id(value: strawberry.ID) -> int:
+def document_id(value: strawberry.ID) -> int:
     """Any kind's global id: the kind is checked against the row by the use case."""
     for node_type in TYPES.values():
-        document_id = decode_id(value, node_type)
-        if document_id:
-            return document_id
+        row_id = decode_id(value, node_type)
+        if row_id:
+            return row_id
     return 0
 
 
@@ -721,7 +734,7 @@ class DocumentMutations:
     ) -> SalesDocumentPayload:
         async def action() -> dict:
             row = await documents.convert_document(
-                info.context.staff, _document_id(input.id), DocumentKindValue(input.to.value)
+                info.context.staff, document_id(input.id), DocumentKindValue(input.to.value)
             )
             return {"sales_document": SalesDocumentNode.from_row(row)}
 
@@ -751,7 +764,7 @@ class DocumentMutations:
         async def action() -> dict:
             changes = changes_of(input)
             row = await documents.update_document(
-                info.context.staff, _document_id(input.id), changes
+                info.context.staff, document_id(input.id), changes
             )
             return {"sales_document": SalesDocumentNode.from_row(row)}
 
@@ -764,7 +777,7 @@ class DocumentMutations:
         self, info: Info, input: SalesDocumentIdInput
     ) -> SalesDocumentPayload:
         async def action() -> dict:
-            row = await documents.send_document(info.context.staff, _document_id(input.id))
+            row = await documents.send_document(info.context.staff, document_id(input.id))
             return {"sales_document": SalesDocumentNode.from_row(row)}
 
         return await payload_or_errors(SalesDocumentPayload, action)
@@ -774,7 +787,7 @@ class DocumentMutations:
         self, info: Info, input: SalesDocumentIdInput
     ) -> SalesDocumentPayload:
         async def action() -> dict:
-            row = await documents.void_document(info.context.staff, _document_id(input.id))
+            row = await documents.void_document(info.context.staff, document_id(input.id))
             return {"sales_document": SalesDocumentNode.from_row(row)}
 
         return await payload_or_errors(SalesDocumentPayload, action)

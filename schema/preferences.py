@@ -15,6 +15,7 @@ from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
 from schema.money import Money
 from schema.organizations import Organization
+from schema.payments import Payment
 from schema.permissions import IsAdmin, IsAuthenticated, IsStaff
 from schema.relay import decode_id
 
@@ -130,6 +131,22 @@ class PortalHome:
     @strawberry.field(description="Unpaid balance of sent retainer invoices, per currency.")
     async def outstanding_retainer_invoices(self, info: Info) -> list[Money]:
         return await self._amounts(info, DocumentKind.RETAINER_INVOICE)
+
+    @strawberry.field(
+        description="Retainer money paid and not yet applied to invoices or refunded, per currency."
+    )
+    async def available_retainer_payments(self, info: Info) -> list[Money]:
+        if self._customer_id is None:
+            return []
+        amounts = await dashboard.unused_retainers(info.context.principal, self._customer_id)
+        return [Money.of(amount.minor, amount.currency) for amount in amounts]
+
+    @strawberry.field(description="The customer's latest completed payment: amount and date.")
+    async def last_payment_made(self, info: Info) -> Payment | None:
+        if self._customer_id is None:
+            return None
+        row = await dashboard.last_payment(info.context.principal, self._customer_id)
+        return Payment.from_row(row) if row is not None else None
 
     @strawberry.field(
         description="Sales orders by status; null while the portal does not show sales orders."

@@ -37,6 +37,7 @@ from schema.documents import (
 from schema.errors import is_expected
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.organizations import OrganizationMutations, OrganizationQueries
+from schema.payments import PaymentMutations, PaymentQueries
 from schema.portal_access import PortalAccessMutations
 from schema.preferences import PreferencesMutations, PreferencesQueries
 from schema.projects import ProjectMutations, ProjectQueries
@@ -79,6 +80,7 @@ Query = merge_types(
         ActivityQueries,
         PreferencesQueries,
         DocumentQueries,
+        PaymentQueries,
         ProjectQueries,
         SubscriptionQueries,
     ),
@@ -98,6 +100,7 @@ Mutation = merge_types(
         DocumentMutations,
         PortalDocumentMutations,
         CreditMutations,
+        PaymentMutations,
         ShipmentMutations,
         MfaMutations,
         ProjectMutations,

@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "models.documents",
     "models.projects",
     "models.subscriptions",
+    "models.payments",
 ]
 
 

@@ -11,10 +11,13 @@ from tortoise.transactions import in_transaction
 from auth import passwords
 from auth.principals import StaffPrincipal
 from models.customers import ContactPerson, Customer, PortalAccess
-from models.documents import DocumentKind
+from models.documents import DocumentKind, SalesDocument
+from models.money import from_minor
 from models.organizations import Organization
+from models.payments import PaymentMode
 from models.staff import StaffRole, StaffUser
 from resolvers.documents import create_document, send_document
+from resolvers.payments import Allocation, PaymentDetails, record_payment
 
 DEMO_PORTAL = "acme"
 ADMIN_EMAIL = "admin@acme.example"
@@ -103,7 +106,8 @@ async def load_demo() -> bool:
 
 # (kind, days before today it was issued, payment terms or validity in days, sent?)
 DOCUMENT_PLAN = (
-    (DocumentKind.INVOICE, 12, 30, True),
+    (DocumentKind.INVOICE, 45, 30, True),  # paid by bank transfer
+    (DocumentKind.INVOICE, 12, 30, True),  # partly paid for every other customer
     (DocumentKind.INVOICE, 50, 15, True),  # overdue
     (DocumentKind.INVOICE, 1, 30, False),  # a draft the customer does not see
     (DocumentKind.QUOTE, 5, 30, True),
@@ -123,6 +127,7 @@ async def _create_documents(admin: StaffUser) -> None:
     staff = StaffPrincipal(admin)
     customers = await Customer.filter(organization_id=admin.organization_id).order_by("id")
     for number, customer in enumerate(customers[:8]):
+        issued_documents = []
         for kind, age, days, sent in DOCUMENT_PLAN:
             issued = date.today() - timedelta(days=age)
             lines = [
@@ -146,7 +151,30 @@ async def _create_documents(admin: StaffUser) -> None:
                 },
             )
             if sent:
-                await send_document(staff, document.id)
+                issued_documents.append(await send_document(staff, document.id))
+        await _record_payments(staff, customer, number, issued_documents)
+
+
+async def _record_payments(
+    staff: StaffPrincipal, customer: Customer, number: int, documents: list[SalesDocument]
+) -> None:
+    """The oldest invoice paid in full, the next paid in part for every other customer, and the
+    retainer paid (its money held for later invoices) for every third."""
+    paid, recent = documents[0], documents[1]
+    retainer = next(d for d in documents if d.kind == DocumentKind.RETAINER_INVOICE)
+    plan = [(paid, paid.total_minor, PaymentMode.BANK_TRANSFER, 20)]
+    if number % 2 == 0:
+        plan.append((recent, recent.total_minor // 2, PaymentMode.CHEQUE, 4))
+    if number % 3 == 0:
+        plan.append((retainer, retainer.total_minor, PaymentMode.BANK_TRANSFER, 1))
+    for document, minor, mode, days_ago in plan:
+        await record_payment(
+            staff,
+            customer.id,
+            [Allocation(document.id, from_minor(minor, document.currency))],
+            PaymentDetails(mode=mode, paid_on=date.today() - timedelta(days=days_ago),
+                           reference=f"{mode.value[:3]}-{document.number}"),
+        )  # fmt: skip
 
 
 async def _create_customer(org: Organization, demo: DemoCustomer) -> None:

@@ -314,9 +314,9 @@ CASES = [
         lambda w: {},
         lambda d: d["activities"]["totalCount"],
         every(
-            6,
+            8,
             anonymous=UNAUTH,
-            contact_a=5,
+            contact_a=7,
             contact_b=0,
             contact_other_org=0,
             staff_other_org=0,
@@ -488,9 +488,9 @@ CASES = [
         lambda w: {},
         lambda d: d["salesDocuments"]["totalCount"],
         every(
-            5,
+            6,
             anonymous=UNAUTH,
-            contact_a=4,
+            contact_a=5,
             contact_b=0,
             contact_other_org=0,
             staff_other_org=0,
@@ -829,6 +829,82 @@ CASES = [
         lambda d: sorted({node["mfaEnabled"] for node in d["staffUsers"]["nodes"]}),
         deny_contacts_and_partners([False]),
     ),
+    Case(
+        "payments",
+        "{ payments { totalCount nodes { number amount { amount } } } }",
+        lambda w: {},
+        lambda d: [(n["number"], n["amount"]["amount"]) for n in d["payments"]["nodes"]],
+        every(
+            [("PAY-000001", "4.00")],
+            anonymous=UNAUTH,
+            contact_b=[],
+            contact_other_org=[],
+            staff_other_org=[],
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "payment by node",
+        "query($id: ID!) { node(id: $id) { ... on Payment { number } } }",
+        lambda w: {"id": w.payment_id},
+        lambda d: d["node"] and d["node"]["number"],
+        every(
+            "PAY-000001",
+            anonymous=UNAUTH,
+            contact_b=None,
+            contact_other_org=None,
+            staff_other_org=None,
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "payment recordedBy",
+        "{ payments { nodes { recordedBy { email } internalNotes } } }",
+        lambda w: {},
+        lambda d: [(n["recordedBy"]["email"], n["internalNotes"]) for n in d["payments"]["nodes"]],
+        deny_contacts_and_partners(
+            [("staff@alpha.example", "till 2")],
+            contact_b=[],
+            contact_other_org=[],
+            staff_other_org=[],
+        ),
+    ),
+    Case(
+        "recordPayment",
+        "mutation($c: ID!, $i: ID!) { recordPayment(input: {customerId: $c, mode: CASH, "
+        'allocations: [{documentId: $i, amount: "0.50"}]}) { '
+        "payment { amount { amount } } errors { code } } }",
+        lambda w: {"c": gid("Customer", w.customer_a), "i": w.sent_invoice_id},
+        lambda d: (
+            (d["recordPayment"]["payment"] and d["recordPayment"]["payment"]["amount"]["amount"])
+            or d["recordPayment"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("0.50", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "applyRetainerPayment",
+        "mutation($p: ID!, $i: ID!) { applyRetainerPayment(input: {paymentId: $p, "
+        'invoiceId: $i, amount: "1"}) { payment { number } errors { code } } }',
+        lambda w: {"p": w.payment_id, "i": w.sent_invoice_id},
+        lambda d: d["applyRetainerPayment"]["errors"][0]["code"],
+        deny_contacts_and_partners("INVALID", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "refundPayment",
+        'mutation($p: ID!) { refundPayment(input: {paymentId: $p, amount: "1", mode: CASH}) '
+        "{ payment { refundedAmount { amount } } errors { code } } }",
+        lambda w: {"p": w.payment_id},
+        lambda d: (
+            (
+                d["refundPayment"]["payment"]
+                and d["refundPayment"]["payment"]["refundedAmount"]["amount"]
+            )
+            or d["refundPayment"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("1.00", staff_other_org="NOT_FOUND"),
+    ),
 ]
 
 
@@ -848,6 +924,7 @@ async def test_permission_matrix(client, world: World, case: Case, principal: st
     world.sent_order_id = gid("SalesOrder", order)  # type: ignore[attr-defined]
     world.shipment_id = gid("Shipment", shipment)  # type: ignore[attr-defined]
     world.project_id = gid("Project", await _seed_project(world))  # type: ignore[attr-defined]
+    world.payment_id = gid("Payment", await _seed_payment(world))  # type: ignore[attr-defined]
     token = world.tokens.get(principal)
     body = await gql(client, case.query, case.variables(world), token=token)
     expected = case.expect[principal]
@@ -935,6 +1012,29 @@ async def _seed_project(world: World):
     return await create_project(
         StaffPrincipal(world.staff),
         {"customer_id": world.customer_a.id, "name": "Fit-out", "billing_method": "HOURLY"},
+    )
+
+
+async def _seed_payment(world: World):
+    """PAY-000001: 4.00 in cash from customer A toward an invoice of 10.00."""
+    from decimal import Decimal
+
+    from auth.principals import StaffPrincipal
+    from models.payments import PaymentMode
+    from resolvers.documents import create_document, send_document
+    from resolvers.payments import Allocation, PaymentDetails, record_payment
+
+    staff = StaffPrincipal(world.staff)
+    line = {"name": "Service", "quantity": 1, "rate": 10}
+    invoice = await create_document(
+        staff, {"customer_id": world.customer_a.id, "kind": "INVOICE", "line_items": [line]}
+    )
+    await send_document(staff, invoice.id)
+    return await record_payment(
+        staff,
+        world.customer_a.id,
+        [Allocation(invoice.id, Decimal(4))],
+        PaymentDetails(mode=PaymentMode.CASH, internal_notes="till 2"),
     )
 
 

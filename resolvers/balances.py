@@ -1,0 +1,73 @@
+"""What credits, retainer money and payments take off a document's balance, and what refunds
+put back. Every change of an issued invoice's balance goes through `settle`, so its status
+always follows what has been paid."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from auth.principals import StaffPrincipal
+from auth.scoping import scoped
+from models.documents import DocumentKind, DocumentStatus, SalesDocument
+from resolvers.errors import ErrorCode, reject
+from resolvers.validation import Checker
+
+OPEN_FOR_PAYMENT = (DocumentStatus.SENT, DocumentStatus.PARTIALLY_PAID)
+
+
+def payment_status(total_minor: int, paid_minor: int) -> DocumentStatus:
+    """An issued invoice's status follows what has been paid of it."""
+    if paid_minor <= 0:
+        return DocumentStatus.SENT
+    return DocumentStatus.PAID if paid_minor >= total_minor else DocumentStatus.PARTIALLY_PAID
+
+
+async def settle(document: SalesDocument, paid_minor: int) -> None:
+    """Takes `paid_minor` off the balance due; a negative amount (a refund) puts it back."""
+    document.balance_minor -= paid_minor
+    document.status = payment_status(
+        document.total_minor, document.total_minor - document.balance_minor
+    )
+    document.version += 1
+    await document.save(update_fields=["balance_minor", "status", "version", "updated_at"])
+
+
+async def lock_documents(principal: StaffPrincipal, ids: Iterable[int]) -> dict[int, SalesDocument]:
+    """Locked in id order, so two writers touching the same documents never deadlock."""
+    rows = await (
+        scoped(SalesDocument, principal).filter(id__in=list(ids)).order_by("id").select_for_update()
+    )
+    return {row.id: row for row in rows}
+
+
+def of_kind(
+    row: SalesDocument | None, kinds: Sequence[DocumentKind], field: Sequence[str]
+) -> SalesDocument:
+    if row is None or row.kind not in kinds:
+        names = " or ".join(kind.lower().replace("_", " ") for kind in kinds)
+        raise reject(ErrorCode.NOT_FOUND, f"No such {names}.", list(field))
+    return row
+
+
+def require_open(document: SalesDocument, field: Sequence[str]) -> None:
+    if document.status not in OPEN_FOR_PAYMENT:
+        raise reject(
+            ErrorCode.INVALID_TRANSITION,
+            f"{document.number} is {document.status.lower().replace('_', ' ')}, not open for "
+            "payment.",
+            list(field),
+        )
+
+
+def within(minor: int, available: int, what: str, field: Sequence[str] = ("amount",)) -> None:
+    if minor > available:
+        raise reject(ErrorCode.EXCEEDS_BALANCE, f"The amount is more than {what}.", list(field))
+
+
+def amount_in(amount: Decimal, currency: str, field: Sequence[str] = ("amount",)) -> int:
+    """A positive amount in the currency's minor units, or a refusal."""
+    checker = Checker()
+    minor = checker.amount(amount, currency, field, minimum=1)
+    checker.raise_if_any()
+    return minor

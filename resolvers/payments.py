@@ -1,0 +1,270 @@
+"""Payments received from customers, as staff record them: what each paid, retainer money
+applied to invoices, refunds. Balances and statuses follow through `balances.settle`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from auth.principals import StaffPrincipal
+from auth.scoping import scoped
+from models.activity import ActivityKind
+from models.documents import DocumentKind, SalesDocument
+from models.payments import (
+    Payment,
+    PaymentAllocation,
+    PaymentKind,
+    PaymentMode,
+    PaymentRefund,
+    PaymentStatus,
+)
+from resolvers import activity, transactions
+from resolvers.balances import amount_in, lock_documents, of_kind, require_open, settle, within
+from resolvers.customers import get_customer
+from resolvers.errors import ErrorCode, reject
+from resolvers.numbering import next_number
+from resolvers.validation import Checker
+
+PAYABLE = (DocumentKind.INVOICE, DocumentKind.RETAINER_INVOICE)
+INVOICE = (DocumentKind.INVOICE,)
+MAX_ALLOCATIONS = 50
+SERIES, PREFIX = "PAYMENT", "PAY"
+
+
+@dataclass(frozen=True)
+class Allocation:
+    document_id: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class PaymentDetails:
+    mode: PaymentMode
+    paid_on: date | None = None
+    reference: str = ""
+    notes: str = ""
+    internal_notes: str = ""
+
+
+async def record_payment(
+    principal: StaffPrincipal,
+    customer_id: int,
+    allocations: list[Allocation],
+    details: PaymentDetails,
+) -> Payment:
+    """A payment the business received outside the portal (cash, cheque, transfer, a card
+    terminal): it pays invoices, or one retainer invoice, of one customer."""
+    details = _clean(details)
+    _check_allocations(allocations)
+    customer = await get_customer(principal, customer_id, field="customerId")
+    async with transactions.unit_of_work():
+        locked = await lock_documents(principal, [a.document_id for a in allocations])
+        documents, amounts = _validated(customer.id, allocations, locked)
+        kind = _kind_of(documents)
+        total = sum(amounts)
+        payment = await Payment.create(
+            organization_id=principal.organization_id,
+            customer_id=customer.id,
+            number=await next_number(principal.organization_id, SERIES, PREFIX),
+            kind=kind,
+            mode=details.mode,
+            status=PaymentStatus.SUCCEEDED,
+            currency=documents[0].currency,
+            amount_minor=total,
+            unused_minor=total if kind == PaymentKind.RETAINER_PAYMENT else 0,
+            paid_on=details.paid_on or date.today(),
+            reference=details.reference,
+            notes=details.notes,
+            internal_notes=details.internal_notes,
+            recorded_by_id=principal.user.id,
+        )
+        for document, minor in zip(documents, amounts, strict=True):
+            await _allocate(payment, document, minor, payment.paid_on)
+        _record(ActivityKind.PAYMENT_MADE, principal, payment)
+    return payment
+
+
+async def apply_retainer(
+    principal: StaffPrincipal, payment_id: int, invoice_id: int, amount: Decimal
+) -> tuple[Payment, SalesDocument]:
+    """Pays an invoice from the customer's unused retainer money."""
+    async with transactions.unit_of_work():
+        payment = await _locked_payment(principal, payment_id)
+        invoice = of_kind((await lock_documents(principal, [invoice_id])).get(invoice_id),
+                          INVOICE, ["invoiceId"])  # fmt: skip
+        if payment.kind != PaymentKind.RETAINER_PAYMENT:
+            raise reject(ErrorCode.INVALID, "Only retainer payments are applied.", ["paymentId"])
+        if payment.customer_id != invoice.customer_id:
+            raise reject(ErrorCode.INVALID, "They belong to different customers.", ["invoiceId"])
+        if payment.currency != invoice.currency:
+            raise reject(ErrorCode.CURRENCY_MISMATCH, "They differ in currency.", ["invoiceId"])
+        require_open(invoice, ["invoiceId"])
+        minor = amount_in(amount, payment.currency)
+        within(minor, payment.unused_minor, "the unused retainer")
+        within(minor, invoice.balance_minor, "the invoice's balance due")
+        payment.unused_minor -= minor
+        await payment.save(update_fields=["unused_minor", "updated_at"])
+        await _allocate(payment, invoice, minor, date.today())
+    return payment, invoice
+
+
+@dataclass(frozen=True)
+class RefundDetails:
+    amount: Decimal
+    mode: PaymentMode
+    refunded_on: date | None = None
+    reference: str = ""
+
+
+async def refund_payment(
+    principal: StaffPrincipal, payment_id: int, details: RefundDetails
+) -> Payment:
+    """Gives money back: unused retainer money first, then what the payment paid of its
+    invoices, newest allocation first; those invoices are due again."""
+    checker = Checker()
+    reference = checker.text(details.reference, ["reference"], max_length=100)
+    checker.raise_if_any()
+    async with transactions.unit_of_work():
+        payment = await _locked_payment(principal, payment_id)
+        if payment.status != PaymentStatus.SUCCEEDED:
+            raise reject(ErrorCode.INVALID_TRANSITION, "Only a completed payment is refunded.")
+        minor = amount_in(details.amount, payment.currency)
+        within(minor, payment.amount_minor - payment.refunded_minor, "what is left of it")
+        refunded_on = details.refunded_on or date.today()
+
+        async def refund(document: SalesDocument | None, part: int) -> None:
+            await PaymentRefund.create(
+                organization_id=payment.organization_id, customer_id=payment.customer_id,
+                payment=payment, document=document, amount_minor=part, refunded_on=refunded_on,
+                mode=details.mode, reference=reference, created_by_id=principal.user.id,
+            )  # fmt: skip
+
+        from_unused = min(minor, payment.unused_minor)
+        if from_unused:
+            await refund(None, from_unused)
+        for document, part in await _reopened(principal, payment, minor - from_unused):
+            await refund(document, part)
+            await settle(document, -part)
+        payment.unused_minor -= from_unused
+        payment.refunded_minor += minor
+        await payment.save(update_fields=["unused_minor", "refunded_minor", "updated_at"])
+        _record(ActivityKind.PAYMENT_REFUNDED, principal, payment, minor)
+    return payment
+
+
+async def _reopened(
+    principal: StaffPrincipal, payment: Payment, minor: int
+) -> list[tuple[SalesDocument, int]]:
+    """The documents a refund of `minor` takes money back from, and how much from each."""
+    if minor == 0:
+        return []
+    allocated = await PaymentAllocation.filter(payment_id=payment.id).order_by("-id")
+    refunded = await PaymentRefund.filter(payment_id=payment.id, document_id__isnull=False)
+    left: dict[int, int] = {}
+    for allocation in allocated:
+        left[allocation.document_id] = left.get(allocation.document_id, 0) + allocation.amount_minor
+    for row in refunded:
+        left[row.document_id] -= row.amount_minor
+    # A retainer invoice was paid by this payment, but its money now sits in the invoices it
+    # was applied to; it is never reopened.
+    locked = await lock_documents(principal, left)
+    parts: list[tuple[SalesDocument, int]] = []
+    for document_id in left:
+        document = locked[document_id]
+        if document.kind != DocumentKind.INVOICE or minor == 0:
+            continue
+        part = min(minor, left[document_id])
+        if part > 0:
+            parts.append((document, part))
+            minor -= part
+    return parts
+
+
+async def _allocate(payment: Payment, document: SalesDocument, minor: int, on: date) -> None:
+    await PaymentAllocation.create(
+        organization_id=payment.organization_id, customer_id=payment.customer_id,
+        payment=payment, document=document, amount_minor=minor, applied_on=on,
+    )  # fmt: skip
+    await settle(document, minor)
+
+
+def _validated(
+    customer_id: int, allocations: list[Allocation], locked: dict[int, SalesDocument]
+) -> tuple[list[SalesDocument], list[int]]:
+    documents: list[SalesDocument] = []
+    amounts: list[int] = []
+    for index, allocation in enumerate(allocations):
+        field = ["allocations", str(index)]
+        document = of_kind(locked.get(allocation.document_id), PAYABLE, [*field, "documentId"])
+        if document.customer_id != customer_id:
+            raise reject(ErrorCode.INVALID, "It belongs to another customer.", [*field])
+        require_open(document, [*field, "documentId"])
+        if documents and document.currency != documents[0].currency:
+            raise reject(ErrorCode.CURRENCY_MISMATCH, "One payment has one currency.", field)
+        minor = amount_in(allocation.amount, document.currency, [*field, "amount"])
+        within(minor, document.balance_minor, f"the balance due of {document.number}",
+               [*field, "amount"])  # fmt: skip
+        documents.append(document)
+        amounts.append(minor)
+    return documents, amounts
+
+
+def _kind_of(documents: list[SalesDocument]) -> PaymentKind:
+    retainers = [d for d in documents if d.kind == DocumentKind.RETAINER_INVOICE]
+    if not retainers:
+        return PaymentKind.INVOICE_PAYMENT
+    if len(documents) > 1:
+        raise reject(
+            ErrorCode.INVALID,
+            "A retainer invoice is paid on its own, not together with other documents.",
+            ["allocations"],
+        )
+    return PaymentKind.RETAINER_PAYMENT
+
+
+def _check_allocations(allocations: list[Allocation]) -> None:
+    if not allocations:
+        raise reject(ErrorCode.REQUIRED, "Say which invoices the payment pays.", ["allocations"])
+    if len(allocations) > MAX_ALLOCATIONS:
+        raise reject(ErrorCode.INVALID, f"At most {MAX_ALLOCATIONS} documents.", ["allocations"])
+    if len({a.document_id for a in allocations}) != len(allocations):
+        raise reject(ErrorCode.DUPLICATE, "Each document once.", ["allocations"])
+
+
+def _clean(details: PaymentDetails) -> PaymentDetails:
+    checker = Checker()
+    cleaned = PaymentDetails(
+        mode=details.mode,
+        paid_on=details.paid_on,
+        reference=checker.text(details.reference, ["reference"], max_length=100),
+        notes=checker.text(details.notes, ["notes"], max_length=2000),
+        internal_notes=checker.text(details.internal_notes, ["internalNotes"], max_length=2000),
+    )
+    if details.paid_on and details.paid_on > date.today():
+        checker.add(ErrorCode.INVALID, "A payment cannot be dated in the future.", ["paidOn"])
+    checker.raise_if_any()
+    return cleaned
+
+
+async def _locked_payment(principal: StaffPrincipal, payment_id: int) -> Payment:
+    payment = await scoped(Payment, principal).select_for_update().get_or_none(id=payment_id)
+    if payment is None:
+        raise reject(ErrorCode.NOT_FOUND, "No such payment.", ["paymentId"])
+    return payment
+
+
+def _record(
+    kind: ActivityKind, principal: StaffPrincipal, payment: Payment, minor: int | None = None
+) -> None:
+    activity.record(
+        kind,
+        actor=principal,
+        organization_id=payment.organization_id,
+        customer_id=payment.customer_id,
+        document=("PAYMENT", payment.id, payment.number),
+        data={
+            "amount_minor": payment.amount_minor if minor is None else minor,
+            "currency": payment.currency,
+        },
+    )

@@ -1,0 +1,342 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+
+import strawberry
+from tortoise.expressions import Q
+
+from models.documents import SalesDocument as SalesDocumentRow
+from models.payments import Payment as PaymentRow
+from models.payments import PaymentAllocation as PaymentAllocationRow
+from models.payments import PaymentKind as PaymentKindValue
+from models.payments import PaymentMode as PaymentModeValue
+from models.payments import PaymentRefund as PaymentRefundRow
+from models.payments import PaymentStatus as PaymentStatusValue
+from resolvers import payments
+from schema.context import Info
+from schema.customers import Customer
+from schema.documents import Invoice, SalesDocumentNode, document_id
+from schema.errors import UserError, payload_or_errors
+from schema.money import Money
+from schema.permissions import STAFF_ONLY, IsAuthenticated, IsStaff, IsStaffOrPartner
+from schema.relay import Connection, ModelNode, OrderDirection, connection, decode_id
+from schema.staff import StaffUser
+
+PaymentKind = strawberry.enum(
+    PaymentKindValue,
+    description="INVOICE_PAYMENT pays invoices; RETAINER_PAYMENT pays a retainer invoice and "
+    "its money is held for the customer until applied to invoices or refunded.",
+)
+PaymentMode = strawberry.enum(PaymentModeValue, description="How the money was paid.")
+PaymentStatus = strawberry.enum(
+    PaymentStatusValue, description="PENDING until the money has arrived, e.g. a bank debit."
+)
+
+
+@strawberry.type(description="Money received from a customer and what it paid.")
+class Payment(ModelNode):
+    model = PaymentRow
+
+    id: strawberry.relay.NodeID[int]
+    number: str
+    kind: PaymentKind  # type: ignore[valid-type]
+    mode: PaymentMode  # type: ignore[valid-type]
+    status: PaymentStatus  # type: ignore[valid-type]
+    amount: Money
+    unused_amount: Money = strawberry.field(
+        description="Retainer money not yet applied to invoices or refunded."
+    )
+    refunded_amount: Money
+    paid_on: date
+    reference: str = strawberry.field(description="e.g. the cheque or transfer number.")
+    notes: str
+    created_at: datetime
+    _row: strawberry.Private[PaymentRow]
+
+    @strawberry.field
+    async def customer(self, info: Info) -> Customer:
+        return await Customer.load(info, self._row.customer_id)
+
+    @strawberry.field(description="The invoices and retainer invoices it paid, oldest first.")
+    async def allocations(self, info: Info) -> list[PaymentAllocation]:
+        loader = info.context.loaders.children(PaymentAllocationRow, "payment_id", "id")
+        return [PaymentAllocation.from_row(row, self._row.currency)
+                for row in await loader.load(self._row.id)]  # fmt: skip
+
+    @strawberry.field
+    async def refunds(self, info: Info) -> list[PaymentRefund]:
+        loader = info.context.loaders.children(PaymentRefundRow, "payment_id", "id")
+        return [PaymentRefund.from_row(row, self._row.currency)
+                for row in await loader.load(self._row.id)]  # fmt: skip
+
+    @strawberry.field(permission_classes=[IsStaffOrPartner], description=STAFF_ONLY)
+    def internal_notes(self) -> str:
+        return self._row.internal_notes
+
+    @strawberry.field(
+        permission_classes=[IsStaff],
+        description="Internal: the staff user who recorded it; staff only.",
+    )
+    async def recorded_by(self, info: Info) -> StaffUser | None:
+        return await StaffUser.load(info, self._row.recorded_by_id)
+
+    @classmethod
+    def from_row(cls, row: PaymentRow) -> Payment:
+        money = {
+            name: Money.of(getattr(row, f"{column}_minor"), row.currency)
+            for name, column in (("amount", "amount"), ("unused_amount", "unused"),
+                                 ("refunded_amount", "refunded"))
+        }  # fmt: skip
+        return cls(
+            id=row.id,
+            number=row.number,
+            kind=row.kind,
+            mode=row.mode,
+            status=row.status,
+            paid_on=row.paid_on,
+            reference=row.reference,
+            notes=row.notes,
+            created_at=row.created_at,
+            _row=row,
+            **money,
+        )
+
+
+async def _document(info: Info, document_id: int | None) -> SalesDocumentNode | None:
+    if document_id is None:
+        return None
+    row = await info.context.loaders.by_id(SalesDocumentRow).load(document_id)
+    return SalesDocumentNode.from_row(row) if row is not None else None
+
+
+@strawberry.type(description="Part of a payment that went to one invoice or retainer invoice.")
+class PaymentAllocation:
+    amount: Money
+    applied_on: date
+    _payment_id: strawberry.Private[int]
+    _document_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def payment(self, info: Info) -> Payment | None:
+        return await Payment.load(info, self._payment_id)
+
+    @strawberry.field
+    async def document(self, info: Info) -> SalesDocumentNode | None:
+        return await _document(info, self._document_id)
+
+    @classmethod
+    def from_row(cls, row: PaymentAllocationRow, currency: str) -> PaymentAllocation:
+        return cls(
+            amount=Money.of(row.amount_minor, currency),
+            applied_on=row.applied_on,
+            _payment_id=row.payment_id,
+            _document_id=row.document_id,
+        )
+
+
+@strawberry.type(description="Money given back from a payment.")
+class PaymentRefund:
+    amount: Money
+    refunded_on: date
+    mode: PaymentMode  # type: ignore[valid-type]
+    reference: str
+    _document_id: strawberry.Private[int | None]
+
+    @strawberry.field(description="The invoice that is due again; null for retainer money.")
+    async def document(self, info: Info) -> SalesDocumentNode | None:
+        return await _document(info, self._document_id)
+
+    @classmethod
+    def from_row(cls, row: PaymentRefundRow, currency: str) -> PaymentRefund:
+        return cls(
+            amount=Money.of(row.amount_minor, currency),
+            refunded_on=row.refunded_on,
+            mode=row.mode,
+            reference=row.reference,
+            _document_id=row.document_id,
+        )
+
+
+async def payments_of_document(info: Info, document: SalesDocumentRow) -> list[PaymentAllocation]:
+    loader = info.context.loaders.children(PaymentAllocationRow, "document_id", "id")
+    return [PaymentAllocation.from_row(row, document.currency)
+            for row in await loader.load(document.id)]  # fmt: skip
+
+
+@strawberry.enum
+class PaymentOrderField(Enum):
+    PAID_ON = "paid_on"
+    AMOUNT = "amount_minor"
+    NUMBER = "number"
+
+
+@strawberry.input
+class PaymentOrder:
+    field: PaymentOrderField = PaymentOrderField.PAID_ON
+    direction: OrderDirection = OrderDirection.DESC
+
+
+@strawberry.input
+class PaymentFilter:
+    kinds: list[PaymentKind] | None = None  # type: ignore[valid-type]
+    statuses: list[PaymentStatus] | None = None  # type: ignore[valid-type]
+    modes: list[PaymentMode] | None = None  # type: ignore[valid-type]
+    customer_id: strawberry.ID | None = None
+    paid_from: date | None = None
+    paid_to: date | None = strawberry.field(default=None, description="Inclusive.")
+    search: str | None = strawberry.field(default=None, description="Part of number or reference.")
+
+
+def _where(filter: PaymentFilter | None) -> Q:
+    query = Q()
+    if filter is None:
+        return query
+    for name, lookup in (("kinds", "kind__in"), ("statuses", "status__in"), ("modes", "mode__in"),
+                         ("paid_from", "paid_on__gte"), ("paid_to", "paid_on__lte")):  # fmt: skip
+        if getattr(filter, name):
+            query &= Q(**{lookup: getattr(filter, name)})
+    if filter.customer_id:
+        query &= Q(customer_id=decode_id(filter.customer_id, Customer))
+    if filter.search and filter.search.strip():
+        text = filter.search.strip()
+        query &= Q(number__icontains=text) | Q(reference__icontains=text)
+    return query
+
+
+@strawberry.type
+class PaymentQueries:
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Payments made: staff see all, partner keys need payments:read, a portal "
+        "contact sees its customer's.",
+    )
+    async def payments(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: PaymentFilter | None = None,
+        order_by: PaymentOrder | None = None,
+    ) -> Connection[Payment]:
+        return await connection(
+            info, Payment, where=_where(filter), order_by=order_by or PaymentOrder(),
+            first=first, after=after,
+        )  # fmt: skip
+
+
+@strawberry.input
+class PaymentAllocationInput:
+    document_id: strawberry.ID = strawberry.field(description="An invoice or retainer invoice.")
+    amount: Decimal
+
+
+@strawberry.input
+class RecordPaymentInput:
+    customer_id: strawberry.ID
+    mode: PaymentMode  # type: ignore[valid-type]
+    allocations: list[PaymentAllocationInput] = strawberry.field(
+        description="Open invoices of the customer, or one retainer invoice, and how much of "
+        "each is paid; the payment's amount is their sum."
+    )
+    paid_on: date | None = strawberry.field(default=None, description="Defaults to today.")
+    reference: str = ""
+    notes: str = strawberry.field(default="", description="Shown to the customer.")
+    internal_notes: str = ""
+
+
+@strawberry.type
+class PaymentPayload:
+    payment: Payment | None = None
+    errors: list[UserError]
+
+
+@strawberry.input
+class ApplyRetainerPaymentInput:
+    payment_id: strawberry.ID = strawberry.field(description="A retainer payment.")
+    invoice_id: strawberry.ID
+    amount: Decimal
+
+
+@strawberry.type
+class ApplyRetainerPaymentPayload:
+    payment: Payment | None = None
+    invoice: Invoice | None = None
+    errors: list[UserError]
+
+
+@strawberry.input
+class RefundPaymentInput:
+    payment_id: strawberry.ID
+    amount: Decimal
+    mode: PaymentMode  # type: ignore[valid-type]
+    refunded_on: date | None = strawberry.field(default=None, description="Defaults to today.")
+    reference: str = ""
+
+
+@strawberry.type
+class PaymentMutations:
+    @strawberry.mutation(
+        permission_classes=[IsStaff],
+        description="Records money received outside the portal; the invoices' balances and "
+        "statuses follow.",
+    )
+    async def record_payment(self, info: Info, input: RecordPaymentInput) -> PaymentPayload:
+        async def action() -> dict:
+            allocations = [
+                payments.Allocation(document_id(a.document_id), a.amount) for a in input.allocations
+            ]
+            row = await payments.record_payment(
+                info.context.staff,
+                decode_id(input.customer_id, Customer),
+                allocations,
+                payments.PaymentDetails(
+                    mode=PaymentModeValue(input.mode.value),
+                    paid_on=input.paid_on,
+                    reference=input.reference,
+                    notes=input.notes,
+                    internal_notes=input.internal_notes,
+                ),
+            )
+            return {"payment": Payment.from_row(row)}
+
+        return await payload_or_errors(PaymentPayload, action)
+
+    @strawberry.mutation(
+        permission_classes=[IsStaff], description="Pays an invoice from unused retainer money."
+    )
+    async def apply_retainer_payment(
+        self, info: Info, input: ApplyRetainerPaymentInput
+    ) -> ApplyRetainerPaymentPayload:
+        async def action() -> dict:
+            payment, invoice = await payments.apply_retainer(
+                info.context.staff,
+                decode_id(input.payment_id, Payment),
+                decode_id(input.invoice_id, Invoice),
+                input.amount,
+            )
+            return {"payment": Payment.from_row(payment), "invoice": Invoice.from_row(invoice)}
+
+        return await payload_or_errors(ApplyRetainerPaymentPayload, action)
+
+    @strawberry.mutation(
+        permission_classes=[IsStaff],
+        description="Records money given back: unused retainer money first, then what it paid "
+        "of its invoices, newest first; those invoices are due again.",
+    )
+    async def refund_payment(self, info: Info, input: RefundPaymentInput) -> PaymentPayload:
+        async def action() -> dict:
+            row = await payments.refund_payment(
+                info.context.staff,
+                decode_id(input.payment_id, Payment),
+                payments.RefundDetails(
+                    amount=input.amount,
+                    mode=PaymentModeValue(input.mode.value),
+                    refunded_on=input.refunded_on,
+                    reference=input.reference,
+                ),
+            )
+            return {"payment": Payment.from_row(row)}
+
+        return await payload_or_errors(PaymentPayload, action)
