@@ -107,6 +107,8 @@ class LineItem(Model):
     tax_percent = fields.DecimalField(max_digits=7, decimal_places=4, default=0)
     amount_minor = fields.BigIntField()
     discount_minor = fields.BigIntField(default=0)
+    # What one unit costs the business; staff see the margin it leaves.
+    cost_rate = fields.DecimalField(max_digits=18, decimal_places=6, null=True)
 
     class Meta:
         table = "line_item"

@@ -59,3 +59,10 @@ def document_totals(lines: Sequence[Line], currency: str) -> Totals:
     discount = sum(line.discount_minor for line in computed)
     tax = round_to_minor(sum((line.tax for line in computed), Decimal(0)), currency)
     return Totals(subtotal, discount, tax, subtotal - discount + tax, computed)
+
+
+def margin_minor(
+    amount_minor: int, discount_minor: int, quantity: Decimal, cost_rate: Decimal, currency: str
+) -> int:
+    """What a line earns the business before tax: its discounted amount less its cost."""
+    return amount_minor - discount_minor - round_to_minor(quantity * cost_rate, currency)

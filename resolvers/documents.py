@@ -261,6 +261,8 @@ def _lines(
                                         max_length=2000),
             "unit": checker.text(item.get("unit"), [*field, "unit"], max_length=20),
         }  # fmt: skip
+        if item.get("cost_rate") is not None:
+            text["cost_rate"] = _decimal(checker, item["cost_rate"], [*field, "costRate"])
         line = Line(
             quantity=_decimal(checker, item.get("quantity"), [*field, "quantity"], positive=True),
             rate=_decimal(checker, item.get("rate"), [*field, "rate"]),
@@ -351,7 +353,8 @@ async def convert_document(
 
 def _line_copy(line: LineItem) -> dict[str, Any]:
     fields = ("position", "name", "description", "quantity", "unit", "rate",
-              "discount_percent", "tax_percent", "amount_minor", "discount_minor")  # fmt: skip
+              "discount_percent", "tax_percent", "amount_minor", "discount_minor",
+              "cost_rate")  # fmt: skip
     return {name: getattr(line, name) for name in fields}
 
 

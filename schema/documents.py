@@ -17,9 +17,10 @@ from models.documents import LineItem as LineItemRow
 from models.documents import SalesDocument as SalesDocumentRow
 from models.documents import Shipment as ShipmentRow
 from resolvers import credits, document_visibility, documents, portal_documents, shipments
+from resolvers.document_totals import margin_minor
 from resolvers.pagination import Ordering
 from schema.context import Info
-from schema.customers import Customer
+from schema.customers import ContactPerson, Customer
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
 from schema.money import Money
@@ -63,6 +64,12 @@ class PaymentMethod(Enum):
     ACH = "ach"
 
 
+def line_margin(row: LineItemRow, currency: str) -> int | None:
+    if row.cost_rate is None:
+        return None
+    return margin_minor(row.amount_minor, row.discount_minor, row.quantity, row.cost_rate, currency)
+
+
 def is_overdue(row: SalesDocumentRow, today: date | None = None) -> bool:
     return (
         row.kind in PAYABLE_KINDS
@@ -84,10 +91,29 @@ class LineItem:
     tax_percent: Decimal
     amount: Money = strawberry.field(description="Quantity x rate, before discount and tax.")
     discount: Money
+    _row: strawberry.Private[LineItemRow]
+    _currency: strawberry.Private[str]
+
+    @strawberry.field(
+        permission_classes=[IsStaffOrPartner],
+        description=f"What one unit costs the business. {STAFF_ONLY}",
+    )
+    def cost_rate(self) -> Decimal | None:
+        return self._row.cost_rate
+
+    @strawberry.field(
+        permission_classes=[IsStaffOrPartner],
+        description=f"Discounted amount less cost; null without a cost. {STAFF_ONLY}",
+    )
+    def margin(self) -> Money | None:
+        minor = line_margin(self._row, self._currency)
+        return None if minor is None else Money.of(minor, self._currency)
 
     @classmethod
     def from_row(cls, row: LineItemRow, currency: str) -> LineItem:
         return cls(
+            _row=row,
+            _currency=currency,
             name=row.name,
             description=row.description,
             quantity=row.quantity,
@@ -157,6 +183,24 @@ class SalesDocumentNode(ModelNode):
     @strawberry.field(permission_classes=[IsStaffOrPartner], description=STAFF_ONLY)
     def first_viewed_at(self) -> datetime | None:
         return self._row.first_viewed_at
+
+    @strawberry.field(
+        permission_classes=[IsStaff],
+        description="Internal: the contact who first opened it; staff only.",
+    )
+    async def first_viewed_by(self, info: Info) -> ContactPerson | None:
+        return await ContactPerson.load(info, self._row.first_viewed_by_id)
+
+    @strawberry.field(
+        permission_classes=[IsStaffOrPartner],
+        description="What the lines with a cost earn the business before tax; null when no "
+        f"line has a cost. {STAFF_ONLY}",
+    )
+    async def margin(self, info: Info) -> Money | None:
+        loader = info.context.loaders.children(LineItemRow, "document_id", "position")
+        margins = [line_margin(row, self.currency) for row in await loader.load(self._row.id)]
+        known = [minor for minor in margins if minor is not None]
+        return Money.of(sum(known), self.currency) if known else None
 
     @classmethod
     def from_row(cls, row: SalesDocumentRow) -> SalesDocumentNode:
@@ -508,6 +552,9 @@ class LineItemInput:
     rate: Decimal
     discount_percent: Decimal = Decimal(0)
     tax_percent: Decimal = Decimal(0)
+    cost_rate: Decimal | None = strawberry.field(
+        default=None, description="Internal: what one unit costs the business."
+    )
 
 
 @strawberry.input

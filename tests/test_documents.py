@@ -403,3 +403,34 @@ async def test_dashboard_sums_per_currency_in_sql(client, world: World, count_qu
     staff_view = await gql(client, HOME, {"customerId": gid("Customer", world.customer_a)},
                            token=staff)  # fmt: skip
     assert staff_view["data"]["portalHome"]["availableCredits"] == home["availableCredits"]
+
+
+async def test_cost_margin_and_who_viewed_are_for_staff(client, world: World) -> None:
+    lines = [
+        {"name": "Desk", "quantity": "2", "rate": "100", "discountPercent": "10", "costRate": "60"},
+        {"name": "Delivery", "quantity": "1", "rate": "15"},
+    ]
+    invoice = await create(client, world, lineItems=lines)
+    await gql(client, SEND, {"id": invoice["id"]}, token=world.tokens["staff"])
+    query = """query($id: ID!) { salesDocument(id: $id) { margin { amount }
+      lineItems { costRate margin { amount } } } }"""
+    staff = await gql(client, query, {"id": invoice["id"]}, token=world.tokens["staff"])
+    document = staff["data"]["salesDocument"]
+    assert document["margin"] == {"amount": "60.00"}  # 200 - 20 discount - 2 x 60 cost
+    assert document["lineItems"] == [
+        {"costRate": "60.000000", "margin": {"amount": "60.00"}},
+        {"costRate": None, "margin": None},
+    ]
+    contact = await gql(client, query, {"id": invoice["id"]}, token=world.tokens["contact_a"])
+    assert {e["extensions"]["code"] for e in contact["errors"]} == {"FORBIDDEN"}
+    hidden_fields = contact["data"]["salesDocument"]
+    assert hidden_fields["margin"] is None
+    assert {line["costRate"] for line in hidden_fields["lineItems"]} == {None}
+
+    who = """query($id: ID!) { salesDocument(id: $id) { firstViewedBy { email } } }"""
+    await gql(client, "query($id: ID!) { salesDocument(id: $id) { number } }",
+              {"id": invoice["id"]}, token=world.tokens["contact_a"])  # fmt: skip
+    viewed = await gql(client, who, {"id": invoice["id"]}, token=world.tokens["staff"])
+    assert viewed["data"]["salesDocument"]["firstViewedBy"] == {"email": "ann@acorn.example"}
+    hidden = await gql(client, who, {"id": invoice["id"]}, token=world.tokens["contact_a"])
+    assert hidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
