@@ -28,7 +28,7 @@ from models.api_keys import ApiKey
 from models.customers import ContactPerson, Customer
 from models.documents import CreditUse, DocumentStatus, LineItem, SalesDocument, Shipment
 from models.organizations import Organization
-from models.payments import Payment, PaymentAllocation, PaymentRefund
+from models.payments import Payment, PaymentAllocation, PaymentRefund, SavedPaymentMethod
 from models.projects import Project, TimeEntry
 from models.staff import StaffUser
 from models.subscriptions import CustomerSubscription
@@ -89,6 +89,8 @@ VISIBILITY: dict[type[Model], Visibility] = {
         customer_field="customer_id", partner_scope=ApiScope.PAYMENTS_READ
     ),
     PaymentRefund: Visibility(customer_field="customer_id", partner_scope=ApiScope.PAYMENTS_READ),
+    # Partners never see how a customer pays.
+    SavedPaymentMethod: Visibility(customer_field="customer_id"),
     LineItem: Visibility(
         organization_field="document__organization_id",
         customer_field="document__customer_id",

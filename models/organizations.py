@@ -12,6 +12,8 @@ class Organization(Model):
     base_currency = fields.CharField(max_length=3, default="USD")
     locale = fields.CharField(max_length=16, default="en")
     timezone = fields.CharField(max_length=64, default="UTC")
+    # The gateway that takes this organization's online payments.
+    payment_gateway = fields.CharField(max_length=20, default="test")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -21,6 +21,9 @@ class PaymentMode(StrEnum):
 
 
 class PaymentStatus(StrEnum):
+    # Recorded before the gateway is called; the gateway's answer, or the reconciler, ends it.
+    PROCESSING = "PROCESSING"
+    # The gateway accepted it and the money is on its way (bank debits).
     PENDING = "PENDING"
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
@@ -56,6 +59,18 @@ class Payment(Model):
     paid_by = fields.ForeignKeyField(
         "models.ContactPerson", related_name="payments_made", null=True, on_delete=fields.SET_NULL
     )
+    # Online payments: which gateway, its id for the charge, and why it failed.
+    gateway = fields.CharField(max_length=20, default="")
+    # Unique everywhere: the gateway charges at most once per key, whichever Portico asks.
+    charge_key = fields.CharField(max_length=64, null=True, unique=True)
+    gateway_reference = fields.CharField(max_length=100, default="")
+    failure_reason = fields.CharField(max_length=300, default="")
+    # Failed because the bank said no; otherwise it was never completed and may be tried again.
+    declined = fields.BooleanField(default=False)
+    payment_method = fields.ForeignKeyField(
+        "models.SavedPaymentMethod", related_name="payments", null=True, on_delete=fields.SET_NULL
+    )
+    settled_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -120,3 +135,75 @@ class PaymentRefund(Model):
     class Meta:
         table = "payment_refund"
         indexes = (("payment_id",), ("document_id",))
+
+
+class MethodKind(StrEnum):
+    CARD = "CARD"
+    BANK_ACCOUNT = "BANK_ACCOUNT"
+
+
+class SavedPaymentMethod(Model):
+    """A customer's card or bank account: the gateway's token and what may be shown of it, never
+    a card number or CVV."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "models.Organization", related_name="saved_payment_methods", on_delete=fields.CASCADE
+    )
+    customer = fields.ForeignKeyField(
+        "models.Customer", related_name="saved_payment_methods", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(MethodKind, max_length=16)
+    gateway = fields.CharField(max_length=20)
+    token = fields.CharField(max_length=200)
+    brand = fields.CharField(max_length=30, default="")
+    last4 = fields.CharField(max_length=4)
+    exp_month = fields.IntField(null=True)
+    exp_year = fields.IntField(null=True)
+    bank_name = fields.CharField(max_length=100, default="")
+    is_default = fields.BooleanField(default=False)
+    added_by = fields.ForeignKeyField(
+        "models.ContactPerson", related_name="saved_payment_methods", null=True,
+        on_delete=fields.SET_NULL,
+    )  # fmt: skip
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "saved_payment_method"
+        unique_together = (("customer", "gateway", "token"),)
+
+
+class IdempotencyKey(Model):
+    """A payment request's key: the same key and request give the first result again."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "models.Organization", related_name="idempotency_keys", on_delete=fields.CASCADE
+    )
+    contact = fields.ForeignKeyField(
+        "models.ContactPerson", related_name="idempotency_keys", on_delete=fields.CASCADE
+    )
+    key = fields.CharField(max_length=100)
+    fingerprint = fields.CharField(max_length=64)
+    payment = fields.ForeignKeyField(
+        "models.Payment", related_name="idempotency_keys", null=True, on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "idempotency_key"
+        unique_together = (("contact", "key"),)
+        indexes = (("created_at",),)
+
+
+class GatewayEvent(Model):
+    """A webhook event already handled, so a redelivery changes nothing."""
+
+    id = fields.BigIntField(primary_key=True)
+    gateway = fields.CharField(max_length=20)
+    event_id = fields.CharField(max_length=100)
+    received_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "gateway_event"
+        unique_together = (("gateway", "event_id"),)

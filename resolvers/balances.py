@@ -7,9 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from auth.principals import StaffPrincipal
+from tortoise.functions import Sum
+
+from auth.principals import Principal
 from auth.scoping import scoped
 from models.documents import DocumentKind, DocumentStatus, SalesDocument
+from models.payments import PaymentAllocation, PaymentStatus
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
 
@@ -33,7 +36,7 @@ async def settle(document: SalesDocument, paid_minor: int) -> None:
     await document.save(update_fields=["balance_minor", "status", "version", "updated_at"])
 
 
-async def lock_documents(principal: StaffPrincipal, ids: Iterable[int]) -> dict[int, SalesDocument]:
+async def lock_documents(principal: Principal, ids: Iterable[int]) -> dict[int, SalesDocument]:
     """Locked in id order, so two writers touching the same documents never deadlock."""
     rows = await (
         scoped(SalesDocument, principal).filter(id__in=list(ids)).order_by("id").select_for_update()
@@ -71,3 +74,24 @@ def amount_in(amount: Decimal, currency: str, field: Sequence[str] = ("amount",)
     minor = checker.amount(amount, currency, field, minimum=1)
     checker.raise_if_any()
     return minor
+
+
+async def reserved(document_ids: Iterable[int]) -> dict[int, int]:
+    """What online payments still in flight (processing, or pending like a bank debit) hold of
+    each document's balance: nothing else may take it until they end."""
+    rows = await (
+        PaymentAllocation.filter(
+            document_id__in=list(document_ids),
+            payment__status__in=[PaymentStatus.PROCESSING, PaymentStatus.PENDING],
+        )
+        .annotate(held=Sum("amount_minor"))
+        .group_by("document_id")
+        .values("document_id", "held")
+    )
+    return {row["document_id"]: int(row["held"]) for row in rows}
+
+
+async def available(documents: Sequence[SalesDocument]) -> dict[int, int]:
+    """Each document's balance due less what payments in flight hold of it."""
+    held = await reserved(document.id for document in documents)
+    return {d.id: d.balance_minor - held.get(d.id, 0) for d in documents}

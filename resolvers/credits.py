@@ -9,7 +9,15 @@ from auth.principals import StaffPrincipal
 from auth.scoping import scoped
 from models.documents import CreditUse, CreditUseKind, DocumentKind, DocumentStatus, SalesDocument
 from resolvers import transactions
-from resolvers.balances import amount_in, lock_documents, of_kind, require_open, settle, within
+from resolvers.balances import (
+    amount_in,
+    available,
+    lock_documents,
+    of_kind,
+    require_open,
+    settle,
+    within,
+)
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
 
@@ -31,7 +39,7 @@ async def apply_credit(
         require_open(invoice, ["invoiceId"])
         minor = amount_in(amount, credit.currency)
         within(minor, credit.balance_minor, "the credit note's balance")
-        within(minor, invoice.balance_minor, "the invoice's balance due")
+        within(minor, (await available([invoice]))[invoice.id], "the invoice's balance due")
         await CreditUse.create(
             organization_id=credit.organization_id, credit_note=credit, invoice=invoice,
             kind=CreditUseKind.APPLIED, amount_minor=minor, used_on=date.today(),

@@ -18,7 +18,7 @@ from models.documents import (
 )
 from models.subscriptions import CustomerSubscription
 from resolvers import activity, transactions
-from resolvers.balances import payment_status
+from resolvers.balances import payment_status, reserved
 from resolvers.customers import get_customer
 from resolvers.document_totals import Line, Totals, document_totals
 from resolvers.errors import ErrorCode, reject
@@ -89,10 +89,10 @@ async def update_document(
         if lines is not None:
             totals = document_totals([line for line, _ in lines], document.currency)
             paid = document.total_minor - document.balance_minor
-            if totals.total_minor < paid:
+            if totals.total_minor < paid + await _held(document):
                 raise reject(
                     ErrorCode.BELOW_AMOUNT_PAID,
-                    "The new total is less than what the customer has paid.",
+                    "The new total is less than what the customer has paid or is paying.",
                     ["lineItems"],
                 )
             document.update_from_dict(_totals_fields(totals, paid_minor=paid))
@@ -136,12 +136,22 @@ async def void_document(principal: StaffPrincipal, document_id: int) -> SalesDoc
             raise reject(
                 ErrorCode.INVALID_TRANSITION, "Refund or remove its payments before voiding."
             )
+        if await _held(document):
+            raise reject(
+                ErrorCode.PAYMENT_IN_PROGRESS,
+                "A payment of it is in progress; void it once that payment has ended.",
+            )
         document.status = DocumentStatus.VOID
         document.voided_at = datetime.now(UTC)
         document.balance_minor = 0
         document.version += 1
         await document.save()
     return document
+
+
+async def _held(document: SalesDocument) -> int:
+    """What online payments in flight hold of the document: it must stay payable for them."""
+    return (await reserved([document.id])).get(document.id, 0)
 
 
 async def _subscription_of(customer: Customer, subscription_id: int) -> int:

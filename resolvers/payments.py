@@ -3,12 +3,15 @@ applied to invoices, refunds. Balances and statuses follow through `balances.set
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from auth.principals import StaffPrincipal
+from auth.principals import Principal, StaffPrincipal
 from auth.scoping import scoped
+from integrations.gateways.base import GatewayError
+from integrations.gateways.registry import gateway as gateway_named
 from models.activity import ActivityKind
 from models.documents import DocumentKind, SalesDocument
 from models.payments import (
@@ -20,7 +23,15 @@ from models.payments import (
     PaymentStatus,
 )
 from resolvers import activity, transactions
-from resolvers.balances import amount_in, lock_documents, of_kind, require_open, settle, within
+from resolvers.balances import (
+    amount_in,
+    available,
+    lock_documents,
+    of_kind,
+    require_open,
+    settle,
+    within,
+)
 from resolvers.customers import get_customer
 from resolvers.errors import ErrorCode, reject
 from resolvers.numbering import next_number
@@ -56,12 +67,12 @@ async def record_payment(
     """A payment the business received outside the portal (cash, cheque, transfer, a card
     terminal): it pays invoices, or one retainer invoice, of one customer."""
     details = _clean(details)
-    _check_allocations(allocations)
+    check_allocations(allocations)
     customer = await get_customer(principal, customer_id, field="customerId")
     async with transactions.unit_of_work():
         locked = await lock_documents(principal, [a.document_id for a in allocations])
-        documents, amounts = _validated(customer.id, allocations, locked)
-        kind = _kind_of(documents)
+        documents, amounts = await validated(customer.id, allocations, locked)
+        kind = kind_of(documents)
         total = sum(amounts)
         payment = await Payment.create(
             organization_id=principal.organization_id,
@@ -80,7 +91,7 @@ async def record_payment(
             recorded_by_id=principal.user.id,
         )
         for document, minor in zip(documents, amounts, strict=True):
-            await _allocate(payment, document, minor, payment.paid_on)
+            await allocate(payment, document, minor, payment.paid_on)
         _record(ActivityKind.PAYMENT_MADE, principal, payment)
     return payment
 
@@ -102,10 +113,10 @@ async def apply_retainer(
         require_open(invoice, ["invoiceId"])
         minor = amount_in(amount, payment.currency)
         within(minor, payment.unused_minor, "the unused retainer")
-        within(minor, invoice.balance_minor, "the invoice's balance due")
+        within(minor, (await available([invoice]))[invoice.id], "the invoice's balance due")
         payment.unused_minor -= minor
         await payment.save(update_fields=["unused_minor", "updated_at"])
-        await _allocate(payment, invoice, minor, date.today())
+        await allocate(payment, invoice, minor, date.today())
     return payment, invoice
 
 
@@ -146,11 +157,28 @@ async def refund_payment(
         for document, part in await _reopened(principal, payment, minor - from_unused):
             await refund(document, part)
             await settle(document, -part)
+        # Last, so a refused refund changes nothing; the key makes a retried request (after a
+        # crash before commit) return the gateway's first refund instead of a second one.
+        await _refund_at_gateway(payment, minor)
         payment.unused_minor -= from_unused
         payment.refunded_minor += minor
         await payment.save(update_fields=["unused_minor", "refunded_minor", "updated_at"])
         _record(ActivityKind.PAYMENT_REFUNDED, principal, payment, minor)
     return payment
+
+
+async def _refund_at_gateway(payment: Payment, minor: int) -> None:
+    """Card and bank payments go back through the gateway that took them."""
+    if not payment.gateway_reference:
+        return
+    try:
+        await gateway_named(payment.gateway).refund(
+            reference=payment.gateway_reference,
+            amount_minor=minor,
+            key=f"{payment.charge_key}-refund-after-{payment.refunded_minor}",
+        )
+    except GatewayError as exc:
+        raise reject(ErrorCode.GATEWAY_ERROR, f"The gateway refused the refund: {exc}") from exc
 
 
 async def _reopened(
@@ -181,17 +209,23 @@ async def _reopened(
     return parts
 
 
-async def _allocate(payment: Payment, document: SalesDocument, minor: int, on: date) -> None:
+async def allocate(
+    payment: Payment, document: SalesDocument, minor: int, on: date, *, settled: bool = True
+) -> None:
+    """`settled=False` for an online payment in flight: the allocation holds the balance and
+    takes it off only when the gateway says the money came."""
     await PaymentAllocation.create(
         organization_id=payment.organization_id, customer_id=payment.customer_id,
         payment=payment, document=document, amount_minor=minor, applied_on=on,
     )  # fmt: skip
-    await settle(document, minor)
+    if settled:
+        await settle(document, minor)
 
 
-def _validated(
+async def validated(
     customer_id: int, allocations: list[Allocation], locked: dict[int, SalesDocument]
 ) -> tuple[list[SalesDocument], list[int]]:
+    """The documents to pay, in the request's order, and the amount for each in minor units."""
     documents: list[SalesDocument] = []
     amounts: list[int] = []
     for index, allocation in enumerate(allocations):
@@ -202,15 +236,22 @@ def _validated(
         require_open(document, [*field, "documentId"])
         if documents and document.currency != documents[0].currency:
             raise reject(ErrorCode.CURRENCY_MISMATCH, "One payment has one currency.", field)
-        minor = amount_in(allocation.amount, document.currency, [*field, "amount"])
-        within(minor, document.balance_minor, f"the balance due of {document.number}",
-               [*field, "amount"])  # fmt: skip
         documents.append(document)
-        amounts.append(minor)
+        amounts.append(amount_in(allocation.amount, document.currency, [*field, "amount"]))
+    free = await available(documents)
+    for index, (document, minor) in enumerate(zip(documents, amounts, strict=True)):
+        within(minor, free[document.id], _what_is_free(document, free[document.id]),
+               ["allocations", str(index), "amount"])  # fmt: skip
     return documents, amounts
 
 
-def _kind_of(documents: list[SalesDocument]) -> PaymentKind:
+def _what_is_free(document: SalesDocument, free: int) -> str:
+    if free == document.balance_minor:
+        return f"the balance due of {document.number}"
+    return f"what is left of {document.number} once the payments in progress complete"
+
+
+def kind_of(documents: list[SalesDocument]) -> PaymentKind:
     retainers = [d for d in documents if d.kind == DocumentKind.RETAINER_INVOICE]
     if not retainers:
         return PaymentKind.INVOICE_PAYMENT
@@ -223,7 +264,7 @@ def _kind_of(documents: list[SalesDocument]) -> PaymentKind:
     return PaymentKind.RETAINER_PAYMENT
 
 
-def _check_allocations(allocations: list[Allocation]) -> None:
+def check_allocations(allocations: list[Allocation]) -> None:
     if not allocations:
         raise reject(ErrorCode.REQUIRED, "Say which invoices the payment pays.", ["allocations"])
     if len(allocations) > MAX_ALLOCATIONS:
@@ -268,3 +309,19 @@ def _record(
             "currency": payment.currency,
         },
     )
+
+
+async def allocations_of(
+    principal: Principal, document_ids: Sequence[int]
+) -> list[list[PaymentAllocation]]:
+    """What each document was paid, for a DataLoader; attempts that failed paid nothing."""
+    rows = await (
+        scoped(PaymentAllocation, principal)
+        .filter(document_id__in=list(document_ids))
+        .exclude(payment__status=PaymentStatus.FAILED)
+        .order_by("id")
+    )
+    grouped: dict[int, list[PaymentAllocation]] = {document_id: [] for document_id in document_ids}
+    for row in rows:
+        grouped[row.document_id].append(row)
+    return [grouped[document_id] for document_id in document_ids]

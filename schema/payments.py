@@ -7,20 +7,32 @@ from enum import Enum
 import strawberry
 from tortoise.expressions import Q
 
+from auth.scoping import scoped
+from integrations.gateways.base import ChargeStatus
 from models.documents import SalesDocument as SalesDocumentRow
+from models.payments import MethodKind as MethodKindValue
 from models.payments import Payment as PaymentRow
 from models.payments import PaymentAllocation as PaymentAllocationRow
 from models.payments import PaymentKind as PaymentKindValue
 from models.payments import PaymentMode as PaymentModeValue
 from models.payments import PaymentRefund as PaymentRefundRow
 from models.payments import PaymentStatus as PaymentStatusValue
-from resolvers import payments
+from models.payments import SavedPaymentMethod as SavedPaymentMethodRow
+from resolvers import online_payments, payment_methods, payments
+from resolvers.errors import ErrorCode
 from schema.context import Info
 from schema.customers import Customer
 from schema.documents import Invoice, SalesDocumentNode, document_id
 from schema.errors import UserError, payload_or_errors
 from schema.money import Money
-from schema.permissions import STAFF_ONLY, IsAuthenticated, IsStaff, IsStaffOrPartner
+from schema.permissions import (
+    STAFF_ONLY,
+    IsAdmin,
+    IsAuthenticated,
+    IsContact,
+    IsStaff,
+    IsStaffOrPartner,
+)
 from schema.relay import Connection, ModelNode, OrderDirection, connection, decode_id
 from schema.staff import StaffUser
 
@@ -71,9 +83,24 @@ class Payment(ModelNode):
         return [PaymentRefund.from_row(row, self._row.currency)
                 for row in await loader.load(self._row.id)]  # fmt: skip
 
+    @strawberry.field(description="Why an online payment failed; empty otherwise.")
+    def failure_reason(self) -> str:
+        return self._row.failure_reason
+
+    @strawberry.field(description="The saved card or bank account it was paid with, if any.")
+    async def payment_method(self, info: Info) -> SavedPaymentMethod | None:
+        return await SavedPaymentMethod.load(info, self._row.payment_method_id)
+
     @strawberry.field(permission_classes=[IsStaffOrPartner], description=STAFF_ONLY)
     def internal_notes(self) -> str:
         return self._row.internal_notes
+
+    @strawberry.field(
+        permission_classes=[IsStaffOrPartner],
+        description=f"The gateway's id for the charge. {STAFF_ONLY}",
+    )
+    def gateway_reference(self) -> str:
+        return self._row.gateway_reference
 
     @strawberry.field(
         permission_classes=[IsStaff],
@@ -101,6 +128,40 @@ class Payment(ModelNode):
             created_at=row.created_at,
             _row=row,
             **money,
+        )
+
+
+MethodKind = strawberry.enum(MethodKindValue, description="A card, or a bank account (ACH).")
+
+
+@strawberry.type(
+    description="A saved card or bank account: what may be shown of it, never the number."
+)
+class SavedPaymentMethod(ModelNode):
+    model = SavedPaymentMethodRow
+
+    id: strawberry.relay.NodeID[int]
+    kind: MethodKind  # type: ignore[valid-type]
+    brand: str = strawberry.field(description="Cards: visa, mastercard, ...")
+    last4: str
+    exp_month: int | None
+    exp_year: int | None
+    bank_name: str
+    is_default: bool
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: SavedPaymentMethodRow) -> SavedPaymentMethod:
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            brand=row.brand,
+            last4=row.last4,
+            exp_month=row.exp_month,
+            exp_year=row.exp_year,
+            bank_name=row.bank_name,
+            is_default=row.is_default,
+            created_at=row.created_at,
         )
 
 
@@ -160,7 +221,10 @@ class PaymentRefund:
 
 
 async def payments_of_document(info: Info, document: SalesDocumentRow) -> list[PaymentAllocation]:
-    loader = info.context.loaders.children(PaymentAllocationRow, "document_id", "id")
+    principal = info.context.principal
+    loader = info.context.loaders.keyed(
+        ("payments of documents",), lambda ids: payments.allocations_of(principal, ids)
+    )
     return [PaymentAllocation.from_row(row, document.currency)
             for row in await loader.load(document.id)]  # fmt: skip
 
@@ -225,6 +289,20 @@ class PaymentQueries:
             first=first, after=after,
         )  # fmt: skip
 
+    @strawberry.field(
+        permission_classes=[IsAuthenticated],
+        description="Saved cards and bank accounts, default first: a portal contact's own "
+        "customer's; staff give the customer.",
+    )
+    async def saved_payment_methods(
+        self, info: Info, customer_id: strawberry.ID | None = None
+    ) -> list[SavedPaymentMethod]:
+        query = scoped(SavedPaymentMethodRow, info.context.principal)
+        if customer_id is not None:
+            query = query.filter(customer_id=decode_id(customer_id, Customer))
+        rows = await query.order_by("-is_default", "-id").limit(100)
+        return [SavedPaymentMethod.from_row(row) for row in rows]
+
 
 @strawberry.input
 class PaymentAllocationInput:
@@ -275,8 +353,53 @@ class RefundPaymentInput:
     reference: str = ""
 
 
+@strawberry.enum(description="How the test gateway settles a bank debit.")
+class SettlementOutcome(Enum):
+    SUCCEEDED = "SUCCEEDED"
+    DECLINED = "DECLINED"
+
+
+@strawberry.input
+class SettleTestPaymentInput:
+    payment_id: strawberry.ID
+    outcome: SettlementOutcome | None = strawberry.field(
+        default=None, description="Default: as the test token dictates."
+    )
+
+
+@strawberry.type
+class ReconcilePaymentsPayload:
+    changed: int = strawberry.field(description="How many payments the gateway's answer ended.")
+    errors: list[UserError]
+
+
 @strawberry.type
 class PaymentMutations:
+    @strawberry.mutation(
+        permission_classes=[IsStaff],
+        description="Test gateway only, for demos: settles a pending bank debit now and sends "
+        "its webhook, as the bank would after a few days.",
+    )
+    async def settle_test_payment(
+        self, info: Info, input: SettleTestPaymentInput
+    ) -> PaymentPayload:
+        async def action() -> dict:
+            outcome = ChargeStatus(input.outcome.value) if input.outcome else None
+            row = await online_payments.settle_test_payment(
+                info.context.staff, decode_id(input.payment_id, Payment), outcome
+            )
+            return {"payment": Payment.from_row(row)}
+
+        return await payload_or_errors(PaymentPayload, action)
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="Asks the gateways now about payments left in flight for a minute or more "
+        "(Portico also does this every 30 seconds and at start-up).",
+    )
+    async def reconcile_payments(self, info: Info) -> ReconcilePaymentsPayload:
+        return ReconcilePaymentsPayload(changed=await online_payments.reconcile(), errors=[])
+
     @strawberry.mutation(
         permission_classes=[IsStaff],
         description="Records money received outside the portal; the invoices' balances and "
@@ -340,3 +463,116 @@ class PaymentMutations:
             return {"payment": Payment.from_row(row)}
 
         return await payload_or_errors(PaymentPayload, action)
+
+
+@strawberry.input
+class PayInvoicesInput:
+    idempotency_key: str = strawberry.field(
+        description="Unique per payment the contact means to make (8-100 characters): sending "
+        "the same request again with it returns the first result and never charges twice. "
+        "Kept for at least 24 hours."
+    )
+    allocations: list[PaymentAllocationInput] = strawberry.field(
+        description="The invoices, or one retainer invoice, and how much of each to pay: the "
+        "whole balance, or less where the invoice allows partial payments."
+    )
+    payment_method_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A saved card or bank account; or give a token."
+    )
+    token: str | None = strawberry.field(
+        default=None, description="A card or bank account token from the payment gateway."
+    )
+    save_payment_method: bool = strawberry.field(
+        default=False, description="Keep the token's card or bank account for next time."
+    )
+
+
+@strawberry.input
+class AddPaymentMethodInput:
+    token: str = strawberry.field(description="A card or bank account token from the gateway.")
+
+
+@strawberry.input
+class PaymentMethodIdInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class SavedPaymentMethodPayload:
+    saved_payment_method: SavedPaymentMethod | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class RemovePaymentMethodPayload:
+    removed_id: strawberry.ID | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class PortalPaymentMutations:
+    @strawberry.mutation(
+        permission_classes=[IsContact],
+        description="Pays one or several invoices (bulk, while the portal allows it) in one "
+        "payment by card or bank account. A card payment completes at once; a bank debit stays "
+        "PENDING until the bank settles it. A failed payment is kept as FAILED and returned "
+        "with an error: PAYMENT_DECLINED when the bank said no, PAYMENT_NOT_COMPLETED when it "
+        "may be tried again with a new idempotency key.",
+    )
+    async def pay_invoices(self, info: Info, input: PayInvoicesInput) -> PaymentPayload:
+        async def action() -> dict:
+            request = online_payments.PayRequest(
+                idempotency_key=input.idempotency_key,
+                allocations=[payments.Allocation(document_id(a.document_id), a.amount)
+                             for a in input.allocations],
+                payment_method_id=decode_id(input.payment_method_id, SavedPaymentMethod)
+                if input.payment_method_id is not None else None,
+                token=input.token,
+                save_payment_method=input.save_payment_method,
+            )  # fmt: skip
+            row = await online_payments.pay(info.context.contact, request)
+            return {"payment": Payment.from_row(row)}
+
+        payload = await payload_or_errors(PaymentPayload, action)
+        row = payload.payment._row if payload.payment is not None else None
+        if row is not None and row.status == PaymentStatusValue.FAILED:
+            code = ErrorCode.PAYMENT_DECLINED if row.declined else ErrorCode.PAYMENT_NOT_COMPLETED
+            payload.errors.append(UserError(field=None, message=row.failure_reason, code=code))
+        return payload
+
+    @strawberry.mutation(
+        permission_classes=[IsContact],
+        description="Saves a card or bank account for the customer; the first is the default.",
+    )
+    async def add_payment_method(
+        self, info: Info, input: AddPaymentMethodInput
+    ) -> SavedPaymentMethodPayload:
+        async def action() -> dict:
+            row = await payment_methods.save(info.context.contact, input.token)
+            return {"saved_payment_method": SavedPaymentMethod.from_row(row)}
+
+        return await payload_or_errors(SavedPaymentMethodPayload, action)
+
+    @strawberry.mutation(permission_classes=[IsContact])
+    async def set_default_payment_method(
+        self, info: Info, input: PaymentMethodIdInput
+    ) -> SavedPaymentMethodPayload:
+        async def action() -> dict:
+            row = await payment_methods.set_default(
+                info.context.contact, decode_id(input.id, SavedPaymentMethod)
+            )
+            return {"saved_payment_method": SavedPaymentMethod.from_row(row)}
+
+        return await payload_or_errors(SavedPaymentMethodPayload, action)
+
+    @strawberry.mutation(permission_classes=[IsContact])
+    async def remove_payment_method(
+        self, info: Info, input: PaymentMethodIdInput
+    ) -> RemovePaymentMethodPayload:
+        async def action() -> dict:
+            await payment_methods.remove(
+                info.context.contact, decode_id(input.id, SavedPaymentMethod)
+            )
+            return {"removed_id": input.id}
+
+        return await payload_or_errors(RemovePaymentMethodPayload, action)

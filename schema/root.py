@@ -37,7 +37,7 @@ from schema.documents import (
 from schema.errors import is_expected
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.organizations import OrganizationMutations, OrganizationQueries
-from schema.payments import PaymentMutations, PaymentQueries
+from schema.payments import PaymentMutations, PaymentQueries, PortalPaymentMutations
 from schema.portal_access import PortalAccessMutations
 from schema.preferences import PreferencesMutations, PreferencesQueries
 from schema.projects import ProjectMutations, ProjectQueries
@@ -101,6 +101,7 @@ Mutation = merge_types(
         PortalDocumentMutations,
         CreditMutations,
         PaymentMutations,
+        PortalPaymentMutations,
         ShipmentMutations,
         MfaMutations,
         ProjectMutations,

@@ -14,6 +14,8 @@ from starlette.routing import Route, WebSocketRoute
 
 from auth import mfa, passwords
 from integrations import broker
+from integrations.gateways import registry
+from integrations.gateways.test_gateway import TestGateway
 from resolvers import links
 from server import housekeeping
 from server.database import close_database, open_database
@@ -22,6 +24,11 @@ from server.graphql import PorticoGraphQL
 from server.health import healthz, readyz
 from server.limits import BodySizeLimit
 from server.settings import Settings
+from server.webhooks import gateway_webhook
+
+
+def install_gateways(settings: Settings) -> None:
+    registry.install(TestGateway(settings.test_gateway_ledger_path, settings.webhook_secret))
 
 
 def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
@@ -32,6 +39,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
     mfa.configure(settings.secret_key)
     links.configure(settings.links)
+    install_gateways(settings)
     graphql = PorticoGraphQL(settings)
 
     @contextlib.asynccontextmanager
@@ -43,14 +51,18 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         events = broker.broker_from_url(settings.redis_url)
         await events.start()
         broker.install(events)
-        tidying = asyncio.create_task(housekeeping.run_forever())
+        background = [
+            asyncio.create_task(housekeeping.run_forever()),
+            asyncio.create_task(housekeeping.reconcile_payments_forever()),
+        ]
         try:
             async with outbox_delivery(settings):
                 yield
         finally:
-            tidying.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await tidying
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await events.stop()
             await close_database()
 
@@ -60,6 +72,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/webhooks/gateways/{name}", gateway_webhook, methods=["POST"]),
         ],
         middleware=[
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),

@@ -35,6 +35,22 @@ def main(argv: list[str] | None = None) -> None:
 
     commands.add_parser("export-schema", help="print the GraphQL SDL")
 
+    payments = commands.add_parser("payments", help="online payments")
+    payment_commands = payments.add_subparsers(dest="payments_command", required=True)
+    reconcile = payment_commands.add_parser(
+        "reconcile", help="end payments left in flight by asking their gateway"
+    )
+    reconcile.add_argument(
+        "--older-than", type=float, default=60, metavar="SECONDS",
+        help="only attempts unchanged for this long (default 60; 0 when no server is running)",
+    )  # fmt: skip
+    settle = payment_commands.add_parser(
+        "settle", help="test gateway: settle pending bank debits and send their webhooks"
+    )
+    settle.add_argument("numbers", nargs="*", metavar="PAY-NUMBER", help="default: all pending")
+    settle.add_argument("--portal-name", help="the organization, when numbers are given")
+    settle.add_argument("--outcome", choices=["SUCCEEDED", "DECLINED"])
+
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -47,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         "demo": _demo,
         "create-admin": _create_admin,
         "export-schema": _export_schema,
+        "payments": _payments,
     }[args.command]
     handler(settings, args)
 
@@ -120,12 +137,32 @@ def _export_schema(settings: Settings, args: argparse.Namespace) -> None:
     sys.stdout.write(build_schema().as_str() + "\n")
 
 
+def _payments(settings: Settings, args: argparse.Namespace) -> None:
+    from server import payment_commands
+
+    if args.payments_command == "reconcile":
+        changed = asyncio.run(_with_database(settings, payment_commands.reconcile(args.older_than)))
+        print(f"Reconciled {changed} payments.")
+        return
+    settled = asyncio.run(
+        _with_database(
+            settings, payment_commands.settle(args.numbers, args.portal_name, args.outcome)
+        )
+    )
+    for number, status in settled:
+        print(f"{number}: {status}")
+    if not settled:
+        print("No pending payments.")
+
+
 async def _with_database(settings: Settings, work):
     from auth import mfa, passwords
+    from server.app import install_gateways
     from server.database import close_database, open_database
 
     passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
     mfa.configure(settings.secret_key)
+    install_gateways(settings)
     await open_database(settings)
     try:
         return await work

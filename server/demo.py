@@ -218,5 +218,7 @@ def demo_logins(public_base_url: str) -> str:
             f"{{ token errors {{ message }} }} }}",
             f"Another contact: {SECOND_CONTACT_EMAIL} / {SECOND_CONTACT_PASSWORD} (Contoso Retail)",
             "Then send the token as the header  Authorization: Bearer <token>",
+            "Paying (test gateway): token tok_visa or tok_declined for cards, tok_ach for a "
+            "bank account; settle bank debits with `portico payments settle`.",
         ]
     )

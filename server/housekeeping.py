@@ -1,4 +1,5 @@
-"""Periodic clean-up inside `portico serve`: ended sessions and old failed-login counters."""
+"""Periodic work inside `portico serve`: ended sessions, old failed-login counters and
+idempotency keys are pruned, and payments left in flight are reconciled with their gateway."""
 
 from __future__ import annotations
 
@@ -7,17 +8,35 @@ import logging
 
 from auth.rate_limit import prune as prune_failed_attempts
 from auth.sessions import prune_sessions
+from resolvers import online_payments
 
 logger = logging.getLogger("portico.housekeeping")
 
 INTERVAL_SECONDS = 3600
+RECONCILE_SECONDS = 30
 
 
 async def tidy_once() -> None:
     sessions = await prune_sessions()
     attempts = await prune_failed_attempts()
-    if sessions or attempts:
-        logger.info("Pruned %d ended sessions and %d failed attempts", sessions, attempts)
+    keys = await online_payments.prune_idempotency_keys()
+    if sessions or attempts or keys:
+        logger.info(
+            "Pruned %d ended sessions, %d failed attempts and %d idempotency keys",
+            sessions, attempts, keys,
+        )  # fmt: skip
+
+
+async def reconcile_payments_forever(interval: float = RECONCILE_SECONDS) -> None:
+    """Starts at once, so attempts a crash left behind are ended soon after a restart."""
+    while True:
+        try:
+            changed = await online_payments.reconcile()
+            if changed:
+                logger.info("Reconciled %d payments with their gateway", changed)
+        except Exception:
+            logger.exception("Reconciling payments failed; retrying in %s s", interval)
+        await asyncio.sleep(interval)
 
 
 async def run_forever(interval: float = INTERVAL_SECONDS) -> None:

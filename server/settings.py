@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -73,6 +74,19 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65_536
     var_dir: Path = field(default=Path("var"))
+    gateway_webhook_secret: str = ""
+    test_gateway_ledger: Path | None = None
+
+    @property
+    def webhook_secret(self) -> bytes:
+        """Signs the test gateway's webhooks; derived from the secret key unless set."""
+        if self.gateway_webhook_secret:
+            return self.gateway_webhook_secret.encode()
+        return hmac.new(self.secret_key.encode(), b"test-gateway-webhooks", "sha256").digest()
+
+    @property
+    def test_gateway_ledger_path(self) -> Path:
+        return self.test_gateway_ledger or self.var_dir / "test-gateway.sqlite3"
 
     @property
     def links(self) -> Links:
@@ -118,6 +132,10 @@ class Settings:
             argon2_time_cost=_env_int("PORTICO_ARGON2_TIME_COST", cls.argon2_time_cost),
             argon2_memory_kib=_env_int("PORTICO_ARGON2_MEMORY_KIB", cls.argon2_memory_kib),
             var_dir=var_dir,
+            gateway_webhook_secret=_env("PORTICO_GATEWAY_WEBHOOK_SECRET"),
+            test_gateway_ledger=Path(ledger)
+            if (ledger := _env("PORTICO_TEST_GATEWAY_LEDGER"))
+            else None,
         )
 
 

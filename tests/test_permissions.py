@@ -905,6 +905,102 @@ CASES = [
         ),
         deny_contacts_and_partners("1.00", staff_other_org="NOT_FOUND"),
     ),
+    Case(
+        "savedPaymentMethods",
+        "{ savedPaymentMethods { last4 } }",
+        lambda w: {},
+        lambda d: [m["last4"] for m in d["savedPaymentMethods"]],
+        every(
+            ["4242"],
+            anonymous=UNAUTH,
+            contact_b=[],
+            contact_other_org=[],
+            staff_other_org=[],
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "payInvoices",
+        'mutation($i: ID!) { payInvoices(input: {idempotencyKey: "perm-matrix-1", '
+        'token: "tok_visa", allocations: [{documentId: $i, amount: "1"}]}) { '
+        "payment { status } errors { code } } }",
+        lambda w: {"i": w.sent_invoice_id},
+        lambda d: (
+            (d["payInvoices"]["payment"] and d["payInvoices"]["payment"]["status"])
+            or d["payInvoices"]["errors"][0]["code"]
+        ),
+        every(
+            FORBIDDEN,
+            anonymous=UNAUTH,
+            contact_a="SUCCEEDED",
+            contact_b="NOT_FOUND",
+            contact_other_org="NOT_FOUND",
+        ),
+    ),
+    Case(
+        "addPaymentMethod",
+        'mutation { addPaymentMethod(input: {token: "tok_mastercard"}) { '
+        "savedPaymentMethod { last4 } errors { code } } }",
+        lambda w: {},
+        lambda d: d["addPaymentMethod"]["savedPaymentMethod"]["last4"],
+        every(
+            FORBIDDEN,
+            anonymous=UNAUTH,
+            contact_a="4444",
+            contact_b="4444",
+            contact_other_org="4444",
+        ),
+    ),
+    Case(
+        "setDefaultPaymentMethod",
+        "mutation($id: ID!) { setDefaultPaymentMethod(input: {id: $id}) { "
+        "savedPaymentMethod { isDefault } errors { code } } }",
+        lambda w: {"id": w.method_id},
+        lambda d: (
+            (
+                d["setDefaultPaymentMethod"]["savedPaymentMethod"]
+                and d["setDefaultPaymentMethod"]["savedPaymentMethod"]["isDefault"]
+            )
+            or d["setDefaultPaymentMethod"]["errors"][0]["code"]
+        ),
+        every(
+            FORBIDDEN,
+            anonymous=UNAUTH,
+            contact_a=True,
+            contact_b="NOT_FOUND",
+            contact_other_org="NOT_FOUND",
+        ),
+    ),
+    Case(
+        "removePaymentMethod",
+        "mutation($id: ID!) { removePaymentMethod(input: {id: $id}) { removedId "
+        "errors { code } } }",
+        lambda w: {"id": w.method_id},
+        lambda d: (d["removePaymentMethod"]["errors"] or [{"code": "REMOVED"}])[0]["code"],
+        every(
+            FORBIDDEN,
+            anonymous=UNAUTH,
+            contact_a="REMOVED",
+            contact_b="NOT_FOUND",
+            contact_other_org="NOT_FOUND",
+        ),
+    ),
+    Case(
+        "settleTestPayment",
+        "mutation($id: ID!) { settleTestPayment(input: {paymentId: $id}) { "
+        "payment { status } errors { code } } }",
+        lambda w: {"id": w.payment_id},
+        lambda d: d["settleTestPayment"]["errors"][0]["code"],
+        deny_contacts_and_partners("INVALID", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "reconcilePayments",
+        "mutation { reconcilePayments { changed errors { code } } }",
+        lambda w: {},
+        lambda d: d["reconcilePayments"]["changed"],
+        deny_contacts_and_partners(0, staff=FORBIDDEN),
+    ),
 ]
 
 
@@ -925,6 +1021,7 @@ async def test_permission_matrix(client, world: World, case: Case, principal: st
     world.shipment_id = gid("Shipment", shipment)  # type: ignore[attr-defined]
     world.project_id = gid("Project", await _seed_project(world))  # type: ignore[attr-defined]
     world.payment_id = gid("Payment", await _seed_payment(world))  # type: ignore[attr-defined]
+    world.method_id = gid("SavedPaymentMethod", await _seed_method(world))  # type: ignore[attr-defined]
     token = world.tokens.get(principal)
     body = await gql(client, case.query, case.variables(world), token=token)
     expected = case.expect[principal]
@@ -962,8 +1059,10 @@ async def _seed_documents(world: World):
     staff = StaffPrincipal(world.staff)
     line = {"name": "X", "quantity": 1, "rate": 1}
     sent = await create_document(
-        staff, {"customer_id": world.customer_a.id, "kind": "INVOICE", "line_items": [line]}
-    )
+        staff,
+        {"customer_id": world.customer_a.id, "kind": "INVOICE", "line_items": [line],
+         "payment_methods": ["card"]},
+    )  # fmt: skip
     await send_document(staff, sent.id)
     draft = await create_document(
         staff, {"customer_id": world.customer_b.id, "kind": "INVOICE", "line_items": [line]}
@@ -1013,6 +1112,15 @@ async def _seed_project(world: World):
         StaffPrincipal(world.staff),
         {"customer_id": world.customer_a.id, "name": "Fit-out", "billing_method": "HOURLY"},
     )
+
+
+async def _seed_method(world: World):
+    from models.payments import MethodKind, SavedPaymentMethod
+
+    return await SavedPaymentMethod.create(
+        organization_id=world.org_a.id, customer_id=world.customer_a.id, kind=MethodKind.CARD,
+        gateway="test", token="tok_visa", brand="visa", last4="4242", is_default=True,
+    )  # fmt: skip
 
 
 async def _seed_payment(world: World):

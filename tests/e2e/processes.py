@@ -48,14 +48,14 @@ def serve(env: dict[str, str], log: Path | None = None) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_until_up(base, process, log)
+            wait_until_up(base, process, log)
             yield base
         finally:
             process.terminate()
             process.wait(timeout=30)
 
 
-def _wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
+def wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -1,0 +1,106 @@
+"""The one interface Portico uses to take money: every payment gateway adapter implements it.
+
+Portico never sees card numbers or CVV. The browser hands card or bank details to the gateway
+and Portico receives a token; it charges that token with an idempotency key of its own, so a
+retried call never charges twice, and it can always ask the gateway what became of a key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class MethodKind(StrEnum):
+    CARD = "CARD"
+    BANK_ACCOUNT = "BANK_ACCOUNT"
+
+
+class ChargeStatus(StrEnum):
+    SUCCEEDED = "SUCCEEDED"
+    # Accepted, the money has not arrived yet (bank debits); a webhook says how it ended.
+    PENDING = "PENDING"
+    DECLINED = "DECLINED"
+    # A temporary failure: the same payment may succeed when the customer tries again.
+    TRY_AGAIN = "TRY_AGAIN"
+    # The key was cancelled before any charge was made with it; it never will be.
+    CANCELLED = "CANCELLED"
+
+
+@dataclass(frozen=True)
+class MethodDetails:
+    """What may be shown and stored about a payment method: never the number itself."""
+
+    kind: MethodKind
+    token: str
+    last4: str
+    brand: str = ""  # cards: visa, mastercard, ...
+    exp_month: int | None = None
+    exp_year: int | None = None
+    bank_name: str = ""  # bank accounts
+
+
+@dataclass(frozen=True)
+class Charge:
+    key: str  # Portico's idempotency key for the charge
+    status: ChargeStatus
+    amount_minor: int
+    currency: str
+    reference: str = ""  # the gateway's id for the charge; empty when none was made
+    failure_reason: str = ""
+
+
+@dataclass(frozen=True)
+class Refund:
+    reference: str
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    id: str  # unique per event, however often it is delivered
+    type: str
+    charge_key: str
+
+
+class GatewayError(Exception):
+    """The gateway could not be reached or answered nonsense: the outcome is unknown."""
+
+
+class InvalidToken(Exception):
+    """The token is unknown to the gateway, or expired."""
+
+
+class BadWebhook(Exception):
+    """A webhook whose signature, timestamp or body does not check out."""
+
+
+class Gateway(Protocol):
+    name: str
+
+    async def describe(self, token: str) -> MethodDetails:
+        """The details of a tokenized card or bank account; raises InvalidToken."""
+        ...
+
+    async def charge(
+        self, *, key: str, token: str, amount_minor: int, currency: str, description: str
+    ) -> Charge:
+        """Charges at most once per key: a repeated key returns the first charge."""
+        ...
+
+    async def lookup_or_cancel(self, key: str) -> Charge:
+        """What became of a key; a key never charged is cancelled, so it never will be."""
+        ...
+
+    async def lookup(self, key: str) -> Charge | None:
+        """The charge made with a key, if any, in its current state."""
+        ...
+
+    async def refund(self, *, reference: str, amount_minor: int, key: str) -> Refund:
+        """Refunds part or all of a succeeded charge, at most once per key."""
+        ...
+
+    def parse_webhook(self, headers: dict[str, str], body: bytes) -> WebhookEvent:
+        """A verified event; raises BadWebhook for a bad signature or a stale timestamp."""
+        ...

@@ -1,0 +1,415 @@
+"""Paying in the portal: a contact pays invoices with a card or bank account through the
+organization's gateway.
+
+The attempt is committed first (PROCESSING; its allocations hold the invoices' balance so no
+other payment can take it), then the gateway is charged with the payment's own key, then the
+outcome is written in a second transaction. A crash in between leaves a PROCESSING payment that
+`reconcile` ends by asking the gateway, which charges at most once per key: nothing is lost
+and nothing is taken twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import signal
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+
+from auth.principals import ContactPrincipal, StaffPrincipal
+from auth.scoping import scoped
+from integrations.gateways.base import Charge, ChargeStatus, GatewayError, InvalidToken
+from integrations.gateways.registry import gateway as gateway_named
+from integrations.gateways.test_gateway import TestGateway
+from models.activity import ActivityKind
+from models.customers import ContactPerson, Customer
+from models.documents import SalesDocument
+from models.organizations import Organization
+from models.payments import (
+    GatewayEvent,
+    IdempotencyKey,
+    MethodKind,
+    Payment,
+    PaymentAllocation,
+    PaymentKind,
+    PaymentMode,
+    PaymentStatus,
+    SavedPaymentMethod,
+)
+from resolvers import activity, payment_methods, transactions
+from resolvers.balances import lock_documents, settle
+from resolvers.errors import ErrorCode, reject
+from resolvers.numbering import next_number
+from resolvers.payments import (
+    PREFIX,
+    SERIES,
+    Allocation,
+    allocate,
+    check_allocations,
+    kind_of,
+    validated,
+)
+from resolvers.preferences import preferences_for
+from resolvers.receipts import enqueue_receipt
+
+logger = logging.getLogger("portico.payments")
+
+IN_FLIGHT = (PaymentStatus.PROCESSING, PaymentStatus.PENDING)
+MODE_OF = {MethodKind.CARD: PaymentMode.CARD, MethodKind.BANK_ACCOUNT: PaymentMode.ACH}
+ACCEPTS = {MethodKind.CARD: "card", MethodKind.BANK_ACCOUNT: "ach"}
+KEY_WAIT = timedelta(seconds=30)
+# Longer than anyone retries a payment request.
+KEYS_KEPT = timedelta(hours=48)
+# An attempt this old cannot still be waiting for its gateway call, which times out sooner.
+STALE_AFTER = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class PayRequest:
+    idempotency_key: str
+    allocations: list[Allocation]
+    payment_method_id: int | None = None
+    token: str | None = None
+    save_payment_method: bool = False
+
+    def fingerprint(self) -> str:
+        body = {
+            "allocations": [[a.document_id, str(a.amount.normalize())] for a in self.allocations],
+            "method": self.payment_method_id,
+            "token": self.token,
+            "save": self.save_payment_method,
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Method:
+    token: str
+    kind: MethodKind
+    saved_id: int | None
+
+
+async def pay(principal: ContactPrincipal, request: PayRequest) -> Payment:
+    key = _checked_key(request.idempotency_key)
+    check_allocations(request.allocations)
+    method = await _method(principal, request)
+    organization = await Organization.get(id=principal.organization_id)
+    async with transactions.unit_of_work():
+        earlier = await _claim(principal, key, request.fingerprint())
+        if earlier is None:
+            payment = await _attempt(principal, request, method, organization.payment_gateway)
+            await IdempotencyKey.filter(contact_id=principal.contact.id, key=key).update(
+                payment_id=payment.id
+            )
+    if earlier is not None:
+        return await _outcome_of(earlier)
+    crash_point("before-charge")
+    charge = await _charge(payment, method.token)
+    crash_point("after-charge")
+    if charge is not None:
+        payment = await resolve(payment.id, charge)
+    crash_point("after-commit")
+    if request.save_payment_method and request.token and payment.status != PaymentStatus.FAILED:
+        await payment_methods.save(principal, request.token, quietly=True)
+    return payment
+
+
+async def _attempt(
+    principal: ContactPrincipal, request: PayRequest, method: _Method, gateway: str
+) -> Payment:
+    customer = await Customer.get(id=principal.customer_id)
+    if method.kind == MethodKind.BANK_ACCOUNT and not customer.allow_ach:
+        raise reject(ErrorCode.METHOD_NOT_ACCEPTED, "This customer cannot pay by bank account.")
+    locked = await lock_documents(principal, [a.document_id for a in request.allocations])
+    preferences = await preferences_for(principal.organization_id)
+    if preferences.prevent_duplicate_payments:
+        await _refuse_duplicates(request.allocations, locked)
+    documents, amounts = await validated(customer.id, request.allocations, locked)
+    _check_portal_rules(documents, amounts, method, bulk=preferences.allow_bulk_payments)
+    kind = kind_of(documents)
+    payment = await Payment.create(
+        organization_id=principal.organization_id,
+        customer_id=customer.id,
+        number=await next_number(principal.organization_id, SERIES, PREFIX),
+        kind=kind,
+        mode=MODE_OF[method.kind],
+        status=PaymentStatus.PROCESSING,
+        currency=documents[0].currency,
+        amount_minor=sum(amounts),
+        paid_on=datetime.now(UTC).date(),
+        paid_by_id=principal.contact.id,
+        gateway=gateway,
+        charge_key=f"pay_{uuid.uuid4().hex}",
+        payment_method_id=method.saved_id,
+    )
+    for document, minor in zip(documents, amounts, strict=True):
+        await allocate(payment, document, minor, payment.paid_on, settled=False)
+    return payment
+
+
+async def _refuse_duplicates(
+    allocations: list[Allocation], locked: dict[int, SalesDocument]
+) -> None:
+    """The portal's "prevent duplicate payments": nothing more on an invoice while a payment
+    of it is in flight (a bank debit takes days); allowed again if that one fails."""
+    in_flight = await _in_flight(list(locked))
+    for index, allocation in enumerate(allocations):
+        if allocation.document_id in in_flight:
+            raise reject(
+                ErrorCode.PAYMENT_IN_PROGRESS,
+                f"A payment of {locked[allocation.document_id].number} is still in progress; "
+                "wait until it completes.",
+                ["allocations", str(index), "documentId"],
+            )
+
+
+def _check_portal_rules(
+    documents: list[SalesDocument], amounts: list[int], method: _Method, *, bulk: bool
+) -> None:
+    if len(documents) > 1 and not bulk:
+        raise reject(ErrorCode.BULK_PAYMENTS_OFF, "Pay one invoice at a time.", ["allocations"])
+    for index, (document, minor) in enumerate(zip(documents, amounts, strict=True)):
+        field = ["allocations", str(index)]
+        if ACCEPTS[method.kind] not in document.payment_methods:
+            raise reject(
+                ErrorCode.METHOD_NOT_ACCEPTED,
+                f"{document.number} cannot be paid this way.",
+                [*field, "documentId"],
+            )
+        if minor != document.balance_minor and not document.allow_partial_payments:
+            raise reject(
+                ErrorCode.PARTIAL_PAYMENT_NOT_ALLOWED,
+                f"{document.number} must be paid in full.",
+                [*field, "amount"],
+            )
+
+
+async def _in_flight(document_ids: list[int]) -> set[int]:
+    rows = await PaymentAllocation.filter(
+        document_id__in=document_ids, payment__status__in=list(IN_FLIGHT)
+    ).values_list("document_id", flat=True)
+    return set(rows)
+
+
+async def _charge(payment: Payment, token: str) -> Charge | None:
+    """The gateway's answer; None when it is unknown (the reconciler will ask again)."""
+    try:
+        return await gateway_named(payment.gateway).charge(
+            key=payment.charge_key or "",
+            token=token,
+            amount_minor=payment.amount_minor,
+            currency=payment.currency,
+            description=payment.number,
+        )
+    except GatewayError:
+        logger.exception("Charging %s failed; it stays PROCESSING until reconciled", payment.number)
+        return None
+
+
+async def resolve(payment_id: int, charge: Charge) -> Payment:
+    """Writes what the gateway says became of a payment. Ended payments stay as they are, so
+    a late or repeated answer changes nothing."""
+    async with transactions.unit_of_work():
+        payment = await Payment.select_for_update().get(id=payment_id)
+        if payment.status not in IN_FLIGHT:
+            return payment
+        before = payment.status
+        if charge.reference:
+            payment.gateway_reference = charge.reference
+        match charge.status:
+            case ChargeStatus.SUCCEEDED:
+                await _succeed(payment, before)
+            case ChargeStatus.PENDING:
+                if before == PaymentStatus.PROCESSING:
+                    payment.status = PaymentStatus.PENDING
+                    await _record(ActivityKind.PAYMENT_PENDING, payment)
+            case _:
+                payment.status = PaymentStatus.FAILED
+                payment.failure_reason = charge.failure_reason or "The payment was not completed."
+                payment.declined = charge.status == ChargeStatus.DECLINED
+                await _record(ActivityKind.PAYMENT_FAILED, payment)
+        await payment.save()
+    return payment
+
+
+async def _succeed(payment: Payment, before: PaymentStatus) -> None:
+    allocations = await PaymentAllocation.filter(payment_id=payment.id).order_by("id")
+    documents = await SalesDocument.filter(id__in=[a.document_id for a in allocations]).order_by(
+        "id"
+    ).select_for_update()  # fmt: skip
+    by_id = {document.id: document for document in documents}
+    for allocation in allocations:
+        await settle(by_id[allocation.document_id], allocation.amount_minor)
+    payment.status = PaymentStatus.SUCCEEDED
+    payment.settled_at = datetime.now(UTC)
+    if payment.kind == PaymentKind.RETAINER_PAYMENT:
+        payment.unused_minor = payment.amount_minor
+    settled = before == PaymentStatus.PENDING
+    await _record(ActivityKind.PAYMENT_SETTLED if settled else ActivityKind.PAYMENT_MADE, payment)
+    await enqueue_receipt(payment, [by_id[a.document_id] for a in allocations])
+
+
+async def reconcile(older_than: timedelta = STALE_AFTER) -> int:
+    """Ends attempts left in between by a crash or a lost answer, and bank debits whose webhook
+    never came, by asking the gateway. Returns how many payments changed."""
+    cutoff = datetime.now(UTC) - older_than
+    stale = await Payment.filter(status__in=list(IN_FLIGHT), updated_at__lte=cutoff).order_by("id")
+    changed = 0
+    for payment in stale:
+        try:
+            charge = await _current_charge(payment)
+        except GatewayError:
+            logger.exception("Could not reconcile %s; trying again later", payment.number)
+            continue
+        if charge is not None and (await resolve(payment.id, charge)).status != payment.status:
+            changed += 1
+    return changed
+
+
+async def _current_charge(payment: Payment) -> Charge | None:
+    gateway = gateway_named(payment.gateway)
+    if payment.status == PaymentStatus.PROCESSING:
+        # Cancelling the key makes sure a call still under way can no longer charge it.
+        return await gateway.lookup_or_cancel(payment.charge_key or "")
+    return await gateway.lookup(payment.charge_key or "")
+
+
+async def handle_webhook(gateway_name: str, headers: dict[str, str], body: bytes) -> None:
+    """A gateway's event about a charge. The event only says which charge to look at: its state
+    comes from the gateway itself, so events replayed, late or out of order change nothing that
+    is not true. Raises LookupError for an unknown gateway and BadWebhook for a forged event."""
+    gateway = gateway_named(gateway_name)
+    event = gateway.parse_webhook(headers, body)
+    if await GatewayEvent.exists(gateway=gateway_name, event_id=event.id):
+        return
+    payment = await Payment.get_or_none(gateway=gateway_name, charge_key=event.charge_key)
+    if payment is not None and payment.status in IN_FLIGHT:
+        charge = await gateway.lookup(event.charge_key)
+        if charge is not None:
+            await resolve(payment.id, charge)
+    # Noted only once handled: a crash before this means the redelivery is handled again,
+    # which `resolve` makes harmless.
+    with contextlib.suppress(IntegrityError):
+        await GatewayEvent.create(gateway=gateway_name, event_id=event.id)
+
+
+async def _claim(principal: ContactPrincipal, key: str, fingerprint: str) -> IdempotencyKey | None:
+    """Takes the key for this request; returns the earlier claim when it was taken before."""
+    try:
+        async with transactions.savepoint():
+            await IdempotencyKey.create(
+                organization_id=principal.organization_id,
+                contact_id=principal.contact.id,
+                key=key,
+                fingerprint=fingerprint,
+            )
+            return None
+    except IntegrityError:
+        earlier = await IdempotencyKey.get(contact_id=principal.contact.id, key=key)
+    if earlier.fingerprint != fingerprint:
+        raise reject(
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
+            "This idempotency key was used for a different payment.",
+            ["idempotencyKey"],
+        )
+    return earlier
+
+
+async def _outcome_of(claim: IdempotencyKey) -> Payment:
+    """The first request's payment, once its gateway call has ended (or the wait runs out)."""
+    deadline = datetime.now(UTC) + KEY_WAIT
+    while True:
+        payment = await Payment.get(id=claim.payment_id)
+        if payment.status != PaymentStatus.PROCESSING:
+            return payment
+        if datetime.now(UTC) >= deadline:
+            # No gateway call lasts this long: the first request died. Ending its attempt now
+            # is safe, as cancelling the key stops any charge still under way.
+            charge = await _current_charge(payment)
+            return payment if charge is None else await resolve(payment.id, charge)
+        await asyncio.sleep(0.05)
+
+
+async def _method(principal: ContactPrincipal, request: PayRequest) -> _Method:
+    if (request.payment_method_id is None) == (request.token is None):
+        raise reject(
+            ErrorCode.INVALID, "Give either a saved payment method or a token.", ["paymentMethodId"]
+        )
+    if request.payment_method_id is not None:
+        saved = await scoped(SavedPaymentMethod, principal).get_or_none(
+            id=request.payment_method_id
+        )
+        if saved is None:
+            raise reject(ErrorCode.NOT_FOUND, "No such payment method.", ["paymentMethodId"])
+        return _Method(saved.token, saved.kind, saved.id)
+    try:
+        details = await payment_methods.describe(principal, request.token or "")
+    except InvalidToken:
+        raise reject(ErrorCode.INVALID_TOKEN, "The payment details were not accepted.",
+                     ["token"]) from None  # fmt: skip
+    return _Method(details.token, MethodKind(details.kind.value), None)
+
+
+def crash_point(name: str) -> None:
+    """Lets the crash-safety tests kill the process at a named point of the payment flow;
+    honoured only outside production."""
+    wanted = os.environ.get("PORTICO_CRASH_AT", "").strip()
+    production = os.environ.get("PORTICO_ENV", "").strip().lower() == "production"
+    if wanted == name and not production:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _checked_key(key: str) -> str:
+    key = (key or "").strip()
+    if not 8 <= len(key) <= 100 or not key.isprintable():
+        raise reject(
+            ErrorCode.INVALID, "Use an idempotency key of 8 to 100 characters.", ["idempotencyKey"]
+        )
+    return key
+
+
+async def _record(kind: ActivityKind, payment: Payment) -> None:
+    payer = await ContactPerson.get_or_none(id=payment.paid_by_id) if payment.paid_by_id else None
+    activity.record(
+        kind,
+        actor=ContactPrincipal(payer) if payer else None,
+        organization_id=payment.organization_id,
+        customer_id=payment.customer_id,
+        document=("PAYMENT", payment.id, payment.number),
+        data={"amount_minor": payment.amount_minor, "currency": payment.currency},
+    )
+
+
+async def prune_idempotency_keys() -> int:
+    cutoff = datetime.now(UTC) - KEYS_KEPT
+    return await IdempotencyKey.filter(created_at__lt=cutoff).delete()
+
+
+async def settle_test_payment(
+    principal: StaffPrincipal, payment_id: int, outcome: ChargeStatus | None = None
+) -> Payment:
+    """Demo and test use: the test gateway settles a pending bank debit (as its token dictates,
+    or as `outcome` says) and sends its signed webhook, as a bank would in a few days."""
+    payment = await scoped(Payment, principal).get_or_none(id=payment_id)
+    if payment is None:
+        raise reject(ErrorCode.NOT_FOUND, "No such payment.", ["paymentId"])
+    return await settle_on_test_gateway(payment, outcome)
+
+
+async def settle_on_test_gateway(payment: Payment, outcome: ChargeStatus | None) -> Payment:
+    gateway = gateway_named(payment.gateway) if payment.gateway else None
+    if not isinstance(gateway, TestGateway) or not payment.charge_key:
+        raise reject(ErrorCode.INVALID, "Only test gateway payments can be settled this way.")
+    if payment.status != PaymentStatus.PENDING:
+        raise reject(ErrorCode.INVALID_TRANSITION, "Only a pending payment can be settled.")
+    await gateway.settle(payment.charge_key, outcome.value if outcome else None)
+    headers, body = gateway.signed_webhook("charge.updated", payment.charge_key)
+    await handle_webhook(gateway.name, headers, body)
+    return await Payment.get(id=payment.id)

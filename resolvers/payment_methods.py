@@ -1,0 +1,108 @@
+"""A customer's saved cards and bank accounts: gateway tokens with what may be shown of them.
+Contacts add them from a gateway token, choose the default and remove them."""
+
+from __future__ import annotations
+
+from tortoise.exceptions import IntegrityError
+
+from auth.principals import ContactPrincipal
+from auth.scoping import scoped
+from integrations.gateways.base import InvalidToken, MethodDetails
+from integrations.gateways.registry import gateway as gateway_named
+from models.customers import Customer
+from models.organizations import Organization
+from models.payments import MethodKind, SavedPaymentMethod
+from resolvers import transactions
+from resolvers.errors import ErrorCode, reject
+
+MAX_METHODS = 20
+
+
+async def describe(principal: ContactPrincipal, token: str) -> MethodDetails:
+    """What the organization's gateway knows of a token; raises InvalidToken."""
+    token = token.strip()
+    if not token or len(token) > 200:
+        raise InvalidToken(token)
+    return await gateway_named(await _gateway_of(principal)).describe(token)
+
+
+async def save(
+    principal: ContactPrincipal, token: str, *, quietly: bool = False
+) -> SavedPaymentMethod | None:
+    """Saves a token for the customer; the first one becomes the default. `quietly`: for
+    "save this card" while paying, where a problem must not fail the payment."""
+    try:
+        details = await describe(principal, token)
+    except InvalidToken:
+        if quietly:
+            return None
+        raise reject(ErrorCode.INVALID_TOKEN, "The payment details were not accepted.",
+                     ["token"]) from None  # fmt: skip
+    customer = await Customer.get(id=principal.customer_id)
+    if details.kind.value == MethodKind.BANK_ACCOUNT and not customer.allow_ach:
+        if quietly:
+            return None
+        raise reject(ErrorCode.METHOD_NOT_ACCEPTED, "This customer cannot pay by bank account.",
+                     ["token"])  # fmt: skip
+    async with transactions.unit_of_work():
+        await Customer.select_for_update().get(id=customer.id)  # one writer per customer
+        existing = scoped(SavedPaymentMethod, principal)
+        if await existing.filter(token=details.token).exists():
+            return await existing.get(token=details.token)
+        if await existing.count() >= MAX_METHODS:
+            if quietly:
+                return None
+            raise reject(ErrorCode.INVALID, f"At most {MAX_METHODS} saved methods.", ["token"])
+        try:
+            async with transactions.savepoint():
+                return await SavedPaymentMethod.create(
+                    organization_id=principal.organization_id,
+                    customer_id=customer.id,
+                    kind=MethodKind(details.kind.value),
+                    gateway=await _gateway_of(principal),
+                    token=details.token,
+                    brand=details.brand,
+                    last4=details.last4,
+                    exp_month=details.exp_month,
+                    exp_year=details.exp_year,
+                    bank_name=details.bank_name,
+                    is_default=not await existing.exists(),
+                    added_by_id=principal.contact.id,
+                )
+        except IntegrityError:  # saved a moment ago by another request
+            return await existing.get(token=details.token)
+
+
+async def set_default(principal: ContactPrincipal, method_id: int) -> SavedPaymentMethod:
+    async with transactions.unit_of_work():
+        method = await _owned(principal, method_id)
+        await scoped(SavedPaymentMethod, principal).exclude(id=method.id).update(is_default=False)
+        method.is_default = True
+        await method.save(update_fields=["is_default"])
+    return method
+
+
+async def remove(principal: ContactPrincipal, method_id: int) -> None:
+    """Forgets a method; if it was the default, the newest other one takes its place."""
+    async with transactions.unit_of_work():
+        method = await _owned(principal, method_id)
+        await method.delete()
+        if method.is_default:
+            newest = await scoped(SavedPaymentMethod, principal).order_by("-id").first()
+            if newest is not None:
+                newest.is_default = True
+                await newest.save(update_fields=["is_default"])
+
+
+async def _owned(principal: ContactPrincipal, method_id: int) -> SavedPaymentMethod:
+    method = (
+        await scoped(SavedPaymentMethod, principal).select_for_update().get_or_none(id=method_id)
+    )
+    if method is None:
+        raise reject(ErrorCode.NOT_FOUND, "No such payment method.", ["id"])
+    return method
+
+
+async def _gateway_of(principal: ContactPrincipal) -> str:
+    organization = await Organization.get(id=principal.organization_id)
+    return organization.payment_gateway

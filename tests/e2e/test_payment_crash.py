@@ -1,0 +1,318 @@
+"""Kill `portico serve` in the middle of a card payment, at each of the payment flow's crash
+points, then restart it and reconcile: Portico's database must agree with the gateway's ledger
+(nothing lost, nothing taken twice) and the contact's retries must be safe. On SQLite and on a
+throwaway PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from integrations.gateways.base import Charge, ChargeStatus
+from integrations.gateways.test_gateway import TestGateway
+from server.demo import CONTACT_EMAIL, CONTACT_PASSWORD, DEMO_PORTAL
+from tests.e2e.processes import ROOT, portal_login, portico, portico_env, serve, wait_until_up
+from tests.services import create_database, free_port, services_required
+
+POINTS = ("before-charge", "after-charge", "after-commit")
+TEMPLATE_DATABASE = "crash_template"
+
+OPEN_INVOICES = """{ salesDocuments(filter: {kinds: [INVOICE], statuses: [SENT, OVERDUE]}) {
+  nodes { id number status ... on Payable { balanceDue { amount } paymentMethods } } } }"""
+INVOICE = """query($id: ID!) { salesDocument(id: $id) { number status
+  ... on Payable { balanceDue { amount } } } }"""
+PAY = """mutation($input: PayInvoicesInput!) { payInvoices(input: $input) {
+  payment { id number status amount { amount } } errors { code message } } }"""
+
+# What the gateway was asked to do, as Portico's database remembers it.
+ONLINE_PAYMENTS = (
+    "SELECT charge_key, number, status, amount_minor, currency, gateway_reference FROM payment"
+    " WHERE charge_key IS NOT NULL ORDER BY id"
+)
+IN_FLIGHT = "SELECT count(*) FROM payment WHERE status IN ('PROCESSING', 'PENDING')"
+RECEIPTS = "SELECT count(*) FROM outbox_message WHERE template = 'payment_receipt'"
+PAYMENT_ACTIVITY = (
+    "SELECT kind, count(*) FROM activity WHERE document_type = 'PAYMENT' AND document_id IN"
+    " (SELECT id FROM payment WHERE charge_key IS NOT NULL) GROUP BY kind ORDER BY kind"
+)
+
+
+@dataclass(frozen=True)
+class OnlinePayment:
+    charge_key: str
+    number: str
+    status: str
+    amount_minor: int
+    currency: str
+    gateway_reference: str
+
+
+@dataclass(frozen=True)
+class Template:
+    """A migrated database with the demo loaded, copied for each case: every case starts from
+    what `portico migrate` and `portico demo` make, without paying for them six times."""
+
+    backend: str
+    source: Path | str
+
+    def fresh(self, var_dir: Path, name: str) -> tuple[dict[str, str], str]:
+        """The environment of a new installation in `var_dir`, and its database URL."""
+        if self.backend == "sqlite":
+            assert isinstance(self.source, Path)
+            shutil.copyfile(self.source, var_dir / "portico.sqlite3")
+            return portico_env(var_dir), f"sqlite://{var_dir / 'portico.sqlite3'}"
+        assert isinstance(self.source, str)
+        url = asyncio.run(_database_from_template(self.source, name))
+        return portico_env(var_dir, DATABASE_URL=url), url
+
+
+async def _database_from_template(template_url: str, name: str) -> str:
+    import asyncpg
+
+    server_url = template_url.rsplit("/", 1)[0] + "/postgres"
+    connection = await asyncpg.connect(server_url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DATABASE}"')
+    finally:
+        await connection.close()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="module")
+def template(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Template:
+    var_dir = tmp_path_factory.mktemp(f"crash-template-{backend}")
+    if backend == "sqlite":
+        env = portico_env(var_dir)
+        source: Path | str = var_dir / "portico.sqlite3"
+    else:
+        postgres_url = request.getfixturevalue("postgres_url")
+        if postgres_url is None:
+            if services_required():
+                pytest.fail("PostgreSQL (initdb/pg_ctl) is required but not installed")
+            pytest.skip("PostgreSQL is not installed")
+        source = asyncio.run(create_database(postgres_url, TEMPLATE_DATABASE))
+        env = portico_env(var_dir, DATABASE_URL=source)
+    portico("migrate", env=env)
+    portico("demo", env=env)
+    return Template(backend, source)
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_a_crash_mid_payment_is_reconciled_with_the_gateway(
+    template: Template, point: str, tmp_path: Path
+) -> None:
+    env, database_url = template.fresh(tmp_path, f"crash_{point.replace('-', '_')}")
+    gateway = TestGateway(tmp_path / "test-gateway.sqlite3", b"unused")
+    with _logs_shown_on_failure(tmp_path):
+        with _server_killed_mid_request({**env, "PORTICO_CRASH_AT": point}, tmp_path) as crashing:
+            base, process = crashing
+            contact = portal_login(base, DEMO_PORTAL, CONTACT_EMAIL, CONTACT_PASSWORD)
+            invoice = _invoice_to_pay_by_card(base, contact)
+            key = f"crash-{uuid.uuid4().hex}"
+            with pytest.raises(httpx.TransportError):
+                _pay(base, contact, invoice, key)
+            assert process.wait(timeout=15) == -signal.SIGKILL
+
+        with serve(env, tmp_path / "restarted.log") as base:
+            changed = _portico_output("payments", "reconcile", "--older-than", "0", env=env)
+            assert changed == f"Reconciled {0 if point == 'after-commit' else 1} payments."
+            charged = point != "before-charge"
+            _assert_database_agrees_with_ledger(database_url, gateway, charges=int(charged))
+            _assert_invoice(base, contact, invoice, paid=charged)
+
+            # The contact's retry with the same key gets the first payment back, and is never
+            # charged again.
+            replay = _pay(base, contact, invoice, key)["data"]["payInvoices"]
+            [payment] = _online_payments(database_url)
+            assert replay["payment"]["number"] == payment.number
+            assert replay["payment"]["amount"] == invoice["balanceDue"]
+            outcome = ("SUCCEEDED", []) if charged else ("FAILED", ["PAYMENT_NOT_COMPLETED"])
+            assert (replay["payment"]["status"], [e["code"] for e in replay["errors"]]) == outcome
+            _assert_database_agrees_with_ledger(database_url, gateway, charges=int(charged))
+
+            if not charged:
+                # Reconciling cancelled the key: a gateway call still under way cannot charge it.
+                late = asyncio.run(
+                    gateway.charge(
+                        key=payment.charge_key, token="tok_visa", amount_minor=payment.amount_minor,
+                        currency=payment.currency, description=payment.number,
+                    )
+                )  # fmt: skip
+                assert late.status == ChargeStatus.CANCELLED
+                # Nothing was taken, so the invoice is still open: paying it anew succeeds once.
+                again = _pay(base, contact, invoice, f"crash-{uuid.uuid4().hex}")
+                assert again["data"]["payInvoices"]["errors"] == []
+                assert again["data"]["payInvoices"]["payment"]["status"] == "SUCCEEDED"
+                _assert_database_agrees_with_ledger(database_url, gateway, charges=1)
+                _assert_invoice(base, contact, invoice, paid=True)
+
+
+def _assert_database_agrees_with_ledger(
+    database_url: str, gateway: TestGateway, *, charges: int
+) -> None:
+    payments = _online_payments(database_url)
+    ledger: list[Charge] = asyncio.run(gateway.ledger())
+    assert len(ledger) == charges, ledger
+    assert _scalar(database_url, IN_FLIGHT) == 0
+    by_key = {payment.charge_key: payment for payment in payments}
+    for charge in ledger:
+        # Every charge belongs to a payment that says what the gateway says.
+        payment = by_key[charge.key]
+        assert charge.status == ChargeStatus.SUCCEEDED
+        assert (payment.status, payment.amount_minor, payment.currency) == (
+            "SUCCEEDED",
+            charge.amount_minor,
+            charge.currency,
+        )
+        assert payment.gateway_reference == charge.reference
+    charged_keys = {charge.key for charge in ledger}
+    for payment in payments:
+        # What the gateway never charged ended FAILED, with no charge of the gateway's.
+        if payment.charge_key not in charged_keys:
+            assert payment.status == "FAILED", payment
+            assert payment.gateway_reference == ""
+    succeeded = sum(payment.status == "SUCCEEDED" for payment in payments)
+    failed = sum(payment.status == "FAILED" for payment in payments)
+    assert _scalar(database_url, RECEIPTS) == succeeded
+    activity = dict(_rows(database_url, PAYMENT_ACTIVITY))
+    assert activity == {
+        kind: count
+        for kind, count in (("PAYMENT_FAILED", failed), ("PAYMENT_MADE", succeeded))
+        if count
+    }
+
+
+def _assert_invoice(base: str, contact: str, invoice: dict[str, Any], *, paid: bool) -> None:
+    now = _graphql(base, INVOICE, {"id": invoice["id"]}, contact)["data"]["salesDocument"]
+    if paid:
+        assert (now["status"], Decimal(now["balanceDue"]["amount"])) == ("PAID", 0)
+    else:
+        assert now == {
+            "number": invoice["number"],
+            "status": invoice["status"],
+            "balanceDue": invoice["balanceDue"],
+        }
+
+
+def _invoice_to_pay_by_card(base: str, contact: str) -> dict[str, Any]:
+    nodes = _graphql(base, OPEN_INVOICES, {}, contact)["data"]["salesDocuments"]["nodes"]
+    payable = [
+        node
+        for node in nodes
+        if "CARD" in node["paymentMethods"] and Decimal(node["balanceDue"]["amount"]) > 0
+    ]
+    assert payable, nodes
+    return payable[0]
+
+
+def _pay(base: str, contact: str, invoice: dict[str, Any], key: str) -> dict[str, Any]:
+    allocation = {"documentId": invoice["id"], "amount": invoice["balanceDue"]["amount"]}
+    payment = {"idempotencyKey": key, "allocations": [allocation], "token": "tok_visa"}
+    return _graphql(base, PAY, {"input": payment}, contact)
+
+
+def _graphql(base: str, query: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
+    response = httpx.post(
+        f"{base}/graphql",
+        json={"query": query, "variables": variables},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=15,
+        trust_env=False,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body
+    return body
+
+
+@contextlib.contextmanager
+def _server_killed_mid_request(
+    env: dict[str, str], var_dir: Path
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Like `serve`, but hands over the process, whose own crash point is to end it."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {"PORTICO_PUBLIC_URL": base, "PORTICO_ALLOWED_ORIGINS": base, **env}
+    log = var_dir / "crashing.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_up(base, process, log)
+            yield base, process
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=30)
+
+
+def _portico_output(*args: str, env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "server", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, f"portico {' '.join(args)}:\n{done.stdout}{done.stderr}"
+    return done.stdout.strip()
+
+
+@contextlib.contextmanager
+def _logs_shown_on_failure(var_dir: Path) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        for log in sorted(var_dir.glob("*.log")):
+            print(f"----- {log.name} -----\n{log.read_text(errors='replace')}")
+        raise
+
+
+def _online_payments(database_url: str) -> list[OnlinePayment]:
+    return [OnlinePayment(*row) for row in _rows(database_url, ONLINE_PAYMENTS)]
+
+
+def _scalar(database_url: str, sql: str) -> Any:
+    [[value]] = _rows(database_url, sql)
+    return value
+
+
+def _rows(database_url: str, sql: str) -> list[tuple[Any, ...]]:
+    """Read straight from the database, not through Portico, which is what is being checked."""
+    if database_url.startswith("sqlite://"):
+        with contextlib.closing(sqlite3.connect(database_url.removeprefix("sqlite://"))) as db:
+            return [tuple(row) for row in db.execute(sql).fetchall()]
+    return asyncio.run(_postgres_rows(database_url, sql))
+
+
+async def _postgres_rows(database_url: str, sql: str) -> list[tuple[Any, ...]]:
+    import asyncpg
+
+    connection = await asyncpg.connect(database_url)
+    try:
+        return [tuple(row) for row in await connection.fetch(sql)]
+    finally:
+        await connection.close()
