@@ -13,6 +13,7 @@ from auth.scoping import scoped
 from integrations.gateways.base import GatewayError
 from integrations.gateways.registry import gateway as gateway_named
 from models.activity import ActivityKind
+from models.customers import ContactPerson
 from models.documents import DocumentKind, SalesDocument
 from models.payments import (
     Payment,
@@ -35,6 +36,7 @@ from resolvers.balances import (
 from resolvers.customers import get_customer
 from resolvers.errors import ErrorCode, reject
 from resolvers.numbering import next_number
+from resolvers.receipts import enqueue_receipt
 from resolvers.validation import Checker
 
 PAYABLE = (DocumentKind.INVOICE, DocumentKind.RETAINER_INVOICE)
@@ -56,6 +58,8 @@ class PaymentDetails:
     reference: str = ""
     notes: str = ""
     internal_notes: str = ""
+    # Email the customer's primary contact a receipt.
+    send_receipt: bool = False
 
 
 async def record_payment(
@@ -93,6 +97,8 @@ async def record_payment(
         for document, minor in zip(documents, amounts, strict=True):
             await allocate(payment, document, minor, payment.paid_on)
         _record(ActivityKind.PAYMENT_MADE, principal, payment)
+        if details.send_receipt:
+            await enqueue_receipt(payment, documents, to=await _receipt_contact(customer.id))
     return payment
 
 
@@ -281,11 +287,23 @@ def _clean(details: PaymentDetails) -> PaymentDetails:
         reference=checker.text(details.reference, ["reference"], max_length=100),
         notes=checker.text(details.notes, ["notes"], max_length=2000),
         internal_notes=checker.text(details.internal_notes, ["internalNotes"], max_length=2000),
+        send_receipt=details.send_receipt,
     )
     if details.paid_on and details.paid_on > date.today():
         checker.add(ErrorCode.INVALID, "A payment cannot be dated in the future.", ["paidOn"])
     checker.raise_if_any()
     return cleaned
+
+
+async def _receipt_contact(customer_id: int) -> ContactPerson:
+    contact = await ContactPerson.filter(customer_id=customer_id, is_primary=True).first()
+    if contact is None or not contact.email:
+        raise reject(
+            ErrorCode.NO_PRIMARY_CONTACT,
+            "The customer has no primary contact with an email address for the receipt.",
+            ["sendReceipt"],
+        )
+    return contact
 
 
 async def _locked_payment(principal: StaffPrincipal, payment_id: int) -> Payment:

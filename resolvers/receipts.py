@@ -25,10 +25,15 @@ BRAND_NAMES = {
 }
 
 
-async def enqueue_receipt(payment: Payment, documents: list[SalesDocument]) -> None:
-    """Queues the receipt in the payer's portal language. Call it inside the unit of work that
-    marks the payment succeeded, so the receipt is sent only if that commits."""
-    payer = await ContactPerson.get_or_none(id=payment.paid_by_id) if payment.paid_by_id else None
+async def enqueue_receipt(
+    payment: Payment, documents: list[SalesDocument], to: ContactPerson | None = None
+) -> None:
+    """Queues the receipt for `to` (default: the contact who paid) in the customer's portal
+    language. Call it inside the unit of work that marks the payment succeeded, so the receipt
+    is sent only if that commits."""
+    payer = to
+    if payer is None and payment.paid_by_id:
+        payer = await ContactPerson.get_or_none(id=payment.paid_by_id)
     if payer is None or not payer.email:
         return
     organization = await Organization.get(id=payment.organization_id)

@@ -322,6 +322,9 @@ class RecordPaymentInput:
     reference: str = ""
     notes: str = strawberry.field(default="", description="Shown to the customer.")
     internal_notes: str = ""
+    send_receipt: bool = strawberry.field(
+        default=False, description="Email a receipt to the customer's primary contact."
+    )
 
 
 @strawberry.type
@@ -420,6 +423,7 @@ class PaymentMutations:
                     reference=input.reference,
                     notes=input.notes,
                     internal_notes=input.internal_notes,
+                    send_receipt=input.send_receipt,
                 ),
             )
             return {"payment": Payment.from_row(row)}

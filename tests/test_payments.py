@@ -280,3 +280,20 @@ async def test_concurrent_payments_never_take_more_than_the_balance(client, worl
     stored = await SalesDocument.get(id=invoice_id)
     assert stored.balance_minor == 2000
     assert sorted(p.number for p in await Payment.all()) == ["PAY-000001", "PAY-000002"]
+
+
+async def test_staff_can_email_a_receipt_for_a_recorded_payment(client, world: World) -> None:
+    from models.customers import ContactPerson
+    from models.outbox import OutboxMessage
+
+    document = await issued(client, world)
+    result = await record(client, world, (document, "100"), sendReceipt=True)
+    assert result["errors"] == []
+    receipt = await OutboxMessage.get(template="payment_receipt")
+    assert receipt.to_address == "ann@acorn.example"
+    assert "PAY-000001" in receipt.subject
+    await ContactPerson.filter(customer_id=world.customer_a.id).update(is_primary=False)
+    other = await issued(client, world)
+    refused = await record(client, world, (other, "100"), sendReceipt=True)
+    assert refused["errors"] == [{"code": "NO_PRIMARY_CONTACT", "field": ["sendReceipt"]}]
+    assert await Payment.all().count() == 1
