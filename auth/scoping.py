@@ -30,6 +30,7 @@ from models.documents import CreditUse, DocumentStatus, LineItem, SalesDocument,
 from models.organizations import Organization
 from models.payments import Payment, PaymentAllocation, PaymentRefund, SavedPaymentMethod
 from models.projects import Project, TimeEntry
+from models.sharing import PublicLink, PublicLinkAccess
 from models.staff import StaffUser
 from models.subscriptions import CustomerSubscription
 
@@ -89,6 +90,9 @@ VISIBILITY: dict[type[Model], Visibility] = {
         customer_field="customer_id", partner_scope=ApiScope.PAYMENTS_READ
     ),
     PaymentRefund: Visibility(customer_field="customer_id", partner_scope=ApiScope.PAYMENTS_READ),
+    # Shared links and who opened them are the business's own records.
+    PublicLink: Visibility(),
+    PublicLinkAccess: Visibility(organization_field="link__organization_id"),
     # Partners never see how a customer pays.
     SavedPaymentMethod: Visibility(customer_field="customer_id"),
     LineItem: Visibility(

@@ -24,6 +24,9 @@ class OutboxMessage(Model):
     text_body = fields.TextField()
     html_body = fields.TextField(default="")
     template = fields.CharField(max_length=64, default="")
+    # What to attach, rendered when sent (e.g. [{"document_id": 7}] for a document's PDF), so
+    # the row stays small and the attachment shows the document as it is then.
+    attachments = fields.JSONField(default=list)
     status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.PENDING)
     attempts = fields.IntField(default=0)
     last_error = fields.TextField(default="")

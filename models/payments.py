@@ -108,7 +108,7 @@ class PaymentAllocation(Model):
 
 class PaymentRefund(Model):
     """Money given back from a payment. `document` is the invoice whose balance the refund
-    reopened; null when unused retainer money went back."""
+    reopened, or null when unused retainer money went back."""
 
     id = fields.BigIntField(primary_key=True)
     organization = fields.ForeignKeyField(

@@ -25,6 +25,7 @@ MODEL_MODULES = [
     "models.projects",
     "models.subscriptions",
     "models.payments",
+    "models.sharing",
 ]
 
 
