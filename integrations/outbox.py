@@ -16,6 +16,8 @@ import random
 import secrets
 import socket
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -132,6 +134,38 @@ async def run_delivery_loop(
         logger.info("Outbox delivery stopped (worker %s)", worker_id)
 
 
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime_type: str = "application/pdf"
+
+
+class AttachmentGone(Exception):
+    """What a message was to carry no longer exists: it can never be sent as written."""
+
+
+AttachmentLoader = Callable[[dict[str, Any]], Awaitable[Attachment]]
+_attachment_loader: AttachmentLoader | None = None
+
+
+def use_attachment_loader(loader: AttachmentLoader) -> None:
+    """Set by the composition root: turns a row's attachment entries into files."""
+    global _attachment_loader
+    _attachment_loader = loader
+
+
+async def _attach(message: EmailMessage, row: OutboxMessage) -> None:
+    for spec in row.attachments or []:
+        if _attachment_loader is None:
+            raise RuntimeError("Outbox attachments need use_attachment_loader()")
+        attachment = await _attachment_loader(spec)
+        maintype, subtype = attachment.mime_type.split("/", 1)
+        message.add_attachment(
+            attachment.content, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
+
+
 def compose(row: OutboxMessage, mail_from: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = mail_from
@@ -159,8 +193,10 @@ def retry_delay(attempts: int) -> timedelta:
 
 async def _deliver(mailer: Mailer, row: OutboxMessage, worker_id: str, mail_from: str) -> None:
     try:
-        await mailer.send(compose(row, mail_from))
-    except PermanentMailError as exc:
+        message = compose(row, mail_from)
+        await _attach(message, row)
+        await mailer.send(message)
+    except (PermanentMailError, AttachmentGone) as exc:
         logger.warning("Email %s to %s refused for good: %s", row.id, row.to_address, exc)
         await _record([row], worker_id, status=OutboxStatus.FAILED, last_error=_short(exc))
     except Exception as exc:  # everything else is transient: retried until it goes through

@@ -58,17 +58,18 @@ def locale_for(language: str) -> Locale:
         return Locale.parse(SOURCE_LANGUAGE)
 
 
-def environment(language: str) -> Environment:
-    return _environment(str(locale_for(language)))
+def environment(language: str, templates: Path = TEMPLATES) -> Environment:
+    """The language's environment for a folder of templates; PDFs share it with email."""
+    return _environment(str(locale_for(language)), templates)
 
 
 @functools.cache
-def _environment(locale_name: str) -> Environment:
+def _environment(locale_name: str, templates: Path) -> Environment:
     # One environment per locale: the installed gettext and the filters belong to it, so
     # rendering in one language can never pick up another's.
     locale = Locale.parse(locale_name)
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=FileSystemLoader(templates),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         undefined=StrictUndefined,

@@ -136,6 +136,11 @@ async def void_document(principal: StaffPrincipal, document_id: int) -> SalesDoc
             raise reject(
                 ErrorCode.INVALID_TRANSITION, "Refund or remove its payments before voiding."
             )
+        if document.kind == DocumentKind.CREDIT_NOTE and paid > 0:
+            raise reject(
+                ErrorCode.INVALID_TRANSITION,
+                "Part of this credit note was applied or refunded; it can no longer be voided.",
+            )
         if await _held(document):
             raise reject(
                 ErrorCode.PAYMENT_IN_PROGRESS,

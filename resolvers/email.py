@@ -30,8 +30,10 @@ async def enqueue_email(
     language: str,
     organization_id: int | None = None,
     reply_to: str = "",
+    attachments: list[dict[str, Any]] | None = None,
 ) -> OutboxMessage:
-    """Renders `template` in the recipient's language and queues it for delivery."""
+    """Renders `template` in the recipient's language and queues it for delivery.
+    `attachments` are rendered when the message is sent (see `outbox.use_attachment_loader`)."""
     _check_address(to)
     if reply_to:
         _check_address(reply_to)
@@ -45,6 +47,7 @@ async def enqueue_email(
         text_body=rendered.text,
         html_body=rendered.html,
         template=template,
+        attachments=attachments or [],
         status=OutboxStatus.PENDING,
         next_attempt_at=datetime.now(UTC),
     )

@@ -96,15 +96,43 @@ class _Method:
     saved_id: int | None
 
 
+@dataclass(frozen=True)
+class Payer:
+    """Who pays. A portal contact pays as itself. A public link's visitor pays in the scope of
+    the customer's primary contact without being that contact: nobody is recorded as the payer
+    (so no receipt goes to a contact), the customer's saved methods stay out of reach, and its
+    idempotency keys live apart from the contact's own, one namespace per link."""
+
+    principal: ContactPrincipal
+    link_id: int | None = None
+
+    @property
+    def paid_by_id(self) -> int | None:
+        return self.principal.contact.id if self.link_id is None else None
+
+    def key(self, key: str) -> str:
+        if self.link_id is None:
+            return key
+        return "link:" + hashlib.sha256(f"{self.link_id}:{key}".encode()).hexdigest()
+
+
 async def pay(principal: ContactPrincipal, request: PayRequest) -> Payment:
-    key = _checked_key(request.idempotency_key)
+    return await pay_as(Payer(principal), request)
+
+
+async def pay_as(payer: Payer, request: PayRequest) -> Payment:
+    principal = payer.principal
+    key = payer.key(_checked_key(request.idempotency_key))
     check_allocations(request.allocations)
+    saved_methods = request.payment_method_id is not None or request.save_payment_method
+    if payer.paid_by_id is None and saved_methods:
+        raise reject(ErrorCode.INVALID, "Pay with a card or bank account token.", ["token"])
     method = await _method(principal, request)
     organization = await Organization.get(id=principal.organization_id)
     async with transactions.unit_of_work():
         earlier = await _claim(principal, key, request.fingerprint())
         if earlier is None:
-            payment = await _attempt(principal, request, method, organization.payment_gateway)
+            payment = await _attempt(payer, request, method, organization.payment_gateway)
             await IdempotencyKey.filter(contact_id=principal.contact.id, key=key).update(
                 payment_id=payment.id
             )
@@ -121,9 +149,8 @@ async def pay(principal: ContactPrincipal, request: PayRequest) -> Payment:
     return payment
 
 
-async def _attempt(
-    principal: ContactPrincipal, request: PayRequest, method: _Method, gateway: str
-) -> Payment:
+async def _attempt(payer: Payer, request: PayRequest, method: _Method, gateway: str) -> Payment:
+    principal = payer.principal
     customer = await Customer.get(id=principal.customer_id)
     if method.kind == MethodKind.BANK_ACCOUNT and not customer.allow_ach:
         raise reject(ErrorCode.METHOD_NOT_ACCEPTED, "This customer cannot pay by bank account.")
@@ -144,7 +171,7 @@ async def _attempt(
         currency=documents[0].currency,
         amount_minor=sum(amounts),
         paid_on=datetime.now(UTC).date(),
-        paid_by_id=principal.contact.id,
+        paid_by_id=payer.paid_by_id,
         gateway=gateway,
         charge_key=f"pay_{uuid.uuid4().hex}",
         payment_method_id=method.saved_id,

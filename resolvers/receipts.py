@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from integrations.gateways.base import brand_name
 from models.customers import ContactPerson, Customer
 from models.documents import SalesDocument
 from models.organizations import Organization
@@ -12,17 +13,6 @@ from resolvers import links
 from resolvers.email import enqueue_email
 
 TEMPLATE = "payment_receipt"
-
-# Gateways name card brands in lower case; a receipt shows them as printed on the card.
-BRAND_NAMES = {
-    "visa": "Visa",
-    "mastercard": "Mastercard",
-    "amex": "American Express",
-    "discover": "Discover",
-    "diners": "Diners Club",
-    "jcb": "JCB",
-    "unionpay": "UnionPay",
-}
 
 
 async def enqueue_receipt(
@@ -90,7 +80,7 @@ async def _method(payment: Payment) -> dict[str, str]:
     brand = saved.brand if saved else ""
     return {
         "mode": PaymentMode(payment.mode).value,
-        "card_brand": BRAND_NAMES.get(brand.lower(), brand.title()),
+        "card_brand": brand_name(brand),
         "bank_name": saved.bank_name if saved else "",
         "last4": saved.last4 if saved else "",
     }

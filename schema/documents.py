@@ -7,6 +7,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import strawberry
+from strawberry.relay import to_base64
 from tortoise.expressions import Q
 
 from auth.errors import Forbidden
@@ -16,7 +17,8 @@ from models.documents import DocumentStatus as DocumentStatusValue
 from models.documents import LineItem as LineItemRow
 from models.documents import SalesDocument as SalesDocumentRow
 from models.documents import Shipment as ShipmentRow
-from resolvers import credits, document_visibility, documents, portal_documents, shipments
+from pdf.links import pdf_path
+from resolvers import credits, document_visibility, documents, links, portal_documents, shipments
 from resolvers.document_totals import margin_minor
 from resolvers.pagination import Ordering
 from schema.context import Info
@@ -161,6 +163,14 @@ class SalesDocumentNode(ModelNode):
         loader = info.context.loaders.children(LineItemRow, "document_id", "position")
         rows = await loader.load(self._row.id)
         return [LineItem.from_row(row, self.currency) for row in rows]
+
+    @strawberry.field(
+        description="The PDF: GET it with the same authentication as /graphql. Add "
+        "`?disposition=inline` to show it in the browser, e.g. to print it."
+    )
+    def pdf_url(self) -> str:
+        global_id = to_base64(type(self).__name__, self._row.id)
+        return links.current().public_base_url + pdf_path(global_id)
 
     @strawberry.field(description="The quote or sales order this was converted from.")
     async def source(self, info: Info) -> SalesDocumentNode | None:

@@ -5,6 +5,7 @@ from decimal import Decimal
 from enum import Enum
 
 import strawberry
+from strawberry.relay import to_base64
 from tortoise.expressions import Q
 
 from auth.scoping import scoped
@@ -18,7 +19,8 @@ from models.payments import PaymentMode as PaymentModeValue
 from models.payments import PaymentRefund as PaymentRefundRow
 from models.payments import PaymentStatus as PaymentStatusValue
 from models.payments import SavedPaymentMethod as SavedPaymentMethodRow
-from resolvers import online_payments, payment_methods, payments
+from pdf.links import receipt_pdf_path
+from resolvers import links, online_payments, payment_methods, payments
 from resolvers.errors import ErrorCode
 from schema.context import Info
 from schema.customers import Customer
@@ -82,6 +84,16 @@ class Payment(ModelNode):
         loader = info.context.loaders.children(PaymentRefundRow, "payment_id", "id")
         return [PaymentRefund.from_row(row, self._row.currency)
                 for row in await loader.load(self._row.id)]  # fmt: skip
+
+    @strawberry.field(
+        description="The receipt PDF, once the payment has succeeded: GET it with the same "
+        "authentication as /graphql."
+    )
+    def receipt_pdf_url(self) -> str | None:
+        if self._row.status != PaymentStatusValue.SUCCEEDED:
+            return None
+        global_id = to_base64(type(self).__name__, self._row.id)
+        return links.current().public_base_url + receipt_pdf_path(global_id)
 
     @strawberry.field(description="Why an online payment failed; empty otherwise.")
     def failure_reason(self) -> str:

@@ -35,14 +35,17 @@ from schema.documents import (
     ShipmentMutations,
 )
 from schema.errors import is_expected
+from schema.forwarding import ForwardingMutations
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.payments import PaymentMutations, PaymentQueries, PortalPaymentMutations
 from schema.portal_access import PortalAccessMutations
 from schema.preferences import PreferencesMutations, PreferencesQueries
 from schema.projects import ProjectMutations, ProjectQueries
+from schema.public_links import PublicLinkMutations, PublicLinkQueries
 from schema.relay import ModelNode, resolve_node
 from schema.staff import StaffMutations, StaffQueries
+from schema.statements import StatementQueries
 from schema.subscriptions import SubscriptionMutations, SubscriptionQueries
 
 logger = logging.getLogger("portico.graphql")
@@ -83,6 +86,8 @@ Query = merge_types(
         PaymentQueries,
         ProjectQueries,
         SubscriptionQueries,
+        PublicLinkQueries,
+        StatementQueries,
     ),
 )
 
@@ -99,6 +104,7 @@ Mutation = merge_types(
         PortalAccessMutations,
         DocumentMutations,
         PortalDocumentMutations,
+        ForwardingMutations,
         CreditMutations,
         PaymentMutations,
         PortalPaymentMutations,
@@ -106,6 +112,7 @@ Mutation = merge_types(
         MfaMutations,
         ProjectMutations,
         SubscriptionMutations,
+        PublicLinkMutations,
     ),
 )
 

@@ -13,16 +13,20 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from auth import mfa, passwords
-from integrations import broker
+from integrations import broker, sms
 from integrations.gateways import registry
 from integrations.gateways.test_gateway import TestGateway
+from pdf import renderer as pdf_renderer
+from pdf.links import DOCUMENT_ROUTE, RECEIPT_ROUTE
 from resolvers import links
-from server import housekeeping
+from server import access_log, housekeeping
 from server.database import close_database, open_database
-from server.delivery import outbox_delivery
+from server.delivery import configure_pdfs, outbox_delivery
 from server.graphql import PorticoGraphQL
 from server.health import healthz, readyz
 from server.limits import BodySizeLimit
+from server.pdf_routes import PdfDownloads
+from server.public_routes import public_document_pdf
 from server.settings import Settings
 from server.webhooks import gateway_webhook
 
@@ -36,11 +40,15 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    access_log.install()
     passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
     mfa.configure(settings.secret_key)
     links.configure(settings.links)
+    sms.install(sms.sender_from_url(settings.sms_url))
     install_gateways(settings)
     graphql = PorticoGraphQL(settings)
+    configure_pdfs(settings)
+    downloads = PdfDownloads(graphql.authenticate_download)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -65,6 +73,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                     await task
             await events.stop()
             await close_database()
+            await asyncio.to_thread(pdf_renderer.shutdown)
 
     return Starlette(
         routes=[
@@ -73,6 +82,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/webhooks/gateways/{name}", gateway_webhook, methods=["POST"]),
+            Route(DOCUMENT_ROUTE, downloads.document, methods=["GET"]),
+            Route(RECEIPT_ROUTE, downloads.receipt, methods=["GET"]),
+            Route("/public/{secret}/pdf", public_document_pdf, methods=["GET"]),
         ],
         middleware=[
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),

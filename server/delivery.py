@@ -10,7 +10,10 @@ from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from integrations.mailer import mailer_from_url
-from integrations.outbox import new_worker_id, run_delivery_loop
+from integrations.outbox import new_worker_id, run_delivery_loop, use_attachment_loader
+from pdf import cache as pdf_cache
+from pdf import renderer as pdf_renderer
+from server.attachments import load_attachment
 from server.database import close_database, open_database
 from server.settings import Settings
 
@@ -20,6 +23,7 @@ SHUTDOWN_GRACE_SECONDS = 10
 
 
 def delivery_loop(settings: Settings, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
+    use_attachment_loader(load_attachment)
     return run_delivery_loop(
         mailer_from_url(settings.mail_url),
         worker_id=new_worker_id(),
@@ -52,7 +56,14 @@ async def run_worker(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await open_database(settings)
+    configure_pdfs(settings)  # forwarded documents are rendered here
     try:
         await delivery_loop(settings, stop)
     finally:
+        await asyncio.to_thread(pdf_renderer.shutdown)
         await close_database()
+
+
+def configure_pdfs(settings: Settings) -> None:
+    pdf_renderer.configure(workers=settings.pdf_workers)
+    pdf_cache.configure(settings.var_dir / "pdf-cache")

@@ -68,6 +68,18 @@ class PorticoGraphQL(GraphQL):
             return Anonymous()
         return await self._principal_for(secret)
 
+    async def authenticate_download(self, request: Request) -> Principal:
+        """For GET downloads (PDFs): the session cookie counts when the browser says the
+        request comes from the portal's own site. The cookie is SameSite=Strict, so another
+        site's link never carries it anyway, and a download changes nothing that matters."""
+        secret = _bearer_token(request)
+        same_site = request.headers.get("sec-fetch-site", "same-origin") in SAME_SITE
+        if secret is None and same_site:
+            secret = request.cookies.get(SESSION_COOKIE)
+        if not secret:
+            return Anonymous()
+        return await self._principal_for(secret)
+
     async def _principal_for(self, secret: str) -> Principal:
         if is_api_key(secret):
             return await principal_for_api_key(secret)
@@ -85,6 +97,9 @@ class PorticoGraphQL(GraphQL):
             return False
         origin = request.headers.get("origin")
         return origin is None or origin.rstrip("/") in self.settings.allowed_origins
+
+
+SAME_SITE = frozenset({"same-origin", "same-site", "none"})
 
 
 def _bearer_token(request: Request) -> str | None:

@@ -8,7 +8,7 @@ import logging
 
 from auth.rate_limit import prune as prune_failed_attempts
 from auth.sessions import prune_sessions
-from resolvers import online_payments
+from resolvers import online_payments, public_links
 
 logger = logging.getLogger("portico.housekeeping")
 
@@ -20,10 +20,12 @@ async def tidy_once() -> None:
     sessions = await prune_sessions()
     attempts = await prune_failed_attempts()
     keys = await online_payments.prune_idempotency_keys()
-    if sessions or attempts or keys:
+    codes = await public_links.prune()
+    if sessions or attempts or keys or codes:
         logger.info(
-            "Pruned %d ended sessions, %d failed attempts and %d idempotency keys",
-            sessions, attempts, keys,
+            "Pruned %d ended sessions, %d failed attempts, %d idempotency keys and %d "
+            "verification codes and visits",
+            sessions, attempts, keys, codes,
         )  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from integrations.mailer import (
     MailConfigurationError,
     mailer_from_url,
 )
+from integrations.sms import DEFAULT_SMS_URL, SmsConfigurationError, sender_from_url
 from resolvers.links import Links
 
 
@@ -65,6 +66,7 @@ class Settings:
     redis_url: str = ""
     mail_url: str = DEFAULT_MAIL_URL
     mail_from: str = DEFAULT_MAIL_FROM
+    sms_url: str = DEFAULT_SMS_URL
     outbox_poll_seconds: int = 2
     log_level: str = "INFO"
     graphiql: bool = True
@@ -76,6 +78,7 @@ class Settings:
     var_dir: Path = field(default=Path("var"))
     gateway_webhook_secret: str = ""
     test_gateway_ledger: Path | None = None
+    pdf_workers: int = 2
 
     @property
     def webhook_secret(self) -> bytes:
@@ -123,6 +126,7 @@ class Settings:
             redis_url=_env("REDIS_URL"),
             mail_url=_mail_url(_env("PORTICO_MAIL_URL", cls.mail_url)),
             mail_from=_mail_from(_env("PORTICO_MAIL_FROM", cls.mail_from)),
+            sms_url=_sms_url(_env("PORTICO_SMS_URL", cls.sms_url)),
             outbox_poll_seconds=_poll_seconds(cls.outbox_poll_seconds),
             log_level=_env("PORTICO_LOG_LEVEL", cls.log_level).upper(),
             graphiql=_env_bool("PORTICO_GRAPHIQL", not production),
@@ -136,6 +140,7 @@ class Settings:
             test_gateway_ledger=Path(ledger)
             if (ledger := _env("PORTICO_TEST_GATEWAY_LEDGER"))
             else None,
+            pdf_workers=_pdf_workers(cls.pdf_workers),
         )
 
 
@@ -145,6 +150,14 @@ def _mail_url(url: str) -> str:
         mailer_from_url(url)
     except MailConfigurationError as exc:
         raise ConfigurationError(f"PORTICO_MAIL_URL: {exc}") from exc
+    return url
+
+
+def _sms_url(url: str) -> str:
+    try:
+        sender_from_url(url)
+    except SmsConfigurationError as exc:
+        raise ConfigurationError(f"PORTICO_SMS_URL: {exc}") from exc
     return url
 
 
@@ -161,6 +174,13 @@ def _poll_seconds(default: int) -> int:
     if seconds < 1:  # zero would make every delivery loop query the database non-stop
         raise ConfigurationError("PORTICO_OUTBOX_POLL_SECONDS must be at least 1")
     return seconds
+
+
+def _pdf_workers(default: int) -> int:
+    workers = _env_int("PORTICO_PDF_WORKERS", default)
+    if workers < 1:
+        raise ConfigurationError("PORTICO_PDF_WORKERS must be at least 1")
+    return workers
 
 
 def _secret_key(production: bool, var_dir: Path) -> str:

@@ -117,3 +117,17 @@ async def test_refunds_use_up_credit_and_contacts_see_where_it_went(client, worl
     again = await gql(client, refund, {"id": credit["id"]}, token=world.tokens["staff"])
     assert again["data"]["refundCredit"]["errors"] == [{"code": "INVALID_TRANSITION"}]
     assert (await SalesDocument.get(number="CN-000001")).status == DocumentStatus.CLOSED
+
+
+async def test_a_used_credit_note_cannot_be_voided(client, world: World) -> None:
+    credit = await issued(client, world, "CREDIT_NOTE")
+    invoice = await issued(client, world, "INVOICE")
+    await gql(client, APPLY, {"credit": credit["id"], "invoice": invoice["id"], "amount": "10"},
+              token=world.tokens["staff"])  # fmt: skip
+    void = await gql(
+        client,
+        "mutation($id: ID!) { voidSalesDocument(input: {id: $id}) { errors { code } } }",
+        {"id": credit["id"]},
+        token=world.tokens["staff"],
+    )
+    assert void["data"]["voidSalesDocument"]["errors"] == [{"code": "INVALID_TRANSITION"}]

@@ -26,6 +26,7 @@ from integrations.templating import TEMPLATES, TRANSLATIONS, locale_for, render_
 from models.activity import ActivityKind
 from models.customers import Customer
 from models.outbox import OutboxMessage, OutboxStatus
+from pdf.worker import TEMPLATES as PDF_TEMPLATES
 from resolvers import transactions
 from resolvers.email import enqueue_activity_email, enqueue_email
 from server.settings import ConfigurationError, Settings
@@ -127,12 +128,13 @@ def test_every_activity_kind_has_its_own_phrase(language: str) -> None:
     assert fallback.subject not in subjects
 
 
+@pytest.mark.parametrize("templates", [TEMPLATES, PDF_TEMPLATES], ids=["email", "pdf"])
 @pytest.mark.parametrize("language", ["de", "es"])
-def test_catalog_translates_every_message_in_the_templates(language: str) -> None:
+def test_catalog_translates_every_message_in_the_templates(language: str, templates: Path) -> None:
     with (TRANSLATIONS / f"{language}.po").open("rb") as po:
         catalog = read_po(po)
     extracted = extract_from_dir(
-        TEMPLATES,
+        templates,
         method_map=[("**.txt", "jinja2"), ("**.html", "jinja2")],
         options_map={"**": {"extensions": "jinja2.ext.i18n"}},
     )

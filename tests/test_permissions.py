@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
+from strawberry.relay import GlobalID
 
 from tests.conftest import World, gid, gql
 
@@ -33,6 +35,7 @@ class Denied:
 
 UNAUTH = Denied("UNAUTHENTICATED")
 FORBIDDEN = Denied("FORBIDDEN")
+LINK_INVALID = Denied("LINK_INVALID")
 PEOPLE_ONLY = {"partner": FORBIDDEN, "partner_no_scope": FORBIDDEN, "anonymous": UNAUTH}
 CONTACTS = ("contact_a", "contact_b", "contact_other_org")
 
@@ -995,11 +998,122 @@ CASES = [
         deny_contacts_and_partners("INVALID", staff_other_org="NOT_FOUND"),
     ),
     Case(
+        "statementOfAccounts",
+        "query($c: ID!, $from: Date!, $to: Date!) { statementOfAccounts(customerId: $c, "
+        "from: $from, to: $to) { currencies { closingBalance { amount } entries { number } } } }",
+        lambda w: {
+            "c": gid("Customer", w.customer_a),
+            "from": date.today().replace(day=1).isoformat(),
+            "to": date.today().isoformat(),
+        },
+        lambda d: [
+            (len(c["entries"]), c["closingBalance"]["amount"])
+            for c in d["statementOfAccounts"]["currencies"]
+        ],
+        every(
+            [(4, "6.00")],
+            anonymous=UNAUTH,
+            contact_b=Denied("NOT_FOUND"),
+            contact_other_org=Denied("NOT_FOUND"),
+            staff_other_org=Denied("NOT_FOUND"),
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
         "reconcilePayments",
         "mutation { reconcilePayments { changed errors { code } } }",
         lambda w: {},
         lambda d: d["reconcilePayments"]["changed"],
         deny_contacts_and_partners(0, staff=FORBIDDEN),
+    ),
+    Case(
+        "publicLinks",
+        "query($id: ID!) { publicLinks(documentId: $id) { totalCount } }",
+        lambda w: {"id": w.sent_invoice_id},
+        lambda d: d["publicLinks"]["totalCount"],
+        deny_contacts_and_partners(0),
+    ),
+    Case(
+        "shareSalesDocument",
+        "mutation($id: ID!) { shareSalesDocument(input: {documentId: $id}) { "
+        "publicLink { url } errors { code } } }",
+        lambda w: {"id": w.sent_invoice_id},
+        lambda d: (
+            (
+                d["shareSalesDocument"]["publicLink"]
+                and "#token=pl_" in d["shareSalesDocument"]["publicLink"]["url"]
+            )
+            or d["shareSalesDocument"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners(True, staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "revokePublicLink",
+        "mutation($id: ID!) { revokePublicLink(input: {id: $id}) { errors { code } } }",
+        lambda w: {"id": str(GlobalID("PublicLink", "999999"))},
+        lambda d: d["revokePublicLink"]["errors"][0]["code"],
+        deny_contacts_and_partners("NOT_FOUND"),
+    ),
+    Case(
+        "revokeAllPublicLinks",
+        "mutation($id: ID!) { revokeAllPublicLinks(input: {documentId: $id}) { "
+        "revokedCount errors { code } } }",
+        lambda w: {"id": w.sent_invoice_id},
+        lambda d: (
+            d["revokeAllPublicLinks"]["revokedCount"]
+            if d["revokeAllPublicLinks"]["revokedCount"] is not None
+            else d["revokeAllPublicLinks"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners(0, staff_other_org="NOT_FOUND"),
+    ),
+    # Anyone may try a public link; a bogus one gets the same refusal whoever asks.
+    Case(
+        "publicDocument",
+        '{ publicDocument(token: "pl_bogus") { number } }',
+        lambda w: {},
+        lambda d: d["publicDocument"],
+        every(LINK_INVALID),
+    ),
+    Case(
+        "requestPublicLinkCode",
+        'mutation { requestPublicLinkCode(input: {token: "pl_bogus", channel: EMAIL}) { '
+        "maskedDestination errors { code } } }",
+        lambda w: {},
+        lambda d: d["requestPublicLinkCode"],
+        every(LINK_INVALID),
+    ),
+    Case(
+        "verifyPublicLinkCode",
+        'mutation { verifyPublicLinkCode(input: {token: "pl_bogus", code: "123456"}) { '
+        "visitToken errors { code } } }",
+        lambda w: {},
+        lambda d: d["verifyPublicLinkCode"],
+        every(LINK_INVALID),
+    ),
+    Case(
+        "payPublicDocument",
+        'mutation { payPublicDocument(input: {token: "pl_bogus", idempotencyKey: "perm-matrix-2", '
+        'amount: "1", paymentToken: "tok_visa"}) { payment { status } errors { code } } }',
+        lambda w: {},
+        lambda d: d["payPublicDocument"],
+        every(LINK_INVALID),
+    ),
+    Case(
+        "forwardSalesDocument",
+        'mutation($id: ID!) { forwardSalesDocument(input: {id: $id, to: "cfo@acorn.example"}) '
+        "{ sentTo errors { code } } }",
+        lambda w: {"id": w.sent_invoice_id},
+        lambda d: (
+            d["forwardSalesDocument"]["sentTo"] or d["forwardSalesDocument"]["errors"][0]["code"]
+        ),
+        every(
+            FORBIDDEN,
+            anonymous=UNAUTH,
+            contact_a="cfo@acorn.example",
+            contact_b="NOT_FOUND",
+            contact_other_org="NOT_FOUND",
+        ),
     ),
 ]
 

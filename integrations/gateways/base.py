@@ -64,6 +64,22 @@ class WebhookEvent:
     charge_key: str
 
 
+# Gateways name card brands in lower case; receipts show them as printed on the card.
+BRAND_NAMES = {
+    "visa": "Visa",
+    "mastercard": "Mastercard",
+    "amex": "American Express",
+    "discover": "Discover",
+    "diners": "Diners Club",
+    "jcb": "JCB",
+    "unionpay": "UnionPay",
+}
+
+
+def brand_name(brand: str) -> str:
+    return BRAND_NAMES.get(brand.lower(), brand.title())
+
+
 class GatewayError(Exception):
     """The gateway could not be reached or answered nonsense: the outcome is unknown."""
 

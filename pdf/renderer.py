@@ -1,0 +1,76 @@
+"""Renders PDFs in a bounded pool of worker processes.
+
+A PDF takes from a tenth of a second to seconds of pure-Python CPU work (xhtml2pdf also renders
+one document at a time per process), so it never runs on the event loop: the loop only awaits
+the pool. The pool starts on first use; `shutdown()` ends it with the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from pdf import worker
+
+DEFAULT_WORKERS = 2
+
+_workers = DEFAULT_WORKERS
+_pool: ProcessPoolExecutor | None = None
+_renders = 0
+
+
+def configure(*, workers: int = DEFAULT_WORKERS) -> None:
+    """Takes effect for the next pool; call before the first render, or after `shutdown()`."""
+    global _workers
+    _workers = max(1, workers)
+
+
+async def render_pdf(template: str, context: dict[str, Any], language: str) -> bytes:
+    """`template` from pdf/templates, rendered with `context` in `language`."""
+    global _renders
+    pool = _executor()
+    loop = asyncio.get_running_loop()
+    try:
+        pdf = await loop.run_in_executor(pool, worker.render, template, context, language)
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory): this pool takes no more work, the next one will.
+        _discard(pool)
+        raise
+    _renders += 1
+    return pdf
+
+
+def render_count() -> int:
+    """PDFs this process has rendered, for tests and benchmarks to tell a render from a cache
+    hit."""
+    return _renders
+
+
+def shutdown() -> None:
+    global _pool
+    pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _executor() -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:
+        # Spawned, not forked: the server process has an event loop and database threads, which
+        # a forked child would inherit in whatever state they were in.
+        _pool = ProcessPoolExecutor(
+            max_workers=_workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=worker.start,
+        )
+    return _pool
+
+
+def _discard(pool: ProcessPoolExecutor) -> None:
+    global _pool
+    if _pool is pool:
+        _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,133 @@
+"""What runs inside a PDF worker process: a Jinja2 template to HTML, and HTML to PDF.
+
+Everything here is synchronous and CPU-bound; `pdf.renderer` calls it through a process pool.
+`render` takes only picklable arguments, so the pool may spawn its workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import os
+from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from babel import Locale
+from babel.numbers import NumberPattern, parse_pattern
+from jinja2 import Environment
+
+from integrations.templating import TRANSLATIONS, environment, locale_for
+
+if TYPE_CHECKING:
+    from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+# DejaVu Sans covers the names customers really have (Łódź, Ørsted, Ğ...); the PDF core font
+# Helvetica only has Latin-1 and would print boxes. Used where the system has it installed.
+FONT_DIRECTORIES = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/dejavu"),
+    Path("/usr/share/fonts/TTF"),
+    Path("/usr/local/share/fonts/dejavu"),
+)
+FONT_FILES = {"normal": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf"}
+
+
+class RenderError(RuntimeError):
+    pass
+
+
+def start() -> None:
+    """Runs once in each new worker process. Renders take only the CPU time that requests leave
+    over: with Linux's SCHED_IDLE a server thread that wakes up preempts a render at once, which
+    keeps the API's latency as it is while PDFs render; elsewhere the lowest priority will do."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        with contextlib.suppress(OSError):
+            os.nice(19)
+
+
+def render(template: str, context: dict[str, Any], language: str) -> bytes:
+    # Imported here: the server process needs this module's fingerprint, not xhtml2pdf.
+    from xhtml2pdf import pisa
+
+    env = _environment(language)
+    html = env.get_template(template).render({**context, "font_faces": font_faces()})
+    out = BytesIO()
+    status = pisa.CreatePDF(
+        html,
+        dest=out,
+        encoding="utf-8",
+        path=str(TEMPLATES / template),
+        resource_policy=_policy(),
+    )
+    if status.err:
+        raise RenderError(f"{template}: xhtml2pdf reported {status.err} error(s)")
+    return out.getvalue()
+
+
+def _environment(language: str) -> Environment:
+    """The email templates' environment for this folder (the same translations, `money` and
+    `date`), and quantities, rates and percentages as the language writes numbers."""
+    env = environment(language, TEMPLATES)
+    if "number" not in env.filters:
+        env.filters["number"] = functools.partial(_number, locale=locale_for(language))
+    return env
+
+
+def _number(value: Decimal, least: int = 0, most: int = 4, *, locale: Locale) -> str:
+    """`least` to `most` decimals: 1.5, 19.995, 19.90 with least=2."""
+    return _pattern(least, most).apply(value, locale)
+
+
+@functools.cache
+def _pattern(least: int, most: int) -> NumberPattern:
+    fraction = "0" * least + "#" * max(0, most - least)
+    return parse_pattern(f"#,##0.{fraction}" if fraction else "#,##0")
+
+
+@functools.cache
+def _font_directory() -> Path | None:
+    for directory in FONT_DIRECTORIES:
+        if all((directory / name).is_file() for name in FONT_FILES.values()):
+            return directory
+    return None
+
+
+def font_faces() -> dict[str, str]:
+    """Font files by weight, or nothing: the templates then use Helvetica."""
+    directory = _font_directory()
+    if directory is None:
+        return {}
+    return {weight: (directory / name).as_posix() for weight, name in FONT_FILES.items()}
+
+
+@functools.cache
+def _policy() -> ResourceAccessPolicy:
+    from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+    # Templates escape everything customers and staff type, so a document cannot ask for a
+    # resource; still, no network at all and local reads only of the templates and the font.
+    font_directory = _font_directory()
+    return ResourceAccessPolicy.server(
+        base_dir=TEMPLATES,
+        extra_roots=(font_directory,) if font_directory else (),
+        allow_remote=False,
+    )
+
+
+@functools.cache
+def fingerprint() -> str:
+    """Changes when anything that shapes a PDF besides its data does: templates, translations,
+    the font. Part of every cache key, so a new release never serves old layouts."""
+    digest = hashlib.sha256()
+    for path in sorted([*TEMPLATES.glob("*.html"), *TRANSLATIONS.glob("*.po")]):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    digest.update(repr(sorted(font_faces().items())).encode())
+    return digest.hexdigest()[:16]
