@@ -1,18 +1,32 @@
-"""The portal home's figures for one customer, summed in SQL, one amount per currency."""
+"""The portal home's figures for one customer, summed in SQL, one amount per currency.
+
+A `Dashboard` lives for one request. Each family of figures is one grouped query, run the first
+time any of its fields is asked for and shared by the others; a new family is a method that
+returns `self._once(name, loader)` and a loader function beside `_document_figures`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
+from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
 
+from auth.prepared import PreparedQuery
 from auth.principals import Principal
-from auth.scoping import scoped
+from auth.scoping import conditions
 from models.documents import DocumentKind, DocumentStatus, SalesDocument
 from resolvers.document_visibility import hidden_kinds
 
+T = TypeVar("T")
+
 OPEN = (DocumentStatus.SENT, DocumentStatus.PARTIALLY_PAID)
 CREDIT_OPEN = (DocumentStatus.SENT,)
+OUTSTANDING_KINDS = (DocumentKind.INVOICE, DocumentKind.RETAINER_INVOICE, DocumentKind.CREDIT_NOTE)
 
 
 @dataclass(frozen=True)
@@ -21,30 +35,66 @@ class Amount:
     currency: str
 
 
-async def outstanding(principal: Principal, customer_id: int, kind: DocumentKind) -> list[Amount]:
-    statuses = CREDIT_OPEN if kind == DocumentKind.CREDIT_NOTE else OPEN
-    rows = await (
-        scoped(SalesDocument, principal)
-        .filter(customer_id=customer_id, kind=kind, status__in=statuses, balance_minor__gt=0)
-        .annotate(amount=Sum("balance_minor"))
-        .group_by("currency")
-        .order_by("currency")
-        .values("currency", "amount")
-    )
-    return [Amount(int(row["amount"]), row["currency"]) for row in rows]
+@dataclass(frozen=True)
+class DocumentFigures:
+    # Per kind in OUTSTANDING_KINDS, ordered by currency; credit notes None while hidden.
+    outstanding: dict[DocumentKind, list[Amount] | None]
+    # Sent sales orders per status; None while the portal does not show sales orders.
+    sales_order_counts: dict[str, int] | None
 
 
-async def sales_order_counts(principal: Principal, customer_id: int) -> dict[str, int] | None:
-    """None when the portal does not show sales orders to this viewer."""
-    if DocumentKind.SALES_ORDER in await hidden_kinds(principal):
-        return None
-    rows = await (
-        scoped(SalesDocument, principal)
-        .filter(customer_id=customer_id, kind=DocumentKind.SALES_ORDER)
-        .exclude(status=DocumentStatus.DRAFT)
-        .annotate(count=Count("id"))
-        .group_by("status")
-        .order_by("status")
-        .values("status", "count")
+class Dashboard:
+    def __init__(self, principal: Principal, customer_id: int | None) -> None:
+        self.principal = principal
+        self.customer_id = customer_id
+        self._loads: dict[str, asyncio.Future[Any]] = {}
+
+    async def documents(self) -> DocumentFigures:
+        return await self._once("documents", _document_figures)
+
+    def _once(
+        self, name: str, load: Callable[[Principal, int | None], Awaitable[T]]
+    ) -> asyncio.Future[T]:
+        # The fields resolve concurrently: the first to ask starts the query, the rest await it.
+        if name not in self._loads:
+            self._loads[name] = asyncio.ensure_future(load(self.principal, self.customer_id))
+        return self._loads[name]
+
+
+def _figures_query(where: dict[str, Any], customer_id: int) -> Any:
+    payable = Q(kind__in=[DocumentKind.INVOICE, DocumentKind.RETAINER_INVOICE], status__in=OPEN)
+    credit = Q(kind=DocumentKind.CREDIT_NOTE, status__in=CREDIT_OPEN)
+    sales_orders = Q(kind=DocumentKind.SALES_ORDER) & ~Q(status=DocumentStatus.DRAFT)
+    return (
+        SalesDocument.filter(**where)  # scoped(), with the principal's conditions as parameters
+        .filter(((payable | credit) & Q(balance_minor__gt=0)) | sales_orders)
+        .filter(customer_id=customer_id)
+        .annotate(amount=Sum("balance_minor"), count=Count("id"))
+        .group_by("kind", "currency", "status")
+        .values("kind", "currency", "status", "amount", "count")
     )
-    return {str(row["status"]): int(row["count"]) for row in rows}
+
+
+_FIGURES = PreparedQuery[list[dict[str, Any]]](_figures_query)
+
+
+async def _document_figures(principal: Principal, customer_id: int | None) -> DocumentFigures:
+    rows = []
+    if customer_id is not None:  # None: staff looking at no customer in particular
+        where = conditions(SalesDocument, principal)
+        rows = await _FIGURES.run(where=where, customer_id=customer_id)
+    amounts: dict[DocumentKind, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    counts: dict[str, int] = defaultdict(int)
+    for row in rows:
+        if row["kind"] == DocumentKind.SALES_ORDER:
+            counts[str(row["status"])] += int(row["count"])
+        else:  # the open statuses of one kind and currency add up
+            amounts[row["kind"]][row["currency"]] += int(row["amount"])
+    hidden = await hidden_kinds(principal)
+    outstanding = {
+        kind: None if kind in hidden else [Amount(minor, currency)
+                                           for currency, minor in sorted(amounts[kind].items())]
+        for kind in OUTSTANDING_KINDS
+    }  # fmt: skip
+    shown_counts = None if DocumentKind.SALES_ORDER in hidden else dict(sorted(counts.items()))
+    return DocumentFigures(outstanding, shown_counts)
