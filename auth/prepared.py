@@ -12,7 +12,7 @@ suite runs every prepared query on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from itertools import count
@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeVar
 from tortoise.queryset import AwaitableQuery, QuerySet
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 # Stand-ins no real value equals: ids are positive, and no stored text has a NUL in it.
 _FIRST_STAND_IN = -(2**62)
@@ -53,9 +54,10 @@ class _Fixed:
 class PreparedQuery(Generic[R]):
     """`build(**values)` returns the queryset; awaiting `run(**values)` gives its result.
 
-    Every int or str among the values (also inside a dict, such as `scoping.conditions`) is an
-    SQL parameter; anything else (None, bools, enums, tuples) is part of the shape, and each
-    shape is built and rendered on its own. The SQL must not otherwise depend on the values.
+    Every int or str among the values (also inside a dict, such as `scoping.conditions`, or a
+    list, such as the ids of an IN: see `padded`) is an SQL parameter; anything else (None,
+    bools, enums, tuples) is part of the shape, and each shape is built and rendered on its own.
+    The SQL must not otherwise depend on the values.
     """
 
     def __init__(self, build: Callable[..., AwaitableQuery]) -> None:
@@ -108,9 +110,20 @@ def _is_parameter(value: Any) -> bool:
     return isinstance(value, int | str) and not isinstance(value, bool | Enum)
 
 
+def padded(items: Sequence[T]) -> list[T]:
+    """An IN list with its last item repeated up to a power-of-two length: it matches the same
+    rows, and a prepared query renders a handful of shapes instead of one per length."""
+    if not items:
+        return []
+    size = 1 << (len(items) - 1).bit_length()
+    return [*items, *[items[-1]] * (size - len(items))]
+
+
 def _shape(value: Any) -> Hashable:
     if isinstance(value, dict):
         return tuple((name, _shape(item)) for name, item in value.items())
+    if isinstance(value, list):
+        return (list, *map(_shape, value))
     if _is_parameter(value):
         return type(value)
     return value
@@ -126,6 +139,8 @@ def _stand_in(
         return {
             name: _stand_in(item, (*path, name), found, counter) for name, item in value.items()
         }
+    if isinstance(value, list):
+        return [_stand_in(item, (*path, index), found, counter) for index, item in enumerate(value)]
     if not _is_parameter(value):
         return value
     number = next(counter)
