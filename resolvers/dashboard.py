@@ -1,17 +1,16 @@
 """The portal home's figures for one customer, summed in SQL, one amount per currency.
 
-A `Dashboard` lives for one request. Each family of figures is one grouped query, run the first
-time any of its fields is asked for and shared by the others; a new family is a method that
-returns `self._once(name, loader)` and a loader function beside `_document_figures`.
+A `Dashboard` lives for one request. Figures come in families, each one grouped query; the
+schema loads the families its selection reads before the fields resolve. A new family is a
+loader function beside `_document_figures`, an entry in `FAMILIES` and a property.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
@@ -21,8 +20,6 @@ from auth.principals import Principal
 from auth.scoping import conditions
 from models.documents import DocumentKind, DocumentStatus, SalesDocument
 from resolvers.document_visibility import hidden_kinds
-
-T = TypeVar("T")
 
 OPEN = (DocumentStatus.SENT, DocumentStatus.PARTIALLY_PAID)
 CREDIT_OPEN = (DocumentStatus.SENT,)
@@ -47,18 +44,24 @@ class Dashboard:
     def __init__(self, principal: Principal, customer_id: int | None) -> None:
         self.principal = principal
         self.customer_id = customer_id
-        self._loads: dict[str, asyncio.Future[Any]] = {}
+        self._loaded: dict[str, Any] = {}
 
-    async def documents(self) -> DocumentFigures:
-        return await self._once("documents", _document_figures)
+    async def load(self, families: Iterable[str]) -> None:
+        for family in families:
+            try:
+                self._loaded[family] = await FAMILIES[family](self.principal, self.customer_id)
+            except Exception as exc:  # raised by each field that reads the family
+                self._loaded[family] = exc
 
-    def _once(
-        self, name: str, load: Callable[[Principal, int | None], Awaitable[T]]
-    ) -> asyncio.Future[T]:
-        # The fields resolve concurrently: the first to ask starts the query, the rest await it.
-        if name not in self._loads:
-            self._loads[name] = asyncio.ensure_future(load(self.principal, self.customer_id))
-        return self._loads[name]
+    @property
+    def documents(self) -> DocumentFigures:
+        return self._read("documents")
+
+    def _read(self, family: str) -> Any:
+        figures = self._loaded[family]
+        if isinstance(figures, Exception):
+            raise figures
+        return figures
 
 
 def _figures_query(where: dict[str, Any], customer_id: int) -> Any:
@@ -98,3 +101,8 @@ async def _document_figures(principal: Principal, customer_id: int | None) -> Do
     }  # fmt: skip
     shown_counts = None if DocumentKind.SALES_ORDER in hidden else dict(sorted(counts.items()))
     return DocumentFigures(outstanding, shown_counts)
+
+
+FAMILIES: dict[str, Callable[[Principal, int | None], Awaitable[Any]]] = {
+    "documents": _document_figures,
+}
