@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from auth.prepared import PreparedQuery
 from auth.principals import (
     Anonymous,
     ContactPrincipal,
@@ -15,6 +16,7 @@ from auth.principals import (
 )
 from auth.tokens import hash_token, new_token
 from models.customers import ContactPerson, PortalAccess
+from models.preferences import PortalPreferences
 from models.sessions import Session
 from models.staff import StaffUser
 
@@ -66,19 +68,29 @@ async def start_session(
     return secret, session
 
 
-async def principal_for_session(policy: SessionPolicy, secret: str) -> Principal:
-    session = await Session.get_or_none(
-        token_hash=hash_token(secret), revoked_at=None
-    ).select_related("staff_user", "contact")
+# Every authenticated request asks this. The portal preferences come along because nearly every
+# request reads them next, and a query saved is a database round trip saved.
+_live_session = PreparedQuery[Session | None](
+    lambda token_hash: Session.get_or_none(token_hash=token_hash, revoked_at=None).select_related(
+        "staff_user", "contact", "organization__portal_preferences"
+    )
+)
+
+
+async def principal_for_session(
+    policy: SessionPolicy, secret: str
+) -> tuple[Principal, PortalPreferences | None]:
+    """Who the session's token stands for, and its organization's stored portal preferences."""
+    session = await _live_session.run(token_hash=hash_token(secret))
     now = datetime.now(UTC)
     if session is None or session.expires_at <= now or session.last_seen_at + policy.idle <= now:
-        return Anonymous()
+        return Anonymous(), None
     principal = _principal_of(session)
     if isinstance(principal, Anonymous):
-        return principal
+        return principal, None
     if now - session.last_seen_at >= _TOUCH_INTERVAL:
         await Session.filter(id=session.id).update(last_seen_at=now)
-    return principal
+    return principal, session.organization.portal_preferences
 
 
 def _principal_of(session: Session) -> Principal:

@@ -53,7 +53,7 @@ async def receipt_pdf(payment: Payment) -> bytes:
 
 
 async def document_context(document: SalesDocument) -> tuple[dict[str, Any], str]:
-    customer, organization = await _customer_and_organization(document.customer_id)
+    customer, organization = await customer_and_organization(document.customer_id)
     locale = locale_for(customer.portal_language)
     lines = await (
         LineItem.filter(document_id=document.id).order_by("position", "id").values(*LINE_FIELDS)
@@ -68,8 +68,8 @@ async def document_context(document: SalesDocument) -> tuple[dict[str, Any], str
         "reference": document.reference,
         "customer_notes": document.customer_notes,
         "terms": document.terms,
-        "organization": _organization(organization, locale),
-        "customer": _customer(customer, locale),
+        "organization": organization_block(organization, locale),
+        "customer": customer_block(customer, locale),
         "rate_decimals": exponent(document.currency),
         # Numbers stay Decimal: the worker writes them the customer's way.
         "lines": lines,
@@ -83,7 +83,7 @@ async def document_context(document: SalesDocument) -> tuple[dict[str, Any], str
 
 
 async def receipt_context(payment: Payment) -> tuple[dict[str, Any], str]:
-    customer, organization = await _customer_and_organization(payment.customer_id)
+    customer, organization = await customer_and_organization(payment.customer_id)
     locale = locale_for(customer.portal_language)
     context = {
         "number": payment.number,
@@ -94,15 +94,15 @@ async def receipt_context(payment: Payment) -> tuple[dict[str, Any], str]:
         "reference": payment.reference,
         "transaction_id": payment.gateway_reference,
         "notes": payment.notes,
-        "organization": _organization(organization, locale),
-        "customer": _customer(customer, locale),
+        "organization": organization_block(organization, locale),
+        "customer": customer_block(customer, locale),
         "lines": await _receipt_lines(payment),
         **await _method(payment),
     }
     return context, str(locale)
 
 
-async def _customer_and_organization(customer_id: int) -> tuple[Customer, Organization]:
+async def customer_and_organization(customer_id: int) -> tuple[Customer, Organization]:
     customer = await Customer.filter(id=customer_id).select_related("organization").get()
     return customer, customer.organization
 
@@ -202,7 +202,7 @@ async def _method(payment: Payment) -> dict[str, str]:
     }
 
 
-def _organization(organization: Organization, locale: Locale) -> dict[str, Any]:
+def organization_block(organization: Organization, locale: Locale) -> dict[str, Any]:
     return {
         "name": organization.name,
         "address": address_lines(organization.address, locale),
@@ -211,7 +211,7 @@ def _organization(organization: Organization, locale: Locale) -> dict[str, Any]:
     }
 
 
-def _customer(customer: Customer, locale: Locale) -> dict[str, Any]:
+def customer_block(customer: Customer, locale: Locale) -> dict[str, Any]:
     return {
         "name": customer.display_name,
         "billing_address": address_lines(customer.billing_address, locale),

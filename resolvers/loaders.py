@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -9,8 +10,9 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
+from auth.prepared import PreparedQuery, padded
 from auth.principals import Principal
-from auth.scoping import scoped
+from auth.scoping import conditions
 
 
 class Loaders:
@@ -43,19 +45,32 @@ class Loaders:
         return self._loaders[key]
 
     async def _load_by_id(self, model: type[Model], ids: Sequence[int]) -> list[Any]:
-        rows = await scoped(model, self.principal).filter(id__in=list(ids))
+        rows = await _by_id(model).run(where=conditions(model, self.principal), ids=padded(ids))
         found = {row.pk: row for row in rows}
         return [found.get(row_id) for row_id in ids]
 
     async def _load_children(
         self, model: type[Model], parent_field: str, order: str, ids: Sequence[int]
     ) -> list[list[Any]]:
-        rows = await (
-            scoped(model, self.principal)
-            .filter(**{f"{parent_field}__in": list(ids)})
-            .order_by(order, "id")
-        )
+        query = _children(model, parent_field, order)
+        rows = await query.run(where=conditions(model, self.principal), ids=padded(ids))
         grouped: dict[int, list[Any]] = defaultdict(list)
         for row in rows:
             grouped[getattr(row, parent_field)].append(row)
         return [grouped[parent_id] for parent_id in ids]
+
+
+# The loaders' queries, prepared once per process; each is scoped() with the principal's
+# conditions passed as values.
+@functools.cache
+def _by_id(model: type[Model]) -> PreparedQuery[list[Any]]:
+    return PreparedQuery(lambda where, ids: model.filter(**where).filter(id__in=ids))
+
+
+@functools.cache
+def _children(model: type[Model], parent_field: str, order: str) -> PreparedQuery[list[Any]]:
+    return PreparedQuery(
+        lambda where, ids: (
+            model.filter(**where).filter(**{f"{parent_field}__in": ids}).order_by(order, "id")
+        )
+    )

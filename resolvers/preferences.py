@@ -9,6 +9,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
+from auth.prepared import PreparedQuery
 from auth.principals import StaffPrincipal
 from models.activity import ActivityKind
 from models.organizations import Organization
@@ -51,6 +52,12 @@ def cached_for_this_request() -> Iterator[None]:
         _request_cache.reset(token)
 
 
+def remember(preferences: PortalPreferences) -> None:
+    """Preferences read along with something else (the session) serve the rest of the request."""
+    if (cache := _request_cache.get()) is not None:
+        cache[preferences.organization_id] = preferences
+
+
 async def preferences_for(organization_id: int) -> PortalPreferences:
     cache = _request_cache.get()
     if cache is not None and organization_id in cache:
@@ -61,8 +68,14 @@ async def preferences_for(organization_id: int) -> PortalPreferences:
     return preferences
 
 
+# Read by nearly every request of a portal contact.
+_stored = PreparedQuery[PortalPreferences | None](
+    lambda organization_id: PortalPreferences.get_or_none(organization_id=organization_id)
+)
+
+
 async def _load(organization_id: int) -> PortalPreferences:
-    preferences = await PortalPreferences.get_or_none(organization_id=organization_id)
+    preferences = await _stored.run(organization_id=organization_id)
     if preferences is not None:
         return preferences
     try:

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
 from strawberry.relay import to_base64
@@ -146,13 +146,8 @@ class SalesDocumentNode(ModelNode):
     total: Money
     sent_at: datetime | None
     created_at: datetime
+    status: DocumentStatus
     _row: strawberry.Private[SalesDocumentRow]
-
-    @strawberry.field
-    def status(self) -> DocumentStatus:
-        if is_overdue(self._row):
-            return DocumentStatus.OVERDUE
-        return DocumentStatus(self._row.status.value)
 
     @strawberry.field
     async def customer(self, info: Info) -> Customer:
@@ -215,6 +210,7 @@ class SalesDocumentNode(ModelNode):
     @classmethod
     def from_row(cls, row: SalesDocumentRow) -> SalesDocumentNode:
         node_type = TYPES[row.kind] if cls is SalesDocumentNode else cls
+        overdue = is_overdue(row)
         money = {
             name: Money.of(getattr(row, f"{name}_minor"), row.currency)
             for name in ("subtotal", "discount", "tax", "total")
@@ -229,9 +225,16 @@ class SalesDocumentNode(ModelNode):
             terms=row.terms,
             sent_at=row.sent_at,
             created_at=row.created_at,
+            status=DocumentStatus.OVERDUE if overdue else DocumentStatus(row.status.value),
             _row=row,
             **money,
+            **node_type.kind_fields(row, overdue),
         )
+
+    @classmethod
+    def kind_fields(cls, row: SalesDocumentRow, overdue: bool) -> dict[str, Any]:
+        """The values of the fields a kind of document adds."""
+        return {}
 
     @classmethod
     async def resolve_nodes(
@@ -246,31 +249,27 @@ class SalesDocumentNode(ModelNode):
 
 @strawberry.interface(name="Payable", description="A document the customer pays.")
 class Payable:
-    _row: strawberry.Private[SalesDocumentRow]
+    balance_due: Money = strawberry.field(description="What is left to pay.")
+    due_date: date | None
+    payment_terms_days: int | None
+    allow_partial_payments: bool = strawberry.field(
+        description="Whether the customer may pay part of the balance."
+    )
+    payment_methods: list[PaymentMethod] = strawberry.field(
+        description="How the customer may pay it online."
+    )
+    is_overdue: bool
 
-    @strawberry.field(description="What is left to pay.")
-    def balance_due(self) -> Money:
-        return Money.of(self._row.balance_minor, self._row.currency)
-
-    @strawberry.field
-    def due_date(self) -> date | None:
-        return self._row.due_date
-
-    @strawberry.field
-    def payment_terms_days(self) -> int | None:
-        return self._row.payment_terms_days
-
-    @strawberry.field(description="Whether the customer may pay part of the balance.")
-    def allow_partial_payments(self) -> bool:
-        return self._row.allow_partial_payments
-
-    @strawberry.field(description="How the customer may pay it online.")
-    def payment_methods(self) -> list[PaymentMethod]:
-        return [PaymentMethod(m) for m in self._row.payment_methods]
-
-    @strawberry.field
-    def is_overdue(self) -> bool:
-        return is_overdue(self._row)
+    @classmethod
+    def kind_fields(cls, row: SalesDocumentRow, overdue: bool) -> dict[str, Any]:
+        return {
+            "balance_due": Money.of(row.balance_minor, row.currency),
+            "due_date": row.due_date,
+            "payment_terms_days": row.payment_terms_days,
+            "allow_partial_payments": row.allow_partial_payments,
+            "payment_methods": [PaymentMethod(method) for method in row.payment_methods],
+            "is_overdue": overdue,
+        }
 
     @strawberry.field(
         description="What has been paid toward it: payments, and retainer money applied."
@@ -344,9 +343,11 @@ class Quote(SalesDocumentNode):
     model = SalesDocumentRow
     kind_value = DocumentKindValue.QUOTE
 
-    @strawberry.field(description="Until when the quote stands.")
-    def expiry_date(self) -> date | None:
-        return self._row.due_date
+    expiry_date: date | None = strawberry.field(description="Until when the quote stands.")
+
+    @classmethod
+    def kind_fields(cls, row: SalesDocumentRow, overdue: bool) -> dict[str, Any]:
+        return {"expiry_date": row.due_date}
 
 
 @strawberry.enum
@@ -397,6 +398,7 @@ class SalesOrder(SalesDocumentNode):
         loader = info.context.loaders.children(ShipmentRow, "sales_order_id", "id")
         return [Shipment.from_row(row) for row in await loader.load(self._row.id)]
 
+    # A resolver rather than a plain field only to keep its place after `shipments` in the SDL.
     @strawberry.field
     def expected_shipment_date(self) -> date | None:
         return self._row.due_date
@@ -407,9 +409,13 @@ class CreditNote(SalesDocumentNode):
     model = SalesDocumentRow
     kind_value = DocumentKindValue.CREDIT_NOTE
 
-    @strawberry.field(description="What is left to apply to invoices or refund.")
-    def credits_remaining(self) -> Money:
-        return Money.of(self._row.balance_minor, self._row.currency)
+    credits_remaining: Money = strawberry.field(
+        description="What is left to apply to invoices or refund."
+    )
+
+    @classmethod
+    def kind_fields(cls, row: SalesDocumentRow, overdue: bool) -> dict[str, Any]:
+        return {"credits_remaining": Money.of(row.balance_minor, row.currency)}
 
     @strawberry.field(description="Where its balance went: invoices and refunds.")
     async def uses(self, info: Info) -> list[CreditUse]:

@@ -6,11 +6,13 @@ from datetime import date
 from typing import Annotated
 
 import strawberry
+from strawberry.relay import to_base64
 
 from auth.errors import BadUserInput
 from auth.principals import ContactPrincipal
 from models.documents import SalesDocument as SalesDocumentRow
-from resolvers import statements
+from pdf.links import statement_pdf_path
+from resolvers import links, statements
 from resolvers.document_visibility import hidden_kinds
 from schema.context import Info
 from schema.customers import Customer
@@ -125,6 +127,13 @@ class StatementOfAccounts:
     @strawberry.field
     async def customer(self, info: Info) -> Customer:
         return await Customer.load(info, self._customer_id)
+
+    @strawberry.field(
+        description="The same statement as a PDF, downloaded with the same authentication."
+    )
+    def pdf_url(self) -> str:
+        customer = to_base64("Customer", self._customer_id)
+        return links.current().public_base_url + statement_pdf_path(customer, self.start, self.end)
 
 
 @strawberry.type

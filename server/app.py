@@ -17,7 +17,7 @@ from integrations import broker, sms
 from integrations.gateways import registry
 from integrations.gateways.test_gateway import TestGateway
 from pdf import renderer as pdf_renderer
-from pdf.links import DOCUMENT_ROUTE, RECEIPT_ROUTE
+from pdf.links import DOCUMENT_ROUTE, RECEIPT_ROUTE, STATEMENT_ROUTE
 from resolvers import links
 from server import access_log, housekeeping
 from server.database import close_database, open_database
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             Route("/webhooks/gateways/{name}", gateway_webhook, methods=["POST"]),
             Route(DOCUMENT_ROUTE, downloads.document, methods=["GET"]),
             Route(RECEIPT_ROUTE, downloads.receipt, methods=["GET"]),
+            Route(STATEMENT_ROUTE, downloads.statement, methods=["GET"]),
             Route("/public/{secret}/pdf", public_document_pdf, methods=["GET"]),
         ],
         middleware=[

@@ -83,7 +83,9 @@ class PorticoGraphQL(GraphQL):
     async def _principal_for(self, secret: str) -> Principal:
         if is_api_key(secret):
             return await principal_for_api_key(secret)
-        principal = await principal_for_session(self.session_policy, secret)
+        principal, stored_preferences = await principal_for_session(self.session_policy, secret)
+        if stored_preferences is not None:
+            preferences.remember(stored_preferences)
         # Marked here, on every request: turning the requirement on takes effect at once.
         return await mfa.with_enrollment_state(principal)
 

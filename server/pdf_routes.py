@@ -1,4 +1,5 @@
-"""`GET /documents/{id}/pdf` and `GET /payments/{id}/receipt.pdf`: PDFs to download or print.
+"""`GET /documents/{id}/pdf`, `GET /payments/{id}/receipt.pdf` and
+`GET /customers/{id}/statement.pdf?from=YYYY-MM-DD&to=YYYY-MM-DD`: PDFs to download or print.
 
 `{id}` is the GraphQL global id. Who may download what is exactly what GraphQL answers: the
 same authentication (the /graphql endpoint's own), `scoped()` rows, and the portal's document
@@ -11,18 +12,28 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import date
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from strawberry import relay
 
-from auth.errors import CodedError, Forbidden, MfaEnrollmentRequired, NotFound, Unauthenticated
+from auth.errors import (
+    BadUserInput,
+    CodedError,
+    Forbidden,
+    MfaEnrollmentRequired,
+    NotFound,
+    Unauthenticated,
+)
 from auth.principals import Anonymous, ContactPrincipal, Principal
 from auth.scoping import scoped
 from models.documents import SalesDocument
 from models.payments import Payment, PaymentStatus
 from pdf.documents import document_pdf, receipt_pdf
-from resolvers import document_visibility, portal_documents, preferences
+from pdf.statements import statement_pdf
+from resolvers import document_visibility, portal_documents, preferences, statements
 from schema.documents import TYPES
 from schema.payments import Payment as PaymentNode
 
@@ -52,6 +63,16 @@ class PdfDownloads:
         async def download(principal: Principal) -> tuple[str, bytes]:
             row = await _receipt_payment(principal, request.path_params["id"])
             return row.number, await receipt_pdf(row)
+
+        return await self._serve(request, download)
+
+    async def statement(self, request: Request) -> Response:
+        async def download(principal: Principal) -> tuple[str, bytes]:
+            customer_id = _customer_id(request.path_params["id"])
+            start, end = _period(request.query_params.get("from"), request.query_params.get("to"))
+            sections = await statements.statement(principal, customer_id, start, end)
+            pdf = await statement_pdf(customer_id, start, end, [asdict(s) for s in sections])
+            return f"statement-{start.isoformat()}-{end.isoformat()}", pdf
 
         return await self._serve(request, download)
 
@@ -137,3 +158,17 @@ def _decode(global_id: str) -> tuple[str, int]:
         return "", 0
     node_id = decoded.node_id
     return decoded.type_name, int(node_id) if node_id.isdigit() and len(node_id) < 19 else 0
+
+
+def _customer_id(global_id: str) -> int:
+    type_name, row_id = _decode(global_id)
+    if type_name != "Customer":
+        raise NotFound("No such customer.")
+    return row_id
+
+
+def _period(start: str | None, end: str | None) -> tuple[date, date]:
+    try:
+        return date.fromisoformat(start or ""), date.fromisoformat(end or "")
+    except ValueError:
+        raise BadUserInput("Give `from` and `to` as YYYY-MM-DD.") from None

@@ -55,7 +55,7 @@ async def download(
     client: httpx.AsyncClient, path: str, token: str | None = None, **params: str
 ) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return await client.get(path, headers=headers, params=params)
+    return await client.get(path, headers=headers, params=params or None)
 
 
 def document_path(document: dict) -> str:
@@ -310,3 +310,31 @@ def test_pruning_keeps_the_cache_within_its_budget(tmp_path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         f"invoice-{n}-v1-en-x.pdf" for n in range(6, 10)
     ]
+
+
+async def test_the_statement_of_accounts_as_a_pdf(client, world: World) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    invoice = await issue(client, world)
+    await record(client, world, (invoice, "10"))
+    today = date.today().isoformat()
+    query = """query($from: Date!, $to: Date!) { statementOfAccounts(from: $from, to: $to) {
+      pdfUrl currencies { closingBalance { amount } entries { number } } } }"""
+    body = await gql(client, query, {"from": "2026-01-01", "to": today},
+                     token=world.tokens["contact_a"])  # fmt: skip
+    statement = body["data"]["statementOfAccounts"]
+    path = statement["pdfUrl"].removeprefix("http://127.0.0.1:8000")
+    content = text(await download(client, path, world.tokens["contact_a"]))
+    assert "Statement of accounts" in content and "Acorn Ltd" in content
+    for entry in statement["currencies"][0]["entries"]:
+        assert entry["number"] in content
+    closing = statement["currencies"][0]["closingBalance"]["amount"]
+    assert f"${Decimal(closing):,.2f}" in content
+
+    assert (await download(client, path, world.tokens["contact_b"])).status_code == 404
+    assert (await download(client, path)).status_code == 401
+    bad = path.replace("from=2026-01-01", "from=yesterday")
+    assert (await download(client, bad, world.tokens["contact_a"])).status_code == 400
+    staff = await download(client, path, world.tokens["staff"])
+    assert staff.headers["content-disposition"].startswith('attachment; filename="statement-')

@@ -1,0 +1,156 @@
+"""Queries every request makes, rendered to SQL once and then run with each request's values.
+
+Tortoise renders a queryset's SQL anew on every await, and for a small query that costs several
+times what the database takes to answer it (a session lookup with two joins: ~0.35 ms rendering,
+~0.03 ms in SQLite). A prepared query renders its queryset once per shape and database, with
+stand-in values it can find again among the SQL parameters, and from then on only swaps in the
+real values.
+
+Relies on tortoise-orm internals (`_make_query`, `_execute`, `_select_related_idx`); the test
+suite runs every prepared query on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from itertools import count
+from typing import Any, Generic, TypeVar
+
+from tortoise.queryset import AwaitableQuery, QuerySet
+
+R = TypeVar("R")
+T = TypeVar("T")
+
+# Stand-ins no real value equals: ids are positive, and no stored text has a NUL in it.
+_FIRST_STAND_IN = -(2**62)
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    sql: str
+    params: tuple[Any, ...]
+    slots: tuple[tuple[int, tuple[Hashable, ...]], ...]  # parameter index, path of its value
+    select_related_idx: list[Any] | None
+
+    def get_parameterized_sql(self, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        params = list(self.params)
+        for index, path in self.slots:
+            params[index] = _at(values, path)
+        return self.sql, params
+
+
+class _Fixed:
+    """What `_execute` asks a pypika query for, answered from the rendering."""
+
+    def __init__(self, sql: str, params: list[Any]) -> None:
+        self._sql_and_params = sql, params
+
+    def get_parameterized_sql(self) -> tuple[str, list[Any]]:
+        return self._sql_and_params
+
+
+class PreparedQuery(Generic[R]):
+    """`build(**values)` returns the queryset; awaiting `run(**values)` gives its result.
+
+    Every int or str among the values (also inside a dict, such as `scoping.conditions`, or a
+    list, such as the ids of an IN: see `padded`) is an SQL parameter; anything else (None,
+    bools, enums, tuples) is part of the shape, and each shape is built and rendered on its own.
+    The SQL must not otherwise depend on the values.
+    """
+
+    def __init__(self, build: Callable[..., AwaitableQuery]) -> None:
+        self._build = build
+        # Building is not free either (an annotation alone costs ~0.1 ms): one query per shape
+        # carries what `_execute` needs besides the SQL.
+        self._templates: dict[Hashable, AwaitableQuery] = {}
+        self._rendered: dict[Hashable, _Rendered] = {}
+
+    async def run(self, **values: Any) -> R:
+        shape = _shape(values)
+        query = self._templates.get(shape)
+        if query is None:
+            query = self._templates[shape] = self._build(**_stand_in(values, (), {}, count()))
+        query._db = None
+        query._choose_db_if_not_chosen()  # the connection of this moment, e.g. a transaction
+        key = (shape, query._db.executor_class)
+        rendered = self._rendered.get(key)
+        if rendered is None:
+            rendered = self._rendered[key] = _render(self._build, values, query._db)
+        # Concurrent runs share the template: _execute reads what is set here before it first
+        # awaits, so each run executes its own SQL parameters on its own connection.
+        query.query = _Fixed(*rendered.get_parameterized_sql(values))
+        if rendered.select_related_idx is not None:
+            query._select_related_idx = rendered.select_related_idx
+        return await query._execute()
+
+
+def _render(build: Callable[..., AwaitableQuery], values: Mapping[str, Any], db: Any) -> _Rendered:
+    """The SQL of the values' shape on this database, and where each value goes in its
+    parameters."""
+    stand_ins: dict[Any, tuple[Hashable, ...]] = {}
+    query = build(**_stand_in(values, (), stand_ins, count()))
+    query._db = db
+    query._make_query()
+    sql, params = query.query.get_parameterized_sql()
+    slots = tuple(
+        (index, stand_ins[param])
+        for index, param in enumerate(params)
+        if isinstance(param, Hashable) and param in stand_ins
+    )
+    missing = set(stand_ins.values()) - {path for _, path in slots}
+    if missing:
+        raise TypeError(f"Not SQL parameters of the prepared query: {sorted(missing)}")
+    related = query._select_related_idx if isinstance(query, QuerySet) else None
+    return _Rendered(sql, tuple(params), slots, related)
+
+
+def _is_parameter(value: Any) -> bool:
+    return isinstance(value, int | str) and not isinstance(value, bool | Enum)
+
+
+def padded(items: Sequence[T]) -> list[T]:
+    """An IN list with its last item repeated up to a power-of-two length: it matches the same
+    rows, and a prepared query renders a handful of shapes instead of one per length."""
+    if not items:
+        return []
+    size = 1 << (len(items) - 1).bit_length()
+    return [*items, *[items[-1]] * (size - len(items))]
+
+
+def _shape(value: Any) -> Hashable:
+    if isinstance(value, dict):
+        return tuple((name, _shape(item)) for name, item in value.items())
+    if isinstance(value, list):
+        return (list, *map(_shape, value))
+    if _is_parameter(value):
+        return type(value)
+    return value
+
+
+def _stand_in(
+    value: Any,
+    path: tuple[Hashable, ...],
+    found: dict[Any, tuple[Hashable, ...]],
+    counter: count,
+) -> Any:
+    if isinstance(value, dict):
+        return {
+            name: _stand_in(item, (*path, name), found, counter) for name, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_stand_in(item, (*path, index), found, counter) for index, item in enumerate(value)]
+    if not _is_parameter(value):
+        return value
+    number = next(counter)
+    stand_in = _FIRST_STAND_IN - number if isinstance(value, int) else f"\0prepared {number}\0"
+    found[stand_in] = path
+    return stand_in
+
+
+def _at(values: Mapping[str, Any], path: tuple[Hashable, ...]) -> Any:
+    value: Any = values
+    for name in path:
+        value = value[name]
+    return value
