@@ -26,6 +26,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from models.money import format_money
 
 TEMPLATES = Path(__file__).with_name("email_templates")
+# Partials both email and PDF templates import, e.g. how a payment was made.
+SHARED_TEMPLATES = Path(__file__).with_name("shared_templates")
 TRANSLATIONS = Path(__file__).with_name("translations")
 SOURCE_LANGUAGE = "en"
 
@@ -69,7 +71,7 @@ def _environment(locale_name: str, templates: Path) -> Environment:
     # rendering in one language can never pick up another's.
     locale = Locale.parse(locale_name)
     env = Environment(
-        loader=FileSystemLoader(templates),
+        loader=FileSystemLoader([templates, SHARED_TEMPLATES]),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         undefined=StrictUndefined,

@@ -96,8 +96,8 @@ async def receipt_context(payment: Payment) -> tuple[dict[str, Any], str]:
         "notes": payment.notes,
         "organization": organization_block(organization, locale),
         "customer": customer_block(customer, locale),
-        "lines": await _receipt_lines(payment),
-        **await _method(payment),
+        "lines": await receipt_lines(payment),
+        **await payment_method_details(payment),
     }
     return context, str(locale)
 
@@ -168,7 +168,7 @@ def _nothing_paid() -> dict[str, Any]:
     return {"payments": [], "refunds": [], "credits": [], "payments_minor": 0, "credits_minor": 0}
 
 
-async def _receipt_lines(payment: Payment) -> list[dict[str, Any]]:
+async def receipt_lines(payment: Payment) -> list[dict[str, Any]]:
     """What the payment paid of each document, and what is still due on it."""
     allocations = await PaymentAllocation.filter(payment_id=payment.id).order_by("id")
     paid: dict[int, int] = {}
@@ -178,6 +178,7 @@ async def _receipt_lines(payment: Payment) -> list[dict[str, Any]]:
     return [
         {
             "number": documents[document_id].number,
+            "currency": documents[document_id].currency,
             "paid_minor": minor,
             "balance_minor": documents[document_id].balance_minor,
         }
@@ -185,7 +186,7 @@ async def _receipt_lines(payment: Payment) -> list[dict[str, Any]]:
     ]
 
 
-async def _method(payment: Payment) -> dict[str, str]:
+async def payment_method_details(payment: Payment) -> dict[str, str]:
     """The saved card or account when known; a method used once, or removed since, leaves only
     the payment's mode."""
     saved = (

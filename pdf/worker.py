@@ -19,7 +19,7 @@ from babel import Locale
 from babel.numbers import NumberPattern, parse_pattern
 from jinja2 import Environment
 
-from integrations.templating import TRANSLATIONS, environment, locale_for
+from integrations.templating import SHARED_TEMPLATES, TRANSLATIONS, environment, locale_for
 
 if TYPE_CHECKING:
     from xhtml2pdf.config.resources import ResourceAccessPolicy
@@ -126,7 +126,8 @@ def fingerprint() -> str:
     """Changes when anything that shapes a PDF besides its data does: templates, translations,
     the font. Part of every cache key, so a new release never serves old layouts."""
     digest = hashlib.sha256()
-    for path in sorted([*TEMPLATES.glob("*.html"), *TRANSLATIONS.glob("*.po")]):
+    shared = SHARED_TEMPLATES.glob("*.txt")
+    for path in sorted([*TEMPLATES.glob("*.html"), *shared, *TRANSLATIONS.glob("*.po")]):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     digest.update(repr(sorted(font_faces().items())).encode())

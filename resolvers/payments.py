@@ -98,7 +98,7 @@ async def record_payment(
             await allocate(payment, document, minor, payment.paid_on)
         _record(ActivityKind.PAYMENT_MADE, principal, payment)
         if details.send_receipt:
-            await enqueue_receipt(payment, documents, to=await _receipt_contact(customer.id))
+            await enqueue_receipt(payment, to=await _receipt_contact(customer.id))
     return payment
 
 

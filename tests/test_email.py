@@ -22,7 +22,13 @@ from integrations.mailer import (
     mailer_from_url,
 )
 from integrations.outbox import claim_batch, deliver_once, retry_delay, run_delivery_loop
-from integrations.templating import TEMPLATES, TRANSLATIONS, locale_for, render_email
+from integrations.templating import (
+    SHARED_TEMPLATES,
+    TEMPLATES,
+    TRANSLATIONS,
+    locale_for,
+    render_email,
+)
 from models.activity import ActivityKind
 from models.customers import Customer
 from models.outbox import OutboxMessage, OutboxStatus
@@ -128,7 +134,9 @@ def test_every_activity_kind_has_its_own_phrase(language: str) -> None:
     assert fallback.subject not in subjects
 
 
-@pytest.mark.parametrize("templates", [TEMPLATES, PDF_TEMPLATES], ids=["email", "pdf"])
+@pytest.mark.parametrize(
+    "templates", [TEMPLATES, PDF_TEMPLATES, SHARED_TEMPLATES], ids=["email", "pdf", "shared"]
+)
 @pytest.mark.parametrize("language", ["de", "es"])
 def test_catalog_translates_every_message_in_the_templates(language: str, templates: Path) -> None:
     with (TRANSLATIONS / f"{language}.po").open("rb") as po:

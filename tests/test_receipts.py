@@ -69,7 +69,7 @@ async def pay(
             )  # fmt: skip
             await settle(document, minor)
         documents = [document for document, _ in allocations]
-        await enqueue_receipt(payment, documents)
+        await enqueue_receipt(payment)
     return payment, documents
 
 
