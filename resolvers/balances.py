@@ -17,6 +17,8 @@ from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
 
 OPEN_FOR_PAYMENT = (DocumentStatus.SENT, DocumentStatus.PARTIALLY_PAID)
+# Online payments not yet ended: processing, or pending like a bank debit.
+IN_FLIGHT = (PaymentStatus.PROCESSING, PaymentStatus.PENDING)
 
 
 def payment_status(total_minor: int, paid_minor: int) -> DocumentStatus:
@@ -82,7 +84,7 @@ async def reserved(document_ids: Iterable[int]) -> dict[int, int]:
     rows = await (
         PaymentAllocation.filter(
             document_id__in=list(document_ids),
-            payment__status__in=[PaymentStatus.PROCESSING, PaymentStatus.PENDING],
+            payment__status__in=list(IN_FLIGHT),
         )
         .annotate(held=Sum("amount_minor"))
         .group_by("document_id")

@@ -44,7 +44,7 @@ from models.payments import (
     SavedPaymentMethod,
 )
 from resolvers import activity, payment_methods, transactions
-from resolvers.balances import lock_documents, settle
+from resolvers.balances import IN_FLIGHT, lock_documents, reserved, settle
 from resolvers.errors import ErrorCode, reject
 from resolvers.numbering import next_number
 from resolvers.payments import (
@@ -61,7 +61,6 @@ from resolvers.receipts import enqueue_receipt
 
 logger = logging.getLogger("portico.payments")
 
-IN_FLIGHT = (PaymentStatus.PROCESSING, PaymentStatus.PENDING)
 MODE_OF = {MethodKind.CARD: PaymentMode.CARD, MethodKind.BANK_ACCOUNT: PaymentMode.ACH}
 ACCEPTS = {MethodKind.CARD: "card", MethodKind.BANK_ACCOUNT: "ach"}
 KEY_WAIT = timedelta(seconds=30)
@@ -186,7 +185,7 @@ async def _refuse_duplicates(
 ) -> None:
     """The portal's "prevent duplicate payments": nothing more on an invoice while a payment
     of it is in flight (a bank debit takes days); allowed again if that one fails."""
-    in_flight = await _in_flight(list(locked))
+    in_flight = await reserved(locked)
     for index, allocation in enumerate(allocations):
         if allocation.document_id in in_flight:
             raise reject(
@@ -216,13 +215,6 @@ def _check_portal_rules(
                 f"{document.number} must be paid in full.",
                 [*field, "amount"],
             )
-
-
-async def _in_flight(document_ids: list[int]) -> set[int]:
-    rows = await PaymentAllocation.filter(
-        document_id__in=document_ids, payment__status__in=list(IN_FLIGHT)
-    ).values_list("document_id", flat=True)
-    return set(rows)
 
 
 async def _charge(payment: Payment, token: str) -> Charge | None:

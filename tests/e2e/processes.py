@@ -35,6 +35,15 @@ def portico(*args: str, env: dict[str, str]) -> None:
 @contextlib.contextmanager
 def serve(env: dict[str, str], log: Path | None = None) -> Iterator[str]:
     """`portico serve` on a free port, logging to a file (an unread pipe would stall it)."""
+    with serve_process(env, log) as (base, _):
+        yield base
+
+
+@contextlib.contextmanager
+def serve_process(
+    env: dict[str, str], log: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """As `serve`, also handing over the process, for tests that watch how it ends."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {"PORTICO_PUBLIC_URL": base, "PORTICO_ALLOWED_ORIGINS": base, **env}
@@ -49,9 +58,10 @@ def serve(env: dict[str, str], log: Path | None = None) -> Iterator[str]:
         )
         try:
             wait_until_up(base, process, log)
-            yield base
+            yield base, process
         finally:
-            process.terminate()
+            if process.poll() is None:
+                process.terminate()
             process.wait(timeout=30)
 
 

@@ -25,8 +25,8 @@ import pytest
 from integrations.gateways.base import Charge, ChargeStatus
 from integrations.gateways.test_gateway import TestGateway
 from server.demo import CONTACT_EMAIL, CONTACT_PASSWORD, DEMO_PORTAL
-from tests.e2e.processes import ROOT, portal_login, portico, portico_env, serve, wait_until_up
-from tests.services import create_database, free_port, services_required
+from tests.e2e.processes import ROOT, portal_login, portico, portico_env, serve, serve_process
+from tests.services import create_database, services_required
 
 POINTS = ("before-charge", "after-charge", "after-commit")
 TEMPLATE_DATABASE = "crash_template"
@@ -121,8 +121,8 @@ def test_a_crash_mid_payment_is_reconciled_with_the_gateway(
     env, database_url = template.fresh(tmp_path, f"crash_{point.replace('-', '_')}")
     gateway = TestGateway(tmp_path / "test-gateway.sqlite3", b"unused")
     with _logs_shown_on_failure(tmp_path):
-        with _server_killed_mid_request({**env, "PORTICO_CRASH_AT": point}, tmp_path) as crashing:
-            base, process = crashing
+        crashing_env = {**env, "PORTICO_CRASH_AT": point}
+        with serve_process(crashing_env, tmp_path / "crashing.log") as (base, process):
             contact = portal_login(base, DEMO_PORTAL, CONTACT_EMAIL, CONTACT_PASSWORD)
             invoice = _invoice_to_pay_by_card(base, contact)
             key = f"crash-{uuid.uuid4().hex}"
@@ -240,32 +240,6 @@ def _graphql(base: str, query: str, variables: dict[str, Any], token: str) -> di
     body = response.json()
     assert "errors" not in body, body
     return body
-
-
-@contextlib.contextmanager
-def _server_killed_mid_request(
-    env: dict[str, str], var_dir: Path
-) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Like `serve`, but hands over the process, whose own crash point is to end it."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {"PORTICO_PUBLIC_URL": base, "PORTICO_ALLOWED_ORIGINS": base, **env}
-    log = var_dir / "crashing.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until_up(base, process, log)
-            yield base, process
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=30)
 
 
 def _portico_output(*args: str, env: dict[str, str]) -> str:
