@@ -13,17 +13,21 @@ from models.customers import Customer
 from models.organizations import Organization
 from models.payments import MethodKind, SavedPaymentMethod
 from resolvers import transactions
-from resolvers.errors import ErrorCode, reject
+from resolvers.errors import ErrorCode, Rejected, reject
 
 MAX_METHODS = 20
 
 
-async def describe(principal: ContactPrincipal, token: str) -> MethodDetails:
-    """What the organization's gateway knows of a token; raises InvalidToken."""
+async def describe(gateway: str, token: str) -> MethodDetails:
+    """What the gateway knows of a token; an unknown one is refused as INVALID_TOKEN."""
     token = token.strip()
-    if not token or len(token) > 200:
-        raise InvalidToken(token)
-    return await gateway_named(await _gateway_of(principal)).describe(token)
+    try:
+        if not token or len(token) > 200:
+            raise InvalidToken(token)
+        return await gateway_named(gateway).describe(token)
+    except InvalidToken:
+        raise reject(ErrorCode.INVALID_TOKEN, "The payment details were not accepted.",
+                     ["token"]) from None  # fmt: skip
 
 
 async def save(
@@ -31,13 +35,13 @@ async def save(
 ) -> SavedPaymentMethod | None:
     """Saves a token for the customer; the first one becomes the default. `quietly`: for
     "save this card" while paying, where a problem must not fail the payment."""
+    gateway = await gateway_of(principal.organization_id)
     try:
-        details = await describe(principal, token)
-    except InvalidToken:
+        details = await describe(gateway, token)
+    except Rejected:
         if quietly:
             return None
-        raise reject(ErrorCode.INVALID_TOKEN, "The payment details were not accepted.",
-                     ["token"]) from None  # fmt: skip
+        raise
     customer = await Customer.get(id=principal.customer_id)
     if details.kind.value == MethodKind.BANK_ACCOUNT and not customer.allow_ach:
         if quietly:
@@ -59,7 +63,7 @@ async def save(
                     organization_id=principal.organization_id,
                     customer_id=customer.id,
                     kind=MethodKind(details.kind.value),
-                    gateway=await _gateway_of(principal),
+                    gateway=gateway,
                     token=details.token,
                     brand=details.brand,
                     last4=details.last4,
@@ -103,6 +107,7 @@ async def _owned(principal: ContactPrincipal, method_id: int) -> SavedPaymentMet
     return method
 
 
-async def _gateway_of(principal: ContactPrincipal) -> str:
-    organization = await Organization.get(id=principal.organization_id)
+async def gateway_of(organization_id: int) -> str:
+    """The gateway that takes the organization's online payments."""
+    organization = await Organization.get(id=organization_id)
     return organization.payment_gateway
