@@ -19,6 +19,7 @@ class ApiScope(StrEnum):
     ACTIVITY_SUBSCRIBE = "activity:subscribe"
     DOCUMENTS_READ = "documents:read"
     PAYMENTS_READ = "payments:read"
+    REVIEWS_READ = "reviews:read"
 
 
 async def issue_api_key(

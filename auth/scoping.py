@@ -25,11 +25,14 @@ from auth.principals import (
 )
 from models.activity import Activity, Notification
 from models.api_keys import ApiKey
-from models.customers import ContactPerson, Customer
+from models.comments import Comment
+from models.customers import ContactPerson, Customer, CustomFieldDefinition
 from models.documents import CreditUse, DocumentStatus, LineItem, SalesDocument, Shipment
+from models.files import SharedFile
 from models.organizations import Organization
 from models.payments import Payment, PaymentAllocation, PaymentRefund, SavedPaymentMethod
 from models.projects import Project, TimeEntry
+from models.reviews import EmailTemplate, Review, ReviewRequest
 from models.sharing import PublicLink, PublicLinkAccess
 from models.staff import StaffUser
 from models.subscriptions import CustomerSubscription
@@ -95,6 +98,24 @@ VISIBILITY: dict[type[Model], Visibility] = {
     PublicLinkAccess: Visibility(organization_field="link__organization_id"),
     # Partners never see how a customer pays.
     SavedPaymentMethod: Visibility(customer_field="customer_id"),
+    # Contacts see which custom fields they may edit, for every customer alike.
+    CustomFieldDefinition: Visibility(
+        customer_field=EVERY_CUSTOMER, partner_scope=ApiScope.CUSTOMERS_READ
+    ),
+    # Internal comments and their attachments are between staff only.
+    Comment: Visibility(
+        customer_field="customer_id",
+        contact_where={"internal": False, "document__status__not": DocumentStatus.DRAFT},
+        partner_scope=ApiScope.DOCUMENTS_READ,
+    ),
+    SharedFile: Visibility(
+        customer_field="customer_id",
+        contact_where={"visible_to_customer": True},
+        partner_scope=ApiScope.DOCUMENTS_READ,
+    ),
+    ReviewRequest: Visibility(customer_field="customer_id", partner_scope=ApiScope.REVIEWS_READ),
+    Review: Visibility(customer_field="customer_id", partner_scope=ApiScope.REVIEWS_READ),
+    EmailTemplate: Visibility(),
     LineItem: Visibility(
         organization_field="document__organization_id",
         customer_field="document__customer_id",

@@ -66,3 +66,19 @@ class ContactPerson(Model):
 
     class Meta:
         table = "contact_person"
+
+
+class CustomFieldDefinition(Model):
+    """A customer custom field the organization uses, and whether contacts may edit it."""
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "models.Organization", related_name="custom_field_definitions", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=100)
+    editable_in_portal = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "custom_field_definition"
+        unique_together = (("organization", "name"),)

@@ -26,6 +26,9 @@ MODEL_MODULES = [
     "models.subscriptions",
     "models.payments",
     "models.sharing",
+    "models.comments",
+    "models.files",
+    "models.reviews",
 ]
 
 
