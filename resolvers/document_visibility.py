@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from auth.errors import Forbidden
 from auth.principals import ContactPrincipal, Principal
-from models.documents import DocumentKind
+from models.documents import DocumentKind, DocumentStatus, SalesDocument
 from resolvers.preferences import preferences_for
 
 # Kinds shown in the portal only while a preference is on, and what the refusal says.
@@ -19,8 +19,19 @@ GATED = {
 async def hidden_kinds(principal: Principal) -> frozenset[DocumentKind]:
     if not isinstance(principal, ContactPrincipal):
         return frozenset()
-    preferences = await preferences_for(principal.organization_id)
+    return await hidden_in_portal(principal.organization_id)
+
+
+async def hidden_in_portal(organization_id: int) -> frozenset[DocumentKind]:
+    preferences = await preferences_for(organization_id)
     return frozenset(kind for kind, (flag, _) in GATED.items() if not getattr(preferences, flag))
+
+
+async def shown_in_portal(document: SalesDocument) -> bool:
+    """Whether the customer's portal contacts see the document now."""
+    if document.status == DocumentStatus.DRAFT:
+        return False
+    return document.kind not in await hidden_in_portal(document.organization_id)
 
 
 async def require_visible(principal: Principal, kinds: Iterable[DocumentKind]) -> None:

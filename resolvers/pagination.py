@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from tortoise.expressions import Q
 from tortoise.fields import DateField, DatetimeField
@@ -41,10 +42,10 @@ class Page(Generic[M]):
     edges: list[tuple[str, M]]
     has_next_page: bool
     has_previous_page: bool
-    query: QuerySet[M]
+    count: Callable[[], Awaitable[int]]
 
     async def total_count(self) -> int:
-        return await self.query.count()
+        return await self.count()
 
 
 async def paginate(
@@ -62,8 +63,40 @@ async def paginate(
         edges=[(cursor_for(row, ordering), row) for row in rows[:limit]],
         has_next_page=len(rows) > limit,
         has_previous_page=after is not None,
-        query=query,
+        count=query.count,
     )
+
+
+def page_of_rows(
+    model: type[M], rows: Sequence[M], ordering: Ordering, *, first: int | None, after: str | None
+) -> Page[M]:
+    """A page of rows already loaded in `ordering`'s order, e.g. by a DataLoader for many
+    parents at once, so a page of parents costs one query whatever its size."""
+    if ordering.null_as is not None:
+        raise ValueError("Loaded rows are paged by a non-null field only")
+    limit = _page_size(first)
+    remaining = list(rows)
+    if after:
+        value, row_id = _cursor_position(model, ordering, after)
+        remaining = [row for row in rows if _beyond(row, ordering, value, row_id)]
+
+    async def total() -> int:
+        return len(rows)
+
+    return Page(
+        edges=[(cursor_for(row, ordering), row) for row in remaining[:limit]],
+        has_next_page=len(remaining) > limit,
+        has_previous_page=after is not None,
+        count=total,
+    )
+
+
+def _beyond(row: Model, ordering: Ordering, value: Any, row_id: int) -> bool:
+    key = (getattr(row, ordering.field), row.pk)
+    try:
+        return key < (value, row_id) if ordering.descending else key > (value, row_id)
+    except TypeError as exc:  # a cursor of another list, e.g. a date for a datetime
+        raise BadUserInput("Invalid cursor.") from exc
 
 
 def _page_size(first: int | None) -> int:
@@ -85,6 +118,13 @@ def cursor_for(row: Model, ordering: Ordering) -> str:
 
 
 def _after(model: type[Model], ordering: Ordering, cursor: str) -> Q:
+    value, row_id = _cursor_position(model, ordering, cursor)
+    op = "lt" if ordering.descending else "gt"
+    return Q(**{f"{ordering.key}__{op}": value}) | Q(**{ordering.key: value, f"id__{op}": row_id})
+
+
+def _cursor_position(model: type[Model], ordering: Ordering, cursor: str) -> tuple[Any, int]:
+    """The sort value and id a cursor points at, the value typed as the field is."""
     value, row_id = decode_cursor(cursor)
     field = model._meta.fields_map[ordering.field]
     parse = {DatetimeField: datetime.fromisoformat, DateField: date.fromisoformat}.get(type(field))
@@ -93,8 +133,7 @@ def _after(model: type[Model], ordering: Ordering, cursor: str) -> Q:
             value = parse(value)
         except (TypeError, ValueError) as exc:
             raise BadUserInput("Invalid cursor.") from exc
-    op = "lt" if ordering.descending else "gt"
-    return Q(**{f"{ordering.key}__{op}": value}) | Q(**{ordering.key: value, f"id__{op}": row_id})
+    return value, row_id
 
 
 def decode_cursor(cursor: str) -> tuple[object, int]:

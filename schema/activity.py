@@ -79,6 +79,12 @@ class Activity(ModelNode):
             return None
         return Money.of(int(data["amount_minor"]), data["currency"])
 
+    @strawberry.field(
+        description="The start of the comment, for COMMENT_ADDED; null once it is deleted."
+    )
+    def excerpt(self) -> str | None:
+        return self._row.data.get("excerpt") or None
+
     @strawberry.field(description="What changed, for updates of details or preferences.")
     def changes(self) -> list[FieldChange]:
         changes = self._row.data.get("changes", {})

@@ -43,6 +43,7 @@ from schema.relay import (
 )
 
 if TYPE_CHECKING:
+    from schema.comments import Comment
     from schema.payments import PaymentAllocation
 
 DocumentKind = strawberry.enum(DocumentKindValue, description="The kind of sales document.")
@@ -180,6 +181,17 @@ class SalesDocumentNode(ModelNode):
     async def converted_to(self, info: Info) -> list[SalesDocumentNode]:
         loader = info.context.loaders.children(SalesDocumentRow, "source_id", "id")
         return [SalesDocumentNode.from_row(row) for row in await loader.load(self._row.id)]
+
+    @strawberry.field(
+        description="The conversation about the document, oldest first. Portal contacts never "
+        "see internal comments."
+    )
+    async def comments(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[Comment, strawberry.lazy("schema.comments")]]:
+        from schema.comments import thread_of
+
+        return await thread_of(info, self._row, first, after)
 
     @strawberry.field(permission_classes=[IsStaffOrPartner], description=STAFF_ONLY)
     def internal_notes(self) -> str:

@@ -25,6 +25,7 @@ from auth.errors import BadUserInput
 from schema.activity import ActivityMutations, ActivityQueries, ActivitySubscription
 from schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from schema.authentication import AuthenticationMutations, AuthenticationQueries
+from schema.comments import CommentMutations
 from schema.context import Info
 from schema.customers import CustomerMutations, CustomerQueries
 from schema.documents import (
@@ -105,6 +106,7 @@ Mutation = merge_types(
         DocumentMutations,
         PortalDocumentMutations,
         ForwardingMutations,
+        CommentMutations,
         CreditMutations,
         PaymentMutations,
         PortalPaymentMutations,

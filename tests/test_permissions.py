@@ -1115,6 +1115,93 @@ CASES = [
             contact_other_org="NOT_FOUND",
         ),
     ),
+    Case(
+        "document comments",
+        "query($id: ID!) { salesDocument(id: $id) { comments { nodes { body } } } }",
+        lambda w: {"id": w.sent_invoice_id},
+        lambda d: (
+            d["salesDocument"] and [n["body"] for n in d["salesDocument"]["comments"]["nodes"]]
+        ),
+        every(
+            ["Paid yesterday.", "Call them first."],
+            anonymous=UNAUTH,
+            contact_a=["Paid yesterday."],
+            contact_b=None,
+            contact_other_org=None,
+            staff_other_org=None,
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "node internal comment",
+        "query($id: ID!) { node(id: $id) { ... on Comment { body } } }",
+        lambda w: {"id": w.internal_comment_id},
+        lambda d: d["node"] and d["node"]["body"],
+        every(
+            "Call them first.",
+            anonymous=UNAUTH,
+            contact_a=None,
+            contact_b=None,
+            contact_other_org=None,
+            staff_other_org=None,
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "staff-only comment field",
+        "query($id: ID!) { node(id: $id) { ... on Comment { internal } } }",
+        lambda w: {"id": w.comment_id},
+        lambda d: d["node"] and d["node"]["internal"],
+        every(
+            False,
+            anonymous=UNAUTH,
+            contact_a=FORBIDDEN,
+            contact_b=None,
+            contact_other_org=None,
+            staff_other_org=None,
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "addComment",
+        'mutation($id: ID!) { addComment(input: {documentId: $id, body: "Hi"}) { '
+        "comment { body } errors { code } } }",
+        lambda w: {"id": w.sent_invoice_id},
+        lambda d: (
+            (d["addComment"]["comment"] and d["addComment"]["comment"]["body"])
+            or d["addComment"]["errors"][0]["code"]
+        ),
+        every(
+            "Hi",
+            anonymous=UNAUTH,
+            contact_b="NOT_FOUND",
+            contact_other_org="NOT_FOUND",
+            staff_other_org="NOT_FOUND",
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "deleteComment",
+        "mutation($id: ID!) { deleteComment(input: {id: $id}) { deletedId errors { code } } }",
+        lambda w: {"id": w.comment_id},
+        lambda d: (
+            (d["deleteComment"]["deletedId"] and "DELETED")
+            or d["deleteComment"]["errors"][0]["code"]
+        ),
+        every(
+            "DELETED",
+            anonymous=UNAUTH,
+            contact_b="NOT_FOUND",
+            contact_other_org="NOT_FOUND",
+            staff_other_org="NOT_FOUND",
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
 ]
 
 
@@ -1136,6 +1223,9 @@ async def test_permission_matrix(client, world: World, case: Case, principal: st
     world.project_id = gid("Project", await _seed_project(world))  # type: ignore[attr-defined]
     world.payment_id = gid("Payment", await _seed_payment(world))  # type: ignore[attr-defined]
     world.method_id = gid("SavedPaymentMethod", await _seed_method(world))  # type: ignore[attr-defined]
+    public, internal = await _seed_comments(world, sent)
+    world.comment_id = gid("Comment", public)  # type: ignore[attr-defined]
+    world.internal_comment_id = gid("Comment", internal)  # type: ignore[attr-defined]
     token = world.tokens.get(principal)
     body = await gql(client, case.query, case.variables(world), token=token)
     expected = case.expect[principal]
@@ -1235,6 +1325,24 @@ async def _seed_method(world: World):
         organization_id=world.org_a.id, customer_id=world.customer_a.id, kind=MethodKind.CARD,
         gateway="test", token="tok_visa", brand="visa", last4="4242", is_default=True,
     )  # fmt: skip
+
+
+async def _seed_comments(world: World, document):
+    """On customer A's sent invoice: contact A's comment, and an internal one by staff."""
+    from models.activity import ActorKind
+    from models.comments import Comment
+
+    common = {"organization_id": world.org_a.id, "customer_id": world.customer_a.id,
+              "document_id": document.id}  # fmt: skip
+    public = await Comment.create(
+        **common, author_kind=ActorKind.CONTACT, author_contact_id=world.contact_a.id,
+        author_name="Acorn Contact", body="Paid yesterday.",
+    )  # fmt: skip
+    internal = await Comment.create(
+        **common, author_kind=ActorKind.STAFF, author_staff_id=world.staff.id,
+        author_name="Staff", body="Call them first.", internal=True,
+    )  # fmt: skip
+    return public, internal
 
 
 async def _seed_payment(world: World):
