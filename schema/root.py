@@ -34,6 +34,7 @@ from schema.documents import (
     PortalDocumentMutations,
     ShipmentMutations,
 )
+from schema.email_templates import EmailTemplateMutations, EmailTemplateQueries
 from schema.errors import is_expected
 from schema.forwarding import ForwardingMutations
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
@@ -44,6 +45,7 @@ from schema.preferences import PreferencesMutations, PreferencesQueries
 from schema.projects import ProjectMutations, ProjectQueries
 from schema.public_links import PublicLinkMutations, PublicLinkQueries
 from schema.relay import ModelNode, resolve_node
+from schema.reviews import ReviewMutations, ReviewQueries
 from schema.staff import StaffMutations, StaffQueries
 from schema.statements import StatementQueries
 from schema.subscriptions import SubscriptionMutations, SubscriptionQueries
@@ -88,6 +90,8 @@ Query = merge_types(
         SubscriptionQueries,
         PublicLinkQueries,
         StatementQueries,
+        ReviewQueries,
+        EmailTemplateQueries,
     ),
 )
 
@@ -113,6 +117,8 @@ Mutation = merge_types(
         ProjectMutations,
         SubscriptionMutations,
         PublicLinkMutations,
+        ReviewMutations,
+        EmailTemplateMutations,
     ),
 )
 
