@@ -14,7 +14,7 @@ from email.headerregistry import Address
 from typing import Any
 
 from integrations import outbox
-from integrations.templating import render_email
+from integrations.templating import RenderedEmail, render_email
 from models.activity import ActivityKind
 from models.outbox import OutboxMessage, OutboxStatus
 from resolvers import transactions
@@ -34,10 +34,33 @@ async def enqueue_email(
 ) -> OutboxMessage:
     """Renders `template` in the recipient's language and queues it for delivery.
     `attachments` are rendered when the message is sent (see `outbox.use_attachment_loader`)."""
-    _check_address(to)
-    if reply_to:
-        _check_address(reply_to)
+    _check_addresses(to, reply_to)
     rendered = render_email(template, context, language)
+    return await _queue(to, rendered, template, organization_id, reply_to, attachments)
+
+
+async def enqueue_rendered(
+    *,
+    to: str,
+    rendered: RenderedEmail,
+    template: str,
+    organization_id: int | None = None,
+    reply_to: str = "",
+    attachments: list[dict[str, Any]] | None = None,
+) -> OutboxMessage:
+    """Queues an email rendered by the caller, e.g. from wording the organization wrote."""
+    _check_addresses(to, reply_to)
+    return await _queue(to, rendered, template, organization_id, reply_to, attachments)
+
+
+async def _queue(
+    to: str,
+    rendered: RenderedEmail,
+    template: str,
+    organization_id: int | None,
+    reply_to: str,
+    attachments: list[dict[str, Any]] | None,
+) -> OutboxMessage:
     message = await OutboxMessage.create(
         organization_id=organization_id,
         message_id=f"<{uuid.uuid4().hex}@portico>",
@@ -96,6 +119,12 @@ async def enqueue_activity_email(
         organization_id=organization_id,
         reply_to=reply_to,
     )
+
+
+def _check_addresses(to: str, reply_to: str) -> None:
+    _check_address(to)
+    if reply_to:
+        _check_address(reply_to)
 
 
 def _check_address(address: str) -> None:

@@ -13,7 +13,7 @@ from auth.scoping import scoped
 from integrations.gateways.base import GatewayError
 from integrations.gateways.registry import gateway as gateway_named
 from models.activity import ActivityKind
-from models.customers import ContactPerson
+from models.customers import ContactPerson, Customer
 from models.documents import DocumentKind, SalesDocument
 from models.payments import (
     Payment,
@@ -23,7 +23,7 @@ from models.payments import (
     PaymentRefund,
     PaymentStatus,
 )
-from resolvers import activity, transactions
+from resolvers import activity, reviews, transactions
 from resolvers.balances import (
     amount_in,
     available,
@@ -43,6 +43,7 @@ PAYABLE = (DocumentKind.INVOICE, DocumentKind.RETAINER_INVOICE)
 INVOICE = (DocumentKind.INVOICE,)
 MAX_ALLOCATIONS = 50
 SERIES, PREFIX = "PAYMENT", "PAY"
+REQUEST_REVIEW = ("requestReview",)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class PaymentDetails:
     internal_notes: str = ""
     # Email the customer's primary contact a receipt.
     send_receipt: bool = False
+    # Ask the customer for a review, in the same transaction.
+    request_review: bool = False
 
 
 async def record_payment(
@@ -73,6 +76,7 @@ async def record_payment(
     details = _clean(details)
     check_allocations(allocations)
     customer = await get_customer(principal, customer_id, field="customerId")
+    ask = await _review_recipients(principal, customer, details)
     async with transactions.unit_of_work():
         locked = await lock_documents(principal, [a.document_id for a in allocations])
         documents, amounts = await validated(customer.id, allocations, locked)
@@ -99,6 +103,8 @@ async def record_payment(
         _record(ActivityKind.PAYMENT_MADE, principal, payment)
         if details.send_receipt:
             await enqueue_receipt(payment, to=await _receipt_contact(customer.id))
+        if ask:
+            await reviews.send_request(principal, ask, field=REQUEST_REVIEW, payment=payment)
     return payment
 
 
@@ -288,11 +294,23 @@ def _clean(details: PaymentDetails) -> PaymentDetails:
         notes=checker.text(details.notes, ["notes"], max_length=2000),
         internal_notes=checker.text(details.internal_notes, ["internalNotes"], max_length=2000),
         send_receipt=details.send_receipt,
+        request_review=details.request_review,
     )
     if details.paid_on and details.paid_on > date.today():
         checker.add(ErrorCode.INVALID, "A payment cannot be dated in the future.", ["paidOn"])
     checker.raise_if_any()
     return cleaned
+
+
+async def _review_recipients(
+    principal: StaffPrincipal, customer: Customer, details: PaymentDetails
+) -> list[ContactPerson]:
+    """Whom a review request with this payment goes to. Checked before anything is written:
+    no payment is recorded with a request that cannot be made."""
+    if not details.request_review:
+        return []
+    await reviews.require_on(principal.organization_id, REQUEST_REVIEW)
+    return await reviews.recipients_for(customer, field=REQUEST_REVIEW)
 
 
 async def _receipt_contact(customer_id: int) -> ContactPerson:

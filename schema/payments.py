@@ -337,6 +337,11 @@ class RecordPaymentInput:
     send_receipt: bool = strawberry.field(
         default=False, description="Email a receipt to the customer's primary contact."
     )
+    request_review: bool = strawberry.field(
+        default=False,
+        description="Also ask the customer for a review, as requestReview does, in the same "
+        "transaction: if the request cannot be made, no payment is recorded.",
+    )
 
 
 @strawberry.type
@@ -436,6 +441,7 @@ class PaymentMutations:
                     notes=input.notes,
                     internal_notes=input.internal_notes,
                     send_receipt=input.send_receipt,
+                    request_review=input.request_review,
                 ),
             )
             return {"payment": Payment.from_row(row)}

@@ -35,6 +35,7 @@ from schema.documents import (
     PortalDocumentMutations,
     ShipmentMutations,
 )
+from schema.email_templates import EmailTemplateMutations, EmailTemplateQueries
 from schema.errors import is_expected
 from schema.forwarding import ForwardingMutations
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
@@ -45,6 +46,7 @@ from schema.preferences import PreferencesMutations, PreferencesQueries
 from schema.projects import ProjectMutations, ProjectQueries
 from schema.public_links import PublicLinkMutations, PublicLinkQueries
 from schema.relay import ModelNode, resolve_node
+from schema.reviews import ReviewMutations, ReviewQueries
 from schema.staff import StaffMutations, StaffQueries
 from schema.statements import StatementQueries
 from schema.subscriptions import SubscriptionMutations, SubscriptionQueries
@@ -89,6 +91,8 @@ Query = merge_types(
         SubscriptionQueries,
         PublicLinkQueries,
         StatementQueries,
+        ReviewQueries,
+        EmailTemplateQueries,
     ),
 )
 
@@ -115,6 +119,8 @@ Mutation = merge_types(
         ProjectMutations,
         SubscriptionMutations,
         PublicLinkMutations,
+        ReviewMutations,
+        EmailTemplateMutations,
     ),
 )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -1202,6 +1202,101 @@ CASES = [
             partner_no_scope=FORBIDDEN,
         ),
     ),
+    Case(
+        "reviewRequests",
+        "{ reviewRequests { totalCount nodes { answered } } }",
+        lambda w: {},
+        lambda d: sorted(node["answered"] for node in d["reviewRequests"]["nodes"]),
+        every(
+            [False, True],
+            anonymous=UNAUTH,
+            contact_b=[],
+            contact_other_org=[],
+            staff_other_org=[],
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "node reviewRequest",
+        "query($id: ID!) { node(id: $id) { ... on ReviewRequest { answered } } }",
+        lambda w: {"id": w.open_review_request_id},
+        lambda d: d["node"] and d["node"]["answered"],
+        every(
+            False,
+            anonymous=UNAUTH,
+            contact_b=None,
+            contact_other_org=None,
+            staff_other_org=None,
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "reviewReport",
+        "query($from: Date!, $to: Date!) { reviewReport(from: $from, to: $to) { count "
+        "averageRating } }",
+        lambda w: {
+            "from": (datetime.now(UTC).date() - timedelta(days=1)).isoformat(),
+            "to": (datetime.now(UTC).date() + timedelta(days=1)).isoformat(),
+        },
+        lambda d: (d["reviewReport"]["count"], d["reviewReport"]["averageRating"]),
+        deny_contacts_and_partners((1, "4.00"), staff_other_org=(0, None)),
+    ),
+    Case(
+        "requestReview",
+        "mutation($c: ID!) { requestReview(input: {customerId: $c}) { "
+        "reviewRequest { customer { displayName } } errors { code } } }",
+        lambda w: {"c": gid("Customer", w.customer_b)},
+        lambda d: (
+            (
+                d["requestReview"]["reviewRequest"]
+                and d["requestReview"]["reviewRequest"]["customer"]["displayName"]
+            )
+            or d["requestReview"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("Birch Inc", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "submitReview",
+        "mutation($r: ID!) { submitReview(input: {requestId: $r, rating: 5}) { "
+        "review { rating } errors { code } } }",
+        lambda w: {"r": w.open_review_request_id},
+        lambda d: (
+            (d["submitReview"]["review"] and d["submitReview"]["review"]["rating"])
+            or d["submitReview"]["errors"][0]["code"]
+        ),
+        every(
+            FORBIDDEN,
+            anonymous=UNAUTH,
+            contact_a=5,
+            contact_b="NOT_FOUND",
+            contact_other_org="NOT_FOUND",
+        ),
+    ),
+    Case(
+        "emailTemplate",
+        "{ emailTemplate(name: REVIEW_REQUEST) { customized placeholders { token } } }",
+        lambda w: {},
+        lambda d: d["emailTemplate"]["customized"],
+        deny_contacts_and_partners(False),
+    ),
+    Case(
+        "updateEmailTemplate",
+        'mutation { updateEmailTemplate(input: {name: REVIEW_REQUEST, subject: "Rate us", '
+        'body: "Here: {{ review_link }}"}) { emailTemplate { customized } errors { code } } }',
+        lambda w: {},
+        lambda d: d["updateEmailTemplate"]["emailTemplate"]["customized"],
+        deny_contacts_and_partners(True, staff=FORBIDDEN),
+    ),
+    Case(
+        "resetEmailTemplate",
+        "mutation { resetEmailTemplate(input: {name: REVIEW_REQUEST}) { "
+        "emailTemplate { customized } errors { code } } }",
+        lambda w: {},
+        lambda d: d["resetEmailTemplate"]["emailTemplate"]["customized"],
+        deny_contacts_and_partners(False, staff=FORBIDDEN),
+    ),
 ]
 
 
@@ -1226,6 +1321,7 @@ async def test_permission_matrix(client, world: World, case: Case, principal: st
     public, internal = await _seed_comments(world, sent)
     world.comment_id = gid("Comment", public)  # type: ignore[attr-defined]
     world.internal_comment_id = gid("Comment", internal)  # type: ignore[attr-defined]
+    world.open_review_request_id = gid("ReviewRequest", await _seed_reviews(world))  # type: ignore[attr-defined]
     token = world.tokens.get(principal)
     body = await gql(client, case.query, case.variables(world), token=token)
     expected = case.expect[principal]
@@ -1366,6 +1462,24 @@ async def _seed_payment(world: World):
         [Allocation(invoice.id, Decimal(4))],
         PaymentDetails(mode=PaymentMode.CASH, internal_notes="till 2"),
     )
+
+
+async def _seed_reviews(world: World):
+    """Both organizations take reviews; customer A answered one request (4 stars) and has
+    another open. Returns the open one."""
+    from models.preferences import PortalPreferences
+    from models.reviews import Review, ReviewRequest
+    from resolvers.preferences import preferences_for
+
+    for org in (world.org_a, world.org_b):
+        await preferences_for(org.id)
+        await PortalPreferences.filter(organization_id=org.id).update(customer_reviews=True)
+    answered = await ReviewRequest.create(organization=world.org_a, customer=world.customer_a)
+    await Review.create(
+        organization=world.org_a, customer=world.customer_a, request=answered, rating=4,
+        contact=world.contact_a, contact_name="Acorn Contact",
+    )  # fmt: skip
+    return await ReviewRequest.create(organization=world.org_a, customer=world.customer_a)
 
 
 def test_every_root_field_is_in_the_matrix() -> None:
