@@ -26,6 +26,7 @@ from schema.activity import ActivityMutations, ActivityQueries, ActivitySubscrip
 from schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from schema.authentication import AuthenticationMutations, AuthenticationQueries
 from schema.context import Info
+from schema.custom_fields import CustomFieldMutations, CustomFieldQueries
 from schema.customers import CustomerMutations, CustomerQueries
 from schema.documents import (
     CreditMutations,
@@ -78,6 +79,7 @@ Query = merge_types(
         NodeQueries,
         OrganizationQueries,
         CustomerQueries,
+        CustomFieldQueries,
         StaffQueries,
         ApiKeyQueries,
         ActivityQueries,
@@ -97,6 +99,7 @@ Mutation = merge_types(
         AuthenticationMutations,
         OrganizationMutations,
         CustomerMutations,
+        CustomFieldMutations,
         StaffMutations,
         ApiKeyMutations,
         ActivityMutations,
