@@ -38,6 +38,7 @@ from schema.documents import (
 from schema.errors import is_expected
 from schema.forwarding import ForwardingMutations
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
+from schema.my_details import MyDetailsMutations
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.payments import PaymentMutations, PaymentQueries, PortalPaymentMutations
 from schema.portal_access import PortalAccessMutations
@@ -100,6 +101,7 @@ Mutation = merge_types(
         OrganizationMutations,
         CustomerMutations,
         CustomFieldMutations,
+        MyDetailsMutations,
         StaffMutations,
         ApiKeyMutations,
         ActivityMutations,

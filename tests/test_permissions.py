@@ -1174,6 +1174,68 @@ CASES = [
         ),
         deny_contacts_and_partners("deleted", staff_other_org="NOT_FOUND"),
     ),
+    Case(
+        "updateMyCustomer",
+        'mutation { updateMyCustomer(input: {phone: "+1 555 0100"}) { '
+        "customer { displayName phone } errors { code } } }",
+        lambda w: {},
+        lambda d: d["updateMyCustomer"]["customer"]["displayName"],
+        every(
+            FORBIDDEN,
+            anonymous=UNAUTH,
+            contact_a="Acorn Ltd",
+            contact_b="Birch Inc",
+            contact_other_org="Cedar Co",
+        ),
+    ),
+    Case(
+        "updateMyContactDetails",
+        'mutation { updateMyContactDetails(input: {mobile: "+1 555 0101"}) { '
+        "contactPerson { email mobile } errors { code } } }",
+        lambda w: {},
+        lambda d: d["updateMyContactDetails"]["contactPerson"]["email"],
+        every(
+            FORBIDDEN,
+            anonymous=UNAUTH,
+            contact_a="ann@acorn.example",
+            contact_b="bob@birch.example",
+            contact_other_org="cy@cedar.example",
+        ),
+    ),
+    Case(
+        "addMyContactPerson",
+        'mutation { addMyContactPerson(input: {firstName: "Dana"}) { '
+        "contactPerson { name customer { displayName } } errors { code } } }",
+        lambda w: {},
+        lambda d: d["addMyContactPerson"]["contactPerson"]["customer"]["displayName"],
+        every(
+            FORBIDDEN,
+            anonymous=UNAUTH,
+            contact_a="Acorn Ltd",
+            contact_b="Birch Inc",
+            contact_other_org="Cedar Co",
+        ),
+    ),
+    Case(
+        "updateMyContactPerson",
+        'mutation($id: ID!) { updateMyContactPerson(input: {id: $id, lastName: "Z"}) { '
+        "contactPerson { name } errors { code } } }",
+        lambda w: {"id": gid("ContactPerson", w.contact_a)},
+        lambda d: (
+            (
+                d["updateMyContactPerson"]["contactPerson"]
+                and d["updateMyContactPerson"]["contactPerson"]["name"]
+            )
+            or d["updateMyContactPerson"]["errors"][0]["code"]
+        ),
+        every(
+            FORBIDDEN,
+            anonymous=UNAUTH,
+            contact_a="Acorn Z",
+            contact_b="NOT_FOUND",
+            contact_other_org="NOT_FOUND",
+        ),
+    ),
 ]
 
 
