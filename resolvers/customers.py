@@ -1,4 +1,5 @@
-"""Customers and their contact persons, as staff manage them."""
+"""Customers and their contact persons as staff manage them, and the checks that every change
+of them goes through, from staff and portal contacts alike."""
 
 from __future__ import annotations
 
@@ -37,14 +38,14 @@ async def create_customer(principal: StaffPrincipal, data: dict[str, Any]) -> Cu
     contacts = data.pop("contact_persons", [])
     allow_portal_access = bool(data.pop("allow_portal_access", False))
     checker = Checker()
-    values = _clean_customer(checker, data)
+    values = clean_customer(checker, data)
     cleaned_contacts = []
     for index, contact in enumerate(contacts):
         field = ["contactPersons", str(index)]
-        cleaned_contacts.append(_clean_contact(checker, contact, field))
-        _require_name(checker, cleaned_contacts[-1], field)
+        cleaned_contacts.append(clean_contact(checker, contact, field))
+        require_name(checker, cleaned_contacts[-1], field)
     checker.raise_if_any()
-    await _refuse_duplicate_emails(principal, [c["email"] for c in cleaned_contacts])
+    await refuse_duplicate_emails(principal.organization_id, [c["email"] for c in cleaned_contacts])
     async with transactions.unit_of_work():
         customer = await Customer.create(organization_id=principal.organization_id, **values)
         saved = []
@@ -79,7 +80,7 @@ async def update_customer(
 ) -> Customer:
     customer = await get_customer(principal, customer_id)
     checker = Checker()
-    values = _clean_customer(checker, changes, currency=customer.currency)
+    values = clean_customer(checker, changes, currency=customer.currency)
     checker.raise_if_any()
     customer.update_from_dict(values)
     await customer.save()
@@ -89,10 +90,10 @@ async def update_customer(
 async def create_contact(principal: StaffPrincipal, data: dict[str, Any]) -> ContactPerson:
     customer = await get_customer(principal, data.pop("customer_id"), field="customerId")
     checker = Checker()
-    values = _clean_contact(checker, data, [])
-    _require_name(checker, values, [])
+    values = clean_contact(checker, data, [])
+    require_name(checker, values, [])
     checker.raise_if_any()
-    await _refuse_duplicate_emails(principal, [values["email"]])
+    await refuse_duplicate_emails(principal.organization_id, [values["email"]])
     async with transactions.unit_of_work():
         has_primary = await ContactPerson.filter(customer=customer, is_primary=True).exists()
         values.setdefault("is_primary", not has_primary)
@@ -104,10 +105,12 @@ async def update_contact(
 ) -> ContactPerson:
     contact = await get_contact(principal, contact_id)
     checker = Checker()
-    values = _clean_contact(checker, changes, [])
+    values = clean_contact(checker, changes, [])
     checker.raise_if_any()
     if values.get("email") and values["email"] != contact.email:
-        await _refuse_duplicate_emails(principal, [values["email"]], exclude_id=contact.id)
+        await refuse_duplicate_emails(
+            principal.organization_id, [values["email"]], exclude_id=contact.id
+        )
     if values.get("is_primary") is False and contact.is_primary:
         raise reject(
             ErrorCode.INVALID,
@@ -132,14 +135,17 @@ async def _save_contact(customer: Customer, contact: ContactPerson) -> ContactPe
     return contact
 
 
-async def _refuse_duplicate_emails(
-    principal: Principal, emails: list[str], exclude_id: int | None = None
+async def refuse_duplicate_emails(
+    organization_id: int, emails: list[str], exclude_id: int | None = None
 ) -> None:
-    """Portal login is by organization and email, so an email names one contact person."""
+    """Portal login is by organization and email, so an email names one contact person.
+
+    Checked over the whole organization, beyond what the caller may see: a portal contact
+    must not take an address another customer's contact logs in with."""
     wanted = [email for email in emails if email]
     if len(set(wanted)) != len(wanted):
         raise reject(ErrorCode.DUPLICATE, "Two contact persons have the same email address.")
-    taken = scoped(ContactPerson, principal).filter(email__in=wanted)
+    taken = ContactPerson.filter(organization_id=organization_id, email__in=wanted)
     if exclude_id is not None:
         taken = taken.exclude(id=exclude_id)
     if wanted and await taken.exists():
@@ -150,7 +156,7 @@ async def _refuse_duplicate_emails(
         )
 
 
-def _clean_customer(
+def clean_customer(
     checker: Checker, data: dict[str, Any], currency: str | None = None
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -187,7 +193,7 @@ def _credit_limit(checker: Checker, value: Decimal | None, currency: str) -> int
     return checker.amount(value, currency, ["creditLimit"])
 
 
-def _clean_contact(checker: Checker, data: dict[str, Any], field: list[str]) -> dict[str, Any]:
+def clean_contact(checker: Checker, data: dict[str, Any], field: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in ("first_name", "last_name"):
         if name in data:
@@ -202,6 +208,6 @@ def _clean_contact(checker: Checker, data: dict[str, Any], field: list[str]) -> 
     return out
 
 
-def _require_name(checker: Checker, contact: dict[str, Any], field: list[str]) -> None:
+def require_name(checker: Checker, contact: dict[str, Any], field: list[str]) -> None:
     if not (contact.get("first_name") or contact.get("last_name")):
         checker.add(ErrorCode.REQUIRED, "Give a first or last name.", [*field, "firstName"])

@@ -18,6 +18,7 @@ _EMAIL = re.compile(rf"^[^@\s\x00-\x1f]{{1,64}}@{_LABEL}(?:\.{_LABEL})+$")
 _PORTAL_NAME = re.compile(r"^[a-z][a-z0-9-]{1,61}[a-z0-9]$")
 _PHONE = re.compile(r"^[0-9+()./\- ]{0,40}$")
 _COUNTRIES = frozenset(get_global("territory_currencies").keys())
+MAX_CUSTOM_FIELDS = 50
 SUPPORTED_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt", "ja", "ar", "zh")
 
 
@@ -121,11 +122,11 @@ class Checker:
         return cleaned
 
     def custom_fields(self, values: list[dict[str, str]], field: Sequence[str]) -> list[dict]:
-        if len(values) > 50:
-            self.add(ErrorCode.INVALID, "At most 50 custom fields.", field)
+        if len(values) > MAX_CUSTOM_FIELDS:
+            self.add(ErrorCode.INVALID, f"At most {MAX_CUSTOM_FIELDS} custom fields.", field)
         seen: set[str] = set()
         cleaned = []
-        for index, item in enumerate(values[:50]):
+        for index, item in enumerate(values[:MAX_CUSTOM_FIELDS]):
             name = self.text(
                 item["name"], [*field, str(index), "name"], max_length=100, required=True
             )

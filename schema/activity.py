@@ -85,10 +85,21 @@ class Activity(ModelNode):
     def excerpt(self) -> str | None:
         return self._row.data.get("excerpt") or None
 
-    @strawberry.field(description="What changed, for updates of details or preferences.")
+    @strawberry.field(
+        description="What changed, field by field, for updates of details or preferences; a "
+        "new contact person's details, from empty."
+    )
     def changes(self) -> list[FieldChange]:
-        changes = self._row.data.get("changes", {})
-        return [FieldChange(field=k, before=v[0], after=v[1]) for k, v in changes.items()]
+        changes = self._row.data.get("changes", [])
+        if isinstance(changes, dict):  # preference changes: {field: [before, after]}
+            return [FieldChange(field=k, before=v[0], after=v[1]) for k, v in changes.items()]
+        return [FieldChange(**change) for change in changes]
+
+    @strawberry.field(
+        description="The contact person this is about: one added, or whose details changed."
+    )
+    async def contact_person(self, info: Info) -> ContactPerson | None:
+        return await ContactPerson.load(info, self._row.data.get("contact_id"))
 
     @classmethod
     def from_row(cls, row: ActivityRow) -> Activity:

@@ -10,7 +10,7 @@ from tortoise.expressions import Q
 from models.customers import ContactPerson as ContactPersonRow
 from models.customers import Customer as CustomerRow
 from models.customers import PortalAccess as PortalAccessValue
-from resolvers import customers, mfa
+from resolvers import custom_fields, customers, mfa
 from schema.context import Info
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
@@ -35,6 +35,17 @@ PortalAccess = strawberry.enum(
 class CustomField:
     name: str
     value: str
+    _organization_id: strawberry.Private[int]
+
+    @strawberry.field(
+        description="Whether portal contacts may change this value: a definition of this name "
+        "(ignoring case) is editable in the portal."
+    )
+    async def editable_in_portal(self, info: Info) -> bool:
+        editable = await custom_fields.editable_loader(info.context.loaders).load(
+            self._organization_id
+        )
+        return self.name.lower() in editable
 
 
 @strawberry.input
@@ -91,7 +102,10 @@ class Customer(ModelNode):
             portal_language=row.portal_language,
             billing_address=Address.of(row.billing_address),
             shipping_address=Address.of(row.shipping_address),
-            custom_fields=[CustomField(**item) for item in row.custom_fields],
+            custom_fields=[
+                CustomField(**item, _organization_id=row.organization_id)
+                for item in row.custom_fields
+            ],
             allow_ach_payments=row.allow_ach,
             created_at=row.created_at,
             updated_at=row.updated_at,

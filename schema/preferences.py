@@ -108,6 +108,10 @@ class StatusCount:
 @strawberry.type(description="The portal's home page: banner, contact details and the figures.")
 class PortalHome:
     banner_message: str
+    can_edit_details: bool = strawberry.field(
+        description="Whether the customer's contacts may edit their details: updateMyCustomer, "
+        "updateMyContactDetails, addMyContactPerson, updateMyContactPerson."
+    )
     _dashboard: strawberry.Private[dashboard.Dashboard]
 
     @strawberry.field
@@ -212,7 +216,11 @@ class PreferencesQueries:
             chosen = decode_id(customer_id, Customer) if customer_id else None
         home = dashboard.Dashboard(principal, chosen)
         await home.load(_families_asked_for(info))
-        return PortalHome(banner_message=row.banner_message, _dashboard=home)
+        return PortalHome(
+            banner_message=row.banner_message,
+            can_edit_details=row.allow_uploads_and_detail_edits,
+            _dashboard=home,
+        )
 
 
 @strawberry.type

@@ -27,6 +27,7 @@ from schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from schema.authentication import AuthenticationMutations, AuthenticationQueries
 from schema.comments import CommentMutations
 from schema.context import Info
+from schema.custom_fields import CustomFieldMutations, CustomFieldQueries
 from schema.customers import CustomerMutations, CustomerQueries
 from schema.documents import (
     CreditMutations,
@@ -39,6 +40,7 @@ from schema.email_templates import EmailTemplateMutations, EmailTemplateQueries
 from schema.errors import is_expected
 from schema.forwarding import ForwardingMutations
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
+from schema.my_details import MyDetailsMutations
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.payments import PaymentMutations, PaymentQueries, PortalPaymentMutations
 from schema.portal_access import PortalAccessMutations
@@ -81,6 +83,7 @@ Query = merge_types(
         NodeQueries,
         OrganizationQueries,
         CustomerQueries,
+        CustomFieldQueries,
         StaffQueries,
         ApiKeyQueries,
         ActivityQueries,
@@ -102,6 +105,8 @@ Mutation = merge_types(
         AuthenticationMutations,
         OrganizationMutations,
         CustomerMutations,
+        CustomFieldMutations,
+        MyDetailsMutations,
         StaffMutations,
         ApiKeyMutations,
         ActivityMutations,

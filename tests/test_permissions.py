@@ -1297,6 +1297,127 @@ CASES = [
         lambda d: d["resetEmailTemplate"]["emailTemplate"]["customized"],
         deny_contacts_and_partners(False, staff=FORBIDDEN),
     ),
+    Case(
+        "customFieldDefinitions",
+        "{ customFieldDefinitions { nodes { name editableInPortal } } }",
+        lambda w: {},
+        lambda d: [node["name"] for node in d["customFieldDefinitions"]["nodes"]],
+        every(
+            ["PO reference"],
+            anonymous=UNAUTH,
+            contact_other_org=[],
+            staff_other_org=[],
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "node customFieldDefinition",
+        "query($id: ID!) { node(id: $id) { ... on CustomFieldDefinition { name } } }",
+        lambda w: {"id": w.custom_field_id},
+        lambda d: d["node"] and d["node"]["name"],
+        every(
+            "PO reference",
+            anonymous=UNAUTH,
+            contact_other_org=None,
+            staff_other_org=None,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "defineCustomField",
+        'mutation { defineCustomField(input: {name: "Region", editableInPortal: true}) { '
+        "customFieldDefinition { name } errors { code } } }",
+        lambda w: {},
+        lambda d: d["defineCustomField"]["customFieldDefinition"]["name"],
+        deny_contacts_and_partners("Region"),
+    ),
+    Case(
+        "updateCustomFieldDefinition",
+        'mutation($id: ID!) { updateCustomFieldDefinition(input: {id: $id, name: "PO number"}) '
+        "{ customFieldDefinition { name } errors { code } } }",
+        lambda w: {"id": w.custom_field_id},
+        lambda d: (
+            (
+                d["updateCustomFieldDefinition"]["customFieldDefinition"]
+                and d["updateCustomFieldDefinition"]["customFieldDefinition"]["name"]
+            )
+            or d["updateCustomFieldDefinition"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("PO number", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "deleteCustomFieldDefinition",
+        "mutation($id: ID!) { deleteCustomFieldDefinition(input: {id: $id}) { "
+        "deletedId errors { code } } }",
+        lambda w: {"id": w.custom_field_id},
+        lambda d: (
+            (d["deleteCustomFieldDefinition"]["deletedId"] and "deleted")
+            or d["deleteCustomFieldDefinition"]["errors"][0]["code"]
+        ),
+        deny_contacts_and_partners("deleted", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
+        "updateMyCustomer",
+        'mutation { updateMyCustomer(input: {phone: "+1 555 0100"}) { '
+        "customer { displayName phone } errors { code } } }",
+        lambda w: {},
+        lambda d: d["updateMyCustomer"]["customer"]["displayName"],
+        every(
+            FORBIDDEN,
+            anonymous=UNAUTH,
+            contact_a="Acorn Ltd",
+            contact_b="Birch Inc",
+            contact_other_org="Cedar Co",
+        ),
+    ),
+    Case(
+        "updateMyContactDetails",
+        'mutation { updateMyContactDetails(input: {mobile: "+1 555 0101"}) { '
+        "contactPerson { email mobile } errors { code } } }",
+        lambda w: {},
+        lambda d: d["updateMyContactDetails"]["contactPerson"]["email"],
+        every(
+            FORBIDDEN,
+            anonymous=UNAUTH,
+            contact_a="ann@acorn.example",
+            contact_b="bob@birch.example",
+            contact_other_org="cy@cedar.example",
+        ),
+    ),
+    Case(
+        "addMyContactPerson",
+        'mutation { addMyContactPerson(input: {firstName: "Dana"}) { '
+        "contactPerson { name customer { displayName } } errors { code } } }",
+        lambda w: {},
+        lambda d: d["addMyContactPerson"]["contactPerson"]["customer"]["displayName"],
+        every(
+            FORBIDDEN,
+            anonymous=UNAUTH,
+            contact_a="Acorn Ltd",
+            contact_b="Birch Inc",
+            contact_other_org="Cedar Co",
+        ),
+    ),
+    Case(
+        "updateMyContactPerson",
+        'mutation($id: ID!) { updateMyContactPerson(input: {id: $id, lastName: "Z"}) { '
+        "contactPerson { name } errors { code } } }",
+        lambda w: {"id": gid("ContactPerson", w.contact_a)},
+        lambda d: (
+            (
+                d["updateMyContactPerson"]["contactPerson"]
+                and d["updateMyContactPerson"]["contactPerson"]["name"]
+            )
+            or d["updateMyContactPerson"]["errors"][0]["code"]
+        ),
+        every(
+            FORBIDDEN,
+            anonymous=UNAUTH,
+            contact_a="Acorn Z",
+            contact_b="NOT_FOUND",
+            contact_other_org="NOT_FOUND",
+        ),
+    ),
 ]
 
 
@@ -1318,6 +1439,7 @@ async def test_permission_matrix(client, world: World, case: Case, principal: st
     world.project_id = gid("Project", await _seed_project(world))  # type: ignore[attr-defined]
     world.payment_id = gid("Payment", await _seed_payment(world))  # type: ignore[attr-defined]
     world.method_id = gid("SavedPaymentMethod", await _seed_method(world))  # type: ignore[attr-defined]
+    world.custom_field_id = gid("CustomFieldDefinition", await _seed_custom_field(world))  # type: ignore[attr-defined]
     public, internal = await _seed_comments(world, sent)
     world.comment_id = gid("Comment", public)  # type: ignore[attr-defined]
     world.internal_comment_id = gid("Comment", internal)  # type: ignore[attr-defined]
@@ -1333,6 +1455,14 @@ async def test_permission_matrix(client, world: World, case: Case, principal: st
     else:
         assert "errors" not in body, body
         assert case.extract(body["data"]) == expected
+
+
+async def _seed_custom_field(world: World):
+    from models.customers import CustomFieldDefinition
+
+    return await CustomFieldDefinition.create(
+        organization=world.org_a, name="PO reference", editable_in_portal=True
+    )
 
 
 async def _seed_activity(world: World):
