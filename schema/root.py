@@ -35,6 +35,7 @@ from schema.documents import (
     ShipmentMutations,
 )
 from schema.errors import is_expected
+from schema.files import FileMutations, FileQueries
 from schema.forwarding import ForwardingMutations
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.organizations import OrganizationMutations, OrganizationQueries
@@ -88,6 +89,7 @@ Query = merge_types(
         SubscriptionQueries,
         PublicLinkQueries,
         StatementQueries,
+        FileQueries,
     ),
 )
 
@@ -113,6 +115,7 @@ Mutation = merge_types(
         ProjectMutations,
         SubscriptionMutations,
         PublicLinkMutations,
+        FileMutations,
     ),
 )
 
