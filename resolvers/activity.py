@@ -51,7 +51,7 @@ def record(
     pending: list[Activity] = work.state.setdefault(__name__, [])
     # Written last, so the stream lock is held only for the commit itself.
     work.before_commit[__name__] = lambda connection: _write(connection, pending)
-    actor_kind, staff_id, contact_id, actor_name = _actor(actor)
+    actor_kind, staff_id, contact_id, actor_name = actor_of(actor)
     document_type, document_id, document_number = document
     pending.append(
         Activity(
@@ -73,7 +73,8 @@ def record(
     )
 
 
-def _actor(principal: Principal | None) -> tuple[ActorKind, int | None, int | None, str]:
+def actor_of(principal: Principal | None) -> tuple[ActorKind, int | None, int | None, str]:
+    """Kind, staff user id, contact id and display name of whoever acts."""
     match principal:
         case StaffPrincipal():
             return ActorKind.STAFF, principal.user.id, None, principal.user.name

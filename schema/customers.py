@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from tortoise.expressions import Q
@@ -25,6 +26,9 @@ from schema.permissions import (
     IsStaffPartnerOrSelf,
 )
 from schema.relay import Connection, ModelNode, OrderDirection, connection, decode_id
+
+if TYPE_CHECKING:
+    from schema.files import SharedFile, SharedFileFilter, SharedFileOrder
 
 PortalAccess = strawberry.enum(
     PortalAccessValue, description="Whether a contact person can log in to the portal."
@@ -89,6 +93,23 @@ class Customer(ModelNode):
     async def contact_persons(self, info: Info) -> list[ContactPerson]:
         loader = info.context.loaders.children(ContactPersonRow, "customer_id", "-is_primary")
         return [ContactPerson.from_row(row) for row in await loader.load(self.id)]
+
+    @strawberry.field(
+        description="The customer's shared documents, newest first; as `sharedFiles`."
+    )
+    async def shared_files(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: Annotated[SharedFileFilter, strawberry.lazy("schema.files")] | None = None,
+        order_by: Annotated[SharedFileOrder, strawberry.lazy("schema.files")] | None = None,
+    ) -> Connection[Annotated[SharedFile, strawberry.lazy("schema.files")]]:
+        from schema.files import shared_files
+
+        return await shared_files(
+            info, first=first, after=after, filter=filter, order_by=order_by, customer_id=self.id
+        )
 
     @classmethod
     def from_row(cls, row: CustomerRow) -> Customer:

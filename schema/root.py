@@ -38,6 +38,7 @@ from schema.documents import (
 )
 from schema.email_templates import EmailTemplateMutations, EmailTemplateQueries
 from schema.errors import is_expected
+from schema.files import FileMutations, FileQueries
 from schema.forwarding import ForwardingMutations
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.my_details import MyDetailsMutations
@@ -96,6 +97,7 @@ Query = merge_types(
         StatementQueries,
         ReviewQueries,
         EmailTemplateQueries,
+        FileQueries,
     ),
 )
 
@@ -126,6 +128,7 @@ Mutation = merge_types(
         PublicLinkMutations,
         ReviewMutations,
         EmailTemplateMutations,
+        FileMutations,
     ),
 )
 

@@ -13,18 +13,19 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from auth import mfa, passwords
-from integrations import broker, sms
+from integrations import broker, sms, storage
 from integrations.gateways import registry
 from integrations.gateways.test_gateway import TestGateway
 from pdf import renderer as pdf_renderer
 from pdf.links import DOCUMENT_ROUTE, RECEIPT_ROUTE, STATEMENT_ROUTE
-from resolvers import links
+from resolvers import files, links
 from server import access_log, housekeeping
 from server.database import close_database, open_database
 from server.delivery import configure_pdfs, outbox_delivery
+from server.file_routes import FileDownloads
 from server.graphql import PorticoGraphQL
 from server.health import healthz, readyz
-from server.limits import BodySizeLimit
+from server.limits import UPLOAD_OVERHEAD_BYTES, BodySizeLimit
 from server.pdf_routes import PdfDownloads
 from server.public_routes import public_document_pdf
 from server.settings import Settings
@@ -33,6 +34,11 @@ from server.webhooks import gateway_webhook
 
 def install_gateways(settings: Settings) -> None:
     registry.install(TestGateway(settings.test_gateway_ledger_path, settings.webhook_secret))
+
+
+def install_file_storage(settings: Settings) -> None:
+    storage.install(storage.LocalFileStorage(settings.files_root))
+    files.configure(files.UploadRules(max_bytes=settings.max_upload_bytes))
 
 
 def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
@@ -46,9 +52,11 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     links.configure(settings.links)
     sms.install(sms.sender_from_url(settings.sms_url))
     install_gateways(settings)
+    install_file_storage(settings)
     graphql = PorticoGraphQL(settings)
     configure_pdfs(settings)
     downloads = PdfDownloads(graphql.authenticate_download)
+    file_downloads = FileDownloads(graphql.authenticate_download)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -86,9 +94,15 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             Route(RECEIPT_ROUTE, downloads.receipt, methods=["GET"]),
             Route(STATEMENT_ROUTE, downloads.statement, methods=["GET"]),
             Route("/public/{secret}/pdf", public_document_pdf, methods=["GET"]),
+            Route(files.DOWNLOAD_ROUTE, file_downloads.shared_file, methods=["GET"]),
         ],
         middleware=[
-            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodySizeLimit,
+                max_bytes=settings.max_body_bytes,
+                upload_max_bytes=settings.max_upload_bytes + UPLOAD_OVERHEAD_BYTES,
+                upload_path="/graphql",
+            ),
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.allowed_origins),

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from cross_web import HTTPException, StarletteRequestAdapter
+from cross_web.request import AsyncHTTPRequestAdapter, FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -9,6 +13,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET
 
 from auth.api_keys import is_api_key, principal_for_api_key
 from auth.principals import Anonymous, Principal
@@ -17,10 +22,23 @@ from resolvers import mfa, preferences
 from schema.authentication import SESSION_COOKIE
 from schema.context import Context
 from schema.root import build_schema
+from server.multipart import parse_form
 from server.settings import Settings
 
 
+class UploadingRequestAdapter(StarletteRequestAdapter):
+    """Reads multipart bodies with Portico's own streaming parser (`server.multipart`)."""
+
+    async def get_form_data(self) -> FormData:
+        request = self._request
+        form = await parse_form(request.headers.get("content-type", ""), request.stream())
+        request.state.form = form  # closed when the request is done, see PorticoGraphQL.run
+        return FormData(files=form.files, form=form.fields)
+
+
 class PorticoGraphQL(GraphQL):
+    request_adapter_class = UploadingRequestAdapter
+
     def __init__(self, settings: Settings) -> None:
         super().__init__(
             build_schema(),
@@ -30,6 +48,8 @@ class PorticoGraphQL(GraphQL):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             allowed_origins=settings.allowed_origins,
             max_subscriptions_per_connection=20,
+            # File uploads (GraphQL multipart request spec); see _cookie_is_trustworthy.
+            multipart_uploads_enabled=True,
         )
         self.settings = settings
         self.session_policy = SessionPolicy.from_settings(settings)
@@ -40,6 +60,22 @@ class PorticoGraphQL(GraphQL):
             return
         with preferences.cached_for_this_request():
             await super().__call__(scope, receive, send)
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context, root_value)
+        finally:
+            form = getattr(request.state, "form", None) if isinstance(request, Request) else None
+            if form is not None:
+                await form.close()  # an upload's temporary files
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        # A `map` that points into something other than objects and lists is the client's
+        # mistake, not a server error.
+        try:
+            return await super().parse_multipart(request)
+        except (TypeError, IndexError, AttributeError) as exc:
+            raise HTTPException(400, "The file map does not match the operations.") from exc
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket):
         principal = await self.authenticate(request)
@@ -91,14 +127,17 @@ class PorticoGraphQL(GraphQL):
 
     def _cookie_is_trustworthy(self, request: Request | WebSocket) -> bool:
         """A cookie rides along on cross-site requests; only a JSON POST from an allowed
-        origin cannot be forged by another site (it needs a CORS preflight we refuse)."""
+        origin cannot be forged by another site (it needs a CORS preflight we refuse).
+        Any page can post a multipart form without a preflight, so an upload's cookie counts
+        only with an allowed Origin, which browsers always send on a POST."""
         if not isinstance(request, Request) or request.method != "POST":
             return False
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != "application/json":
-            return False
         origin = request.headers.get("origin")
-        return origin is None or origin.rstrip("/") in self.settings.allowed_origins
+        allowed = origin is not None and origin.rstrip("/") in self.settings.allowed_origins
+        if content_type == "multipart/form-data":
+            return allowed
+        return content_type == "application/json" and (origin is None or allowed)
 
 
 SAME_SITE = frozenset({"same-origin", "same-site", "none"})

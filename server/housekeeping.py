@@ -1,5 +1,6 @@
 """Periodic work inside `portico serve`: ended sessions, old failed-login counters and
-idempotency keys are pruned, and payments left in flight are reconciled with their gateway."""
+idempotency keys are pruned, stored files no row claims are deleted, and payments left in
+flight are reconciled with their gateway."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 
 from auth.rate_limit import prune as prune_failed_attempts
 from auth.sessions import prune_sessions
-from resolvers import online_payments, public_links
+from resolvers import files, online_payments, public_links
 
 logger = logging.getLogger("portico.housekeeping")
 
@@ -21,11 +22,12 @@ async def tidy_once() -> None:
     attempts = await prune_failed_attempts()
     keys = await online_payments.prune_idempotency_keys()
     codes = await public_links.prune()
-    if sessions or attempts or keys or codes:
+    orphans = await files.prune_orphans()
+    if sessions or attempts or keys or codes or orphans:
         logger.info(
-            "Pruned %d ended sessions, %d failed attempts, %d idempotency keys and %d "
-            "verification codes and visits",
-            sessions, attempts, keys, codes,
+            "Pruned %d ended sessions, %d failed attempts, %d idempotency keys, %d "
+            "verification codes and visits and %d orphaned stored files",
+            sessions, attempts, keys, codes, orphans,
         )  # fmt: skip
 
 

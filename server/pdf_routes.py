@@ -9,40 +9,27 @@ preferences. Anonymous is 401, a kind the portal hides 403, not found and not yo
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import date
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from strawberry import relay
+from starlette.responses import Response
 
-from auth.errors import (
-    BadUserInput,
-    CodedError,
-    Forbidden,
-    MfaEnrollmentRequired,
-    NotFound,
-    Unauthenticated,
-)
-from auth.principals import Anonymous, ContactPrincipal, Principal
+from auth.errors import BadUserInput, NotFound
+from auth.principals import Principal
 from auth.scoping import scoped
 from models.documents import SalesDocument
 from models.payments import Payment, PaymentStatus
 from pdf.documents import document_pdf, receipt_pdf
 from pdf.statements import statement_pdf
-from resolvers import document_visibility, portal_documents, preferences, statements
+from resolvers import document_visibility, portal_documents, statements
 from schema.documents import TYPES
 from schema.payments import Payment as PaymentNode
-
-logger = logging.getLogger("portico.pdf")
-
-Authenticate = Callable[[Request], Awaitable[Principal]]
+from server.downloads import Authenticate, decode_global_id, guarded
 
 KINDS_BY_TYPE = {node_type.__name__: kind for kind, node_type in TYPES.items()}
-STATUS = {Unauthenticated: 401, Forbidden: 403, MfaEnrollmentRequired: 403, NotFound: 404}
 
 
 class PdfDownloads:
@@ -79,18 +66,13 @@ class PdfDownloads:
     async def _serve(
         self, request: Request, download: Callable[[Principal], Awaitable[tuple[str, bytes]]]
     ) -> Response:
-        # As for a GraphQL request: the preferences are read once and hold for the request.
-        with preferences.cached_for_this_request():
-            try:
-                principal = await self.authenticate(request)
-                _require_full_session(principal)
-                name, pdf = await download(principal)
-            except CodedError as exc:
-                return _error(STATUS.get(type(exc), 400), exc.code, exc.message)
-            except Exception:
-                logger.exception("Could not serve %s", request.url.path)
-                return _error(500, "INTERNAL_SERVER_ERROR", "Unexpected error.")
-        return pdf_response(pdf, name, inline=request.query_params.get("disposition") == "inline")
+        inline = request.query_params.get("disposition") == "inline"
+
+        async def serve(principal: Principal) -> Response:
+            name, pdf = await download(principal)
+            return pdf_response(pdf, name, inline=inline)
+
+        return await guarded(request, self.authenticate, serve)
 
 
 def pdf_response(pdf: bytes, name: str, *, inline: bool = False) -> Response:
@@ -108,25 +90,8 @@ def pdf_response(pdf: bytes, name: str, *, inline: bool = False) -> Response:
     )
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    """The codes GraphQL puts in `extensions.code`."""
-    return JSONResponse(
-        {"error": {"code": code, "message": message}},
-        status_code=status,
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-def _require_full_session(principal: Principal) -> None:
-    """Who GraphQL refuses before any field: nobody, and a session that may only set up MFA."""
-    if isinstance(principal, Anonymous):
-        raise Unauthenticated()
-    if isinstance(principal, ContactPrincipal) and principal.mfa_enrollment_required:
-        raise MfaEnrollmentRequired()
-
-
 async def _visible_document(principal: Principal, global_id: str) -> SalesDocument:
-    type_name, row_id = _decode(global_id)
+    type_name, row_id = decode_global_id(global_id)
     kind = KINDS_BY_TYPE.get(type_name)
     if kind is None:
         raise NotFound("No such document.")
@@ -139,7 +104,7 @@ async def _visible_document(principal: Principal, global_id: str) -> SalesDocume
 
 
 async def _receipt_payment(principal: Principal, global_id: str) -> Payment:
-    type_name, row_id = _decode(global_id)
+    type_name, row_id = decode_global_id(global_id)
     row = None
     if type_name == PaymentNode.__name__:
         row = await scoped(Payment, principal).get_or_none(id=row_id)
@@ -150,18 +115,8 @@ async def _receipt_payment(principal: Principal, global_id: str) -> Payment:
     return row
 
 
-def _decode(global_id: str) -> tuple[str, int]:
-    """The type name and row id of a global id; an id that names nothing gives row id 0."""
-    try:
-        decoded = relay.GlobalID.from_id(global_id)
-    except (relay.GlobalIDValueError, ValueError):
-        return "", 0
-    node_id = decoded.node_id
-    return decoded.type_name, int(node_id) if node_id.isdigit() and len(node_id) < 19 else 0
-
-
 def _customer_id(global_id: str) -> int:
-    type_name, row_id = _decode(global_id)
+    type_name, row_id = decode_global_id(global_id)
     if type_name != "Customer":
         raise NotFound("No such customer.")
     return row_id

@@ -16,6 +16,7 @@ from integrations.mailer import (
     mailer_from_url,
 )
 from integrations.sms import DEFAULT_SMS_URL, SmsConfigurationError, sender_from_url
+from resolvers.files import DEFAULT_MAX_UPLOAD_BYTES
 from resolvers.links import Links
 
 
@@ -79,6 +80,8 @@ class Settings:
     gateway_webhook_secret: str = ""
     test_gateway_ledger: Path | None = None
     pdf_workers: int = 2
+    files_dir: Path | None = None
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 
     @property
     def webhook_secret(self) -> bytes:
@@ -90,6 +93,11 @@ class Settings:
     @property
     def test_gateway_ledger_path(self) -> Path:
         return self.test_gateway_ledger or self.var_dir / "test-gateway.sqlite3"
+
+    @property
+    def files_root(self) -> Path:
+        """Where uploaded files are kept: never inside a directory a web server serves."""
+        return self.files_dir or self.var_dir / "files"
 
     @property
     def links(self) -> Links:
@@ -141,6 +149,8 @@ class Settings:
             if (ledger := _env("PORTICO_TEST_GATEWAY_LEDGER"))
             else None,
             pdf_workers=_pdf_workers(cls.pdf_workers),
+            files_dir=Path(files) if (files := _env("PORTICO_FILES_DIR")) else None,
+            max_upload_bytes=_max_upload_bytes(cls.max_upload_bytes),
         )
 
 
@@ -181,6 +191,13 @@ def _pdf_workers(default: int) -> int:
     if workers < 1:
         raise ConfigurationError("PORTICO_PDF_WORKERS must be at least 1")
     return workers
+
+
+def _max_upload_bytes(default: int) -> int:
+    size = _env_int("PORTICO_MAX_UPLOAD_BYTES", default)
+    if size < 1:
+        raise ConfigurationError("PORTICO_MAX_UPLOAD_BYTES must be at least 1")
+    return size
 
 
 def _secret_key(production: bool, var_dir: Path) -> str:

@@ -47,6 +47,8 @@ class Case:
     variables: Callable[[World], dict[str, Any]]
     extract: Callable[[dict[str, Any]], Any]
     expect: dict[str, Any]
+    # (variable, file name, content): sent as a multipart request with that file.
+    upload: tuple[str, str, bytes] | None = None
 
 
 def every(value: Any, **overrides: Any) -> dict[str, Any]:
@@ -1100,6 +1102,71 @@ CASES = [
         every(LINK_INVALID),
     ),
     Case(
+        "sharedFiles",
+        "{ sharedFiles { totalCount nodes { filename } } }",
+        lambda w: {},
+        lambda d: [node["filename"] for node in d["sharedFiles"]["nodes"]],
+        every(
+            ["seed.pdf"],
+            anonymous=UNAUTH,
+            contact_b=[],
+            contact_other_org=[],
+            staff_other_org=[],
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "node shared file",
+        "query($id: ID!) { node(id: $id) { ... on SharedFile { filename } } }",
+        lambda w: {"id": w.shared_file_id},
+        lambda d: d["node"] and d["node"]["filename"],
+        every(
+            "seed.pdf",
+            anonymous=UNAUTH,
+            contact_b=None,
+            contact_other_org=None,
+            staff_other_org=None,
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
+        "uploadSharedFile",
+        "mutation($c: ID, $file: Upload!) { uploadSharedFile(input: {customerId: $c, "
+        "file: $file}) { sharedFile { filename } errors { code } } }",
+        lambda w: {"c": gid("Customer", w.customer_a)},
+        lambda d: (
+            (d["uploadSharedFile"]["sharedFile"] or {}).get("filename")
+            or d["uploadSharedFile"]["errors"][0]["code"]
+        ),
+        every(
+            "notes.txt",
+            anonymous=UNAUTH,
+            contact_b="NOT_FOUND",
+            contact_other_org="NOT_FOUND",
+            staff_other_org="NOT_FOUND",
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+        upload=("file", "notes.txt", b"Plain notes.\n"),
+    ),
+    Case(
+        "deleteSharedFile",
+        "mutation($id: ID!) { deleteSharedFile(input: {id: $id}) { deletedId errors { code } } }",
+        lambda w: {"id": w.shared_file_id},
+        lambda d: (d["deleteSharedFile"]["errors"] or [{"code": "DELETED"}])[0]["code"],
+        every(
+            "DELETED",
+            anonymous=UNAUTH,
+            contact_b="NOT_FOUND",
+            contact_other_org="NOT_FOUND",
+            staff_other_org="NOT_FOUND",
+            partner=FORBIDDEN,
+            partner_no_scope=FORBIDDEN,
+        ),
+    ),
+    Case(
         "forwardSalesDocument",
         'mutation($id: ID!) { forwardSalesDocument(input: {id: $id, to: "cfo@acorn.example"}) '
         "{ sentTo errors { code } } }",
@@ -1444,8 +1511,12 @@ async def test_permission_matrix(client, world: World, case: Case, principal: st
     world.comment_id = gid("Comment", public)  # type: ignore[attr-defined]
     world.internal_comment_id = gid("Comment", internal)  # type: ignore[attr-defined]
     world.open_review_request_id = gid("ReviewRequest", await _seed_reviews(world))  # type: ignore[attr-defined]
+    world.shared_file_id = gid("SharedFile", await _seed_shared_file(world))  # type: ignore[attr-defined]
     token = world.tokens.get(principal)
-    body = await gql(client, case.query, case.variables(world), token=token)
+    if case.upload is None:
+        body = await gql(client, case.query, case.variables(world), token=token)
+    else:
+        body = await _multipart(client, case, case.variables(world), token)
     expected = case.expect[principal]
     if isinstance(expected, Denied):
         codes = [error["extensions"]["code"] for error in body.get("errors") or []]
@@ -1610,6 +1681,40 @@ async def _seed_reviews(world: World):
         contact=world.contact_a, contact_name="Acorn Contact",
     )  # fmt: skip
     return await ReviewRequest.create(organization=world.org_a, customer=world.customer_a)
+
+
+async def _seed_shared_file(world: World):
+    """seed.pdf, uploaded by customer A's contact (its bytes are not needed here)."""
+    from integrations.storage import new_key
+    from models.activity import ActorKind
+    from models.files import SharedFile
+
+    return await SharedFile.create(
+        organization_id=world.org_a.id, customer_id=world.customer_a.id, storage_key=new_key(),
+        filename="seed.pdf", content_type="application/pdf", size_bytes=5, sha256="0" * 64,
+        uploaded_by_kind=ActorKind.CONTACT, uploaded_by_contact_id=world.contact_a.id,
+        uploader_name="Acorn Contact",
+    )  # fmt: skip
+
+
+async def _multipart(client, case: Case, variables: dict[str, Any], token: str | None) -> dict:
+    """The GraphQL multipart request spec: operations, map, and the file part."""
+    import json
+
+    assert case.upload is not None
+    variable, filename, content = case.upload
+    operations = {"query": case.query, "variables": {**variables, variable: None}}
+    response = await client.post(
+        "/graphql",
+        data={
+            "operations": json.dumps(operations),
+            "map": json.dumps({"0": [f"variables.{variable}"]}),
+        },
+        files={"0": (filename, content, "application/octet-stream")},
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def test_every_root_field_is_in_the_matrix() -> None:

@@ -1,0 +1,67 @@
+"""What the authenticated download routes share: who may ask, and how a refusal looks.
+
+The same authentication as /graphql (its own `authenticate_download`), the same refusals as
+GraphQL gives before any field: anonymous is 401, a session that may only set up MFA 403; a
+use case's coded errors keep their code (not found and not yours alike 404).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from strawberry import relay
+
+from auth.errors import CodedError, Forbidden, MfaEnrollmentRequired, NotFound, Unauthenticated
+from auth.principals import Anonymous, ContactPrincipal, Principal
+from resolvers import preferences
+
+logger = logging.getLogger("portico.downloads")
+
+Authenticate = Callable[[Request], Awaitable[Principal]]
+Serve = Callable[[Principal], Awaitable[Response]]
+
+STATUS = {Unauthenticated: 401, Forbidden: 403, MfaEnrollmentRequired: 403, NotFound: 404}
+
+
+async def guarded(request: Request, authenticate: Authenticate, serve: Serve) -> Response:
+    # As for a GraphQL request: the preferences are read once and hold for the request.
+    with preferences.cached_for_this_request():
+        try:
+            principal = await authenticate(request)
+            require_full_session(principal)
+            return await serve(principal)
+        except CodedError as exc:
+            return error_response(STATUS.get(type(exc), 400), exc.code, exc.message)
+        except Exception:
+            logger.exception("Could not serve %s", request.url.path)
+            return error_response(500, "INTERNAL_SERVER_ERROR", "Unexpected error.")
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    """The codes GraphQL puts in `extensions.code`."""
+    return JSONResponse(
+        {"error": {"code": code, "message": message}},
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def require_full_session(principal: Principal) -> None:
+    """Who GraphQL refuses before any field: nobody, and a session that may only set up MFA."""
+    if isinstance(principal, Anonymous):
+        raise Unauthenticated()
+    if isinstance(principal, ContactPrincipal) and principal.mfa_enrollment_required:
+        raise MfaEnrollmentRequired()
+
+
+def decode_global_id(global_id: str) -> tuple[str, int]:
+    """The type name and row id of a global id; an id that names nothing gives row id 0."""
+    try:
+        decoded = relay.GlobalID.from_id(global_id)
+    except (relay.GlobalIDValueError, ValueError):
+        return "", 0
+    node_id = decoded.node_id
+    return decoded.type_name, int(node_id) if node_id.isdigit() and len(node_id) < 19 else 0
