@@ -7,7 +7,8 @@ through activity, like everything portal users do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from auth import rate_limit
 from auth.errors import Forbidden
@@ -17,8 +18,9 @@ from models.activity import Activity, ActivityKind, ActorKind
 from models.comments import Comment
 from models.customers import ContactPerson, Customer, PortalAccess
 from models.documents import SalesDocument
+from models.files import SharedFile
 from models.organizations import Organization
-from resolvers import activity, links, transactions
+from resolvers import activity, files, links, transactions
 from resolvers.document_visibility import hidden_kinds, require_visible, shown_in_portal
 from resolvers.email import enqueue_email
 from resolvers.errors import ErrorCode, reject
@@ -26,6 +28,7 @@ from resolvers.preferences import preferences_for
 from resolvers.validation import Checker
 
 BODY_LIMIT = 5000
+MAX_ATTACHMENTS = 5
 EXCERPT_LIMIT = 120
 COMMENTS_PER_CONTACT = rate_limit.Limit("comments", max_failures=60, window=rate_limit.HOUR)
 TEMPLATE = "comment_notification"
@@ -35,46 +38,72 @@ Author = StaffPrincipal | ContactPrincipal
 
 @dataclass(frozen=True)
 class NewComment:
-    """What `addComment` takes; attachments will join as ids of files uploaded beforehand."""
-
     document_id: int
     body: str
     internal: bool = False
+    attachments: Sequence[files.IncomingFile] = field(default_factory=tuple)
 
 
 async def add_comment(principal: Author, new: NewComment) -> Comment:
+    """Attachments are kept in the shared file storage, as visible as the comment: an internal
+    comment's files are the staff's own."""
     if new.internal and isinstance(principal, ContactPrincipal):
         raise Forbidden("Only staff can post internal comments.")
     checker = Checker()
     body = checker.text(new.body, ["body"], max_length=BODY_LIMIT, required=True)
+    if len(new.attachments) > MAX_ATTACHMENTS:
+        checker.add(ErrorCode.INVALID, f"Attach at most {MAX_ATTACHMENTS} files.", ["attachments"])
     checker.raise_if_any()
     document = await _commentable(principal, new.document_id)
+    if new.attachments:
+        await files.require_uploads(principal)
     limited = f"contact:{principal.contact.id}" if isinstance(principal, ContactPrincipal) else ""
     if limited and await rate_limit.is_blocked(COMMENTS_PER_CONTACT, limited):
         raise reject(ErrorCode.RATE_LIMITED, "Too many comments. Try again later.")
-    async with transactions.unit_of_work():
+    uploads = [(file, ["attachments", str(index)]) for index, file in enumerate(new.attachments)]
+    async with files.staged_uploads(uploads) as staged, transactions.unit_of_work():
         if limited:
             await rate_limit.record_failure(COMMENTS_PER_CONTACT, limited)
-        comment = await Comment.create(
-            organization_id=document.organization_id,
-            customer_id=document.customer_id,
-            document=document,
-            internal=new.internal,
-            body=body,
-            **_author(principal),
+        comment = await _save(principal, document, body, new.internal, staged)
+    return comment
+
+
+async def _save(
+    principal: Author,
+    document: SalesDocument,
+    body: str,
+    internal: bool,
+    staged: list[files.StagedFile],
+) -> Comment:
+    comment = await Comment.create(
+        organization_id=document.organization_id,
+        customer_id=document.customer_id,
+        document=document,
+        internal=internal,
+        body=body,
+        **_author(principal),
+    )
+    customer = await Customer.get(id=document.customer_id)
+    for file in staged:
+        await files.keep_staged(
+            principal, customer, file, comment_id=comment.id, visible_to_customer=not internal
         )
-        customer_sees = not comment.internal and await shown_in_portal(document)
-        activity.record(
-            ActivityKind.COMMENT_ADDED,
-            actor=principal,
-            organization_id=document.organization_id,
-            customer_id=document.customer_id,
-            document=(document.kind.value, document.id, document.number),
-            data={"comment_id": comment.id, "excerpt": excerpt(body)},
-            visible_to_customer=customer_sees,
-        )
-        if customer_sees and isinstance(principal, StaffPrincipal):
-            await _email_customer(comment, document)
+    customer_sees = not internal and await shown_in_portal(document)
+    activity.record(
+        ActivityKind.COMMENT_ADDED,
+        actor=principal,
+        organization_id=document.organization_id,
+        customer_id=document.customer_id,
+        document=(document.kind.value, document.id, document.number),
+        data={
+            "comment_id": comment.id,
+            "excerpt": excerpt(body),
+            "attachments": [file.filename for file in staged],
+        },
+        visible_to_customer=customer_sees,
+    )
+    if customer_sees and isinstance(principal, StaffPrincipal):
+        await _email_customer(comment, document)
     return comment
 
 
@@ -89,9 +118,13 @@ async def delete_comment(principal: Author, comment_id: int) -> None:
             comment.author_contact_id != principal.contact.id
         ):
             raise Forbidden("You can delete only your own comments.")
+        attached = await SharedFile.filter(comment_id=comment.id).values_list(
+            "storage_key", flat=True
+        )
         # Conditional, so of two concurrent deletes only one is recorded.
         if not await Comment.filter(id=comment.id).delete():
             raise reject(ErrorCode.NOT_FOUND, "No such comment.", ["id"])
+        await files.release_stored(list(attached))
         await _forget_excerpt(comment)
         activity.record(
             ActivityKind.COMMENT_DELETED,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -82,37 +83,46 @@ async def store_upload(
     upload: IncomingFile,
     *,
     description: str = "",
-    comment_id: int | None = None,
-    visible_to_customer: bool = True,
 ) -> SharedFile:
-    """Keeps an upload for a customer: in its shared documents area, or attached to a comment.
+    """Keeps an upload in a customer's shared documents area.
 
     Staff name the customer; a portal contact uploads to its own, while the portal allows
     uploads. Writes the bytes before its own transaction, so call it outside a unit of work.
     """
-    if transactions.current() is not None:
-        raise RuntimeError("store_upload() writes bytes first; call it outside a unit of work")
     customer = await _upload_target(principal, customer_id)
     checker = Checker()
     description = checker.text(description, ["description"], max_length=DESCRIPTION_LIMIT)
     checker.raise_if_any()
-    staged = await _stage(upload)
-    try:
-        async with transactions.unit_of_work():
-            row = await _keep(
-                principal,
-                customer,
-                staged,
-                description=description,
-                comment_id=comment_id,
-                visible_to_customer=visible_to_customer,
-            )
-            if comment_id is None:
-                _record(principal, row, _shared_kind(principal))
-    except BaseException:
-        await _discard(staged.key)
-        raise
+    async with staged_uploads([(upload, ["file"])]) as [staged], transactions.unit_of_work():
+        row = await keep_staged(principal, customer, staged, description=description)
+        _record(principal, row, _shared_kind(principal))
     return row
+
+
+@asynccontextmanager
+async def staged_uploads(
+    uploads: Sequence[tuple[IncomingFile, Sequence[str]]],
+) -> AsyncIterator[list[StagedFile]]:
+    """Writes the uploads (each with the input field it came in) to storage, checking size and
+    type; the block then keeps them with `keep_staged` in its own unit of work. If anything
+    fails, no bytes stay behind."""
+    if transactions.current() is not None:
+        raise RuntimeError("Uploads are staged before the unit of work that keeps them")
+    staged: list[StagedFile] = []
+    try:
+        for upload, field in uploads:
+            staged.append(await _stage(upload, field))
+        yield staged
+    except BaseException:
+        for file in staged:
+            await _discard(file.key)
+        raise
+
+
+async def require_uploads(principal: StaffPrincipal | ContactPrincipal) -> None:
+    """Portal contacts upload (shared files and attachments) only while the portal allows it."""
+    if isinstance(principal, ContactPrincipal):
+        await _require_uploads(principal)
 
 
 async def delete_shared_file(principal: StaffPrincipal | ContactPrincipal, file_id: int) -> int:
@@ -213,15 +223,15 @@ async def _require_uploads(principal: ContactPrincipal) -> None:
         raise reject(ErrorCode.UPLOADS_OFF, UPLOADS_OFF)
 
 
-async def _stage(upload: IncomingFile) -> StagedFile:
+async def _stage(upload: IncomingFile, field: Sequence[str]) -> StagedFile:
     """Writes the upload to storage, checking size and type on the way; a refused upload
     leaves nothing behind. The orphan record is committed before the first byte is written."""
     head = await _read_head(upload)
     if not head:
-        raise reject(ErrorCode.INVALID, "The file is empty.", ["file"])
+        raise reject(ErrorCode.INVALID, "The file is empty.", field)
     sniffer = Sniffer(head)
     if sniffer.hopeless:
-        raise _not_allowed()
+        raise _not_allowed(field)
     key = storage.new_key()
     await StoredObjectOrphan.create(storage_key=key)
     digest = hashlib.sha256()
@@ -238,11 +248,11 @@ async def _stage(upload: IncomingFile) -> StagedFile:
         size = await storage.current().write(key, chunks(), max_bytes=_rules.max_bytes)
         kind = sniffer.verdict()
         if kind is None:
-            raise _not_allowed()
+            raise _not_allowed(field)
     except storage.TooLarge:
         await _discard(key)
         limit = _describe_size(_rules.max_bytes)
-        raise reject(ErrorCode.FILE_TOO_LARGE, f"Files can be at most {limit}.", ["file"]) from None
+        raise reject(ErrorCode.FILE_TOO_LARGE, f"Files can be at most {limit}.", field) from None
     except BaseException:
         await _discard(key)
         raise
@@ -259,15 +269,16 @@ async def _read_head(upload: IncomingFile) -> bytes:
     return head
 
 
-async def _keep(
+async def keep_staged(
     principal: StaffPrincipal | ContactPrincipal,
     customer: Customer,
     staged: StagedFile,
     *,
-    description: str,
-    comment_id: int | None,
-    visible_to_customer: bool,
+    description: str = "",
+    comment_id: int | None = None,
+    visible_to_customer: bool = True,
 ) -> SharedFile:
+    """Inside the unit of work of the change the file belongs to (a share, a comment)."""
     kind, staff_id, contact_id, name = activity.actor_of(principal)
     row = await SharedFile.create(
         organization_id=customer.organization_id,
@@ -317,12 +328,12 @@ def _record(principal: Principal, row: SharedFile, kind: ActivityKind) -> None:
     )
 
 
-def _not_allowed() -> Exception:
+def _not_allowed(field: Sequence[str]) -> Exception:
     return reject(
         ErrorCode.FILE_TYPE_NOT_ALLOWED,
         "Upload a PDF, an image (PNG, JPEG, GIF, WebP), a text or CSV file, or a Word, Excel "
         "or PowerPoint document without macros.",
-        ["file"],
+        field,
     )
 
 

@@ -7,16 +7,19 @@ from datetime import datetime
 from enum import Enum
 
 import strawberry
+from strawberry.file_uploads import Upload
 
 from auth.principals import ContactPrincipal, StaffPrincipal
 from models.comments import Comment as CommentRow
 from models.documents import SalesDocument as SalesDocumentRow
+from models.files import SharedFile as SharedFileRow
 from resolvers import comments, document_visibility
 from resolvers.pagination import Ordering, page_of_rows
 from schema.context import Info
 from schema.customers import ContactPerson
 from schema.documents import SalesDocumentNode, document_id
 from schema.errors import UserError, payload_or_errors
+from schema.files import SharedFile, require_file_parts
 from schema.permissions import STAFF_ONLY, IsPerson, IsStaff, IsStaffOrPartner
 from schema.relay import Connection, ModelNode, decode_id
 from schema.staff import StaffUser
@@ -57,6 +60,13 @@ class Comment(ModelNode):
     )
     async def author_staff(self, info: Info) -> StaffUser | None:
         return await StaffUser.load(info, self._row.author_staff_id)
+
+    @strawberry.field(
+        description="Files attached to the comment; download them by their downloadUrl."
+    )
+    async def attachments(self, info: Info) -> list[SharedFile]:
+        loader = info.context.loaders.children(SharedFileRow, "comment_id", "id")
+        return [SharedFile.from_row(row) for row in await loader.load(self.id)]
 
     @strawberry.field
     async def document(self, info: Info) -> SalesDocumentNode | None:
@@ -124,6 +134,12 @@ class AddCommentInput:
         default=False,
         description="Staff only: a note between staff that the customer never sees or hears of.",
     )
+    attachments: list[Upload] = strawberry.field(
+        default_factory=list,
+        description=f"At most {comments.MAX_ATTACHMENTS} files, as file parts of a multipart "
+        "request, checked like shared files. Portal contacts attach files while the portal "
+        "accepts uploads (UPLOADS_OFF otherwise).",
+    )
 
 
 @strawberry.type
@@ -153,11 +169,14 @@ class CommentMutations:
         "its portal contacts while the preference emailCustomersOnStaffComments is on.",
     )
     async def add_comment(self, info: Info, input: AddCommentInput) -> AddCommentPayload:
+        require_file_parts(input.attachments, "attachments")
+
         async def action() -> dict:
             new = comments.NewComment(
                 document_id=document_id(input.document_id),
                 body=input.body,
                 internal=input.internal,
+                attachments=input.attachments,
             )
             row = await comments.add_comment(info.context.principal, new)  # type: ignore[arg-type]
             return {"comment": Comment.from_row(row)}

@@ -161,6 +161,12 @@ class FileQueries:
         return await shared_files(info, first=first, after=after, filter=filter, order_by=order_by)
 
 
+def require_file_parts(values: Iterable[object], field: str) -> None:
+    """A variable the multipart map did not fill with a file is the client's mistake."""
+    if not all(callable(getattr(value, "read", None)) for value in values):
+        raise BadUserInput(f"Send `{field}` as file parts of a multipart request.")
+
+
 @strawberry.input
 class UploadSharedFileInput:
     customer_id: strawberry.ID | None = strawberry.field(
@@ -204,8 +210,7 @@ class FileMutations:
     async def upload_shared_file(
         self, info: Info, input: UploadSharedFileInput
     ) -> UploadSharedFilePayload:
-        if not callable(getattr(input.file, "read", None)):
-            raise BadUserInput("Send `file` as a file part of a multipart request.")
+        require_file_parts([input.file], "file")
 
         async def action() -> dict:
             customer_id = decode_id(input.customer_id, Customer) if input.customer_id else None

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -100,8 +101,14 @@ async def db(database: Settings) -> AsyncIterator[Settings]:
 
 
 @pytest.fixture
-async def client(db: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(db, manage_database=False)
+def storage_root(tmp_path: Path) -> Path:
+    """Where a test's uploaded files go: its own directory, so it can see what is left."""
+    return tmp_path / "files"
+
+
+@pytest.fixture
+async def client(db: Settings, storage_root: Path) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(dataclasses.replace(db, files_dir=storage_root), manage_database=False)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http

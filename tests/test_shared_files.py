@@ -49,11 +49,6 @@ NODE = "query($id: ID!) { node(id: $id) { ... on SharedFile { filename } } }"
 
 
 @pytest.fixture
-def storage_root(tmp_path: Path) -> Path:
-    return tmp_path / "files"
-
-
-@pytest.fixture
 async def client(db: Settings, storage_root: Path) -> AsyncIterator[httpx.AsyncClient]:
     settings = dataclasses.replace(db, files_dir=storage_root, max_upload_bytes=LIMIT)
     transport = httpx.ASGITransport(app=create_app(settings, manage_database=False))
@@ -459,7 +454,7 @@ async def test_bytes_an_interrupted_upload_or_removal_leaves_are_cleaned_up(
         """A dead process cleans up nothing."""
 
     monkeypatch.setattr(files, "_discard", dead)
-    monkeypatch.setattr(files, "_keep", crash)
+    monkeypatch.setattr(files, "keep_staged", crash)
     response = await post_upload(client, PDF, "lost.pdf", token=world.tokens["staff"],
                                  customer_id=gid("Customer", world.customer_a))  # fmt: skip
     assert error_codes(response.json()) == ["INTERNAL_SERVER_ERROR"]
