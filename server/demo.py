@@ -9,15 +9,19 @@ from decimal import Decimal
 from tortoise.transactions import in_transaction
 
 from auth import passwords
-from auth.principals import StaffPrincipal
-from models.customers import ContactPerson, Customer, PortalAccess
-from models.documents import DocumentKind, SalesDocument
+from auth.principals import ContactPrincipal, StaffPrincipal
+from models.customers import ContactPerson, Customer, CustomFieldDefinition, PortalAccess
+from models.documents import DocumentKind, DocumentStatus, SalesDocument
 from models.money import from_minor
 from models.organizations import Organization
 from models.payments import PaymentMode
+from models.preferences import PortalPreferences
+from models.reviews import Review, ReviewRequest
 from models.staff import StaffRole, StaffUser
+from resolvers.comments import NewComment, add_comment
 from resolvers.documents import create_document, send_document
 from resolvers.payments import Allocation, PaymentDetails, record_payment
+from resolvers.preferences import preferences_for
 
 DEMO_PORTAL = "acme"
 ADMIN_EMAIL = "admin@acme.example"
@@ -100,8 +104,57 @@ async def load_demo() -> bool:
             )
         for demo in CUSTOMERS:
             await _create_customer(org, demo)
-    await _create_documents(await StaffUser.get(email=ADMIN_EMAIL))
+    admin = await StaffUser.get(email=ADMIN_EMAIL)
+    await _create_documents(admin)
+    await _start_conversations(admin)
     return True
+
+
+async def _start_conversations(admin: StaffUser) -> None:
+    """Comments on Northwind's overdue invoice (one internal), custom fields contacts may
+    edit, and the reviews customers gave."""
+    org_id = admin.organization_id
+    await CustomFieldDefinition.bulk_create(
+        [
+            CustomFieldDefinition(organization_id=org_id, name="Account manager"),
+            CustomFieldDefinition(
+                organization_id=org_id, name="PO reference", editable_in_portal=True
+            ),
+        ]
+    )
+    northwind = await Customer.get(organization_id=org_id, display_name="Northwind Traders")
+    maria = await ContactPerson.get(email=CONTACT_EMAIL)
+    overdue = await SalesDocument.filter(
+        customer=northwind, kind=DocumentKind.INVOICE, status=DocumentStatus.SENT
+    ).first()
+    if overdue is not None:
+        staff, contact = StaffPrincipal(admin), ContactPrincipal(maria)
+        for author, body, internal in (
+            (contact, "Could you split the installation hours onto a separate invoice?", False),
+            (staff, "Northwind pays late every quarter; keep the reminder on.", True),
+            (staff, "Of course, we will send a separate invoice this week.", False),
+        ):
+            await add_comment(author, NewComment(overdue.id, body, internal))
+    await preferences_for(org_id)  # created with the defaults first
+    await PortalPreferences.filter(organization_id=org_id).update(customer_reviews=True)
+    customers = await Customer.filter(organization_id=org_id).order_by("id").limit(4)
+    for customer, rating, comment in zip(customers, (5, 4, 5, 3), REVIEWS, strict=False):
+        request = await ReviewRequest.create(
+            organization_id=org_id, customer=customer, requested_by=admin
+        )
+        contact = await ContactPerson.filter(customer=customer, is_primary=True).first()
+        await Review.create(
+            organization_id=org_id, customer=customer, request=request, rating=rating,
+            comment=comment, contact=contact, contact_name=contact.display_name if contact else "",
+        )  # fmt: skip
+
+
+REVIEWS = (
+    "Quick delivery and friendly installers.",
+    "Good prices; the invoice portal saves us time.",
+    "",
+    "Chairs arrived a week late.",
+)
 
 
 # (kind, days before today it was issued, payment terms or validity in days, sent?)
