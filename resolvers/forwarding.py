@@ -82,7 +82,11 @@ async def _email(sender: ContactPerson, document: SalesDocument, to: str, messag
 
 
 async def _add_contact(customer_id: int, organization_id: int, email: str) -> None:
-    known = await ContactPerson.filter(customer_id=customer_id, email__iexact=email).exists()
+    """An address names one contact person in the organization (it may become a login), so a
+    recipient who is already someone's contact, of any customer, stays where they are."""
+    known = await ContactPerson.filter(
+        organization_id=organization_id, email__iexact=email
+    ).exists()
     if not known:
         await ContactPerson.create(
             organization_id=organization_id,

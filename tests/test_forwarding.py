@@ -55,12 +55,15 @@ async def test_a_forwarded_invoice_goes_out_with_its_pdf(client, world: World) -
     assert await Activity.filter(kind=ActivityKind.DOCUMENT_FORWARDED).count() == 1
     await forward(client, world, invoice["id"], to="CFO@acorn.example")
     assert await ContactPerson.filter(email__iexact="cfo@acorn.example").count() == 1
+    # Another customer's contact keeps their address to themselves: no second person with it.
+    await forward(client, world, invoice["id"], to=world.contact_b.email)
+    assert await ContactPerson.filter(email__iexact=world.contact_b.email).count() == 1
 
     mailer = Outgoing()
     outbox.use_attachment_loader(load_attachment)
     while await outbox.deliver_once(mailer, "test-worker"):
         pass
-    [first, _] = mailer.sent
+    [first, _, _] = mailer.sent
     [attachment] = list(first.iter_attachments())
     assert attachment.get_filename() == f"{invoice['number']}.pdf"
     assert attachment.get_content().startswith(b"%PDF")
