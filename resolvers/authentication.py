@@ -4,7 +4,7 @@ changing one's password."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from auth import one_time_tokens, passwords, rate_limit
 from auth.one_time_tokens import TokenRefused
@@ -194,14 +194,34 @@ async def log_out(principal: StaffPrincipal | ContactPrincipal) -> None:
         await announce_access_change(principal.organization_id)
 
 
+PASSWORD_CHECKS = rate_limit.Limit("confirm-password", max_failures=5, window=timedelta(minutes=15))
+
+
+async def confirm_password(principal: StaffPrincipal | ContactPrincipal, password: str) -> None:
+    """A signed-in user proves who they are before changing how they log in. Wrong passwords
+    are limited, so a stolen session cannot be used to guess the password."""
+    if isinstance(principal, StaffPrincipal):
+        account, subject = principal.user, f"staff:{principal.user.id}"
+    else:
+        account, subject = principal.contact, f"contact:{principal.contact.id}"
+    if await rate_limit.is_blocked(PASSWORD_CHECKS, subject):
+        raise reject(
+            ErrorCode.RATE_LIMITED,
+            "Too many wrong passwords. Try again in a few minutes.",
+            ["currentPassword"],
+        )
+    if not passwords.verify_password(account.password_hash, password):
+        await rate_limit.record_failure(PASSWORD_CHECKS, subject)
+        raise reject(
+            ErrorCode.INVALID_CREDENTIALS, "The current password is incorrect.", ["currentPassword"]
+        )
+
+
 async def change_password(
     principal: StaffPrincipal | ContactPrincipal, current_password: str, new_password: str
 ) -> None:
     account = principal.user if isinstance(principal, StaffPrincipal) else principal.contact
-    if not passwords.verify_password(account.password_hash, current_password):
-        raise reject(
-            ErrorCode.INVALID_CREDENTIALS, "The current password is incorrect.", ["currentPassword"]
-        )
+    await confirm_password(principal, current_password)
     check_new_password(new_password, account.email, _name_of(account))
     account.password_hash = passwords.hash_password(new_password)
     await account.save(update_fields=["password_hash"])

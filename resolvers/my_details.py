@@ -5,17 +5,19 @@ recorded as activity with the values before and after."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from auth import one_time_tokens, passwords, rate_limit
+from auth import one_time_tokens, rate_limit
 from auth.principals import ContactPrincipal
 from auth.scoping import scoped
 from models.activity import ActivityKind
 from models.customers import ContactPerson, Customer, PortalAccess
+from models.organizations import Organization
 from models.tokens import TokenPurpose
 from resolvers import activity, custom_fields, transactions
+from resolvers.authentication import confirm_password
 from resolvers.customers import clean_contact, clean_customer, refuse_duplicate_emails, require_name
+from resolvers.email import enqueue_email
 from resolvers.errors import ErrorCode, reject
 from resolvers.preferences import preferences_for
 from resolvers.validation import MAX_CUSTOM_FIELDS, Checker, camel_case
@@ -26,7 +28,7 @@ CONTACT_FIELDS = (*NAME_FIELDS, "email", "phone", "mobile")
 # A contact with these logs in with its email address, and a password reset goes there: only
 # that contact may change it, or a colleague could take the login over.
 LOGIN_HOLDERS = (PortalAccess.INVITED, PortalAccess.ACTIVE)
-PASSWORD_CHECKS = rate_limit.Limit("confirm-password", max_failures=5, window=timedelta(minutes=15))
+LOGIN_EMAIL_CHANGED = "login_email_changed"
 CONTACTS_ADDED = rate_limit.Limit("contacts-added", max_failures=20, window=rate_limit.HOUR)
 
 Change = dict[str, str]
@@ -71,7 +73,7 @@ async def update_my_contact_details(
             )
     checker.raise_if_any()
     if new_email != me.email:
-        await _confirm_password(principal, changes["current_password"])
+        await confirm_password(principal, changes["current_password"])
         await refuse_duplicate_emails(principal.organization_id, [new_email], exclude_id=me.id)
     async with transactions.unit_of_work():
         contact = await ContactPerson.select_for_update().get(id=me.id)
@@ -82,7 +84,28 @@ async def update_my_contact_details(
         if contact.email != me.email:
             # Reset links already sent went to the old address, which no longer logs in.
             await one_time_tokens.revoke_all(TokenPurpose.PASSWORD_RESET, contact_id=me.id)
+            await _tell_old_address(contact, old_email=me.email)
     return contact
+
+
+async def _tell_old_address(contact: ContactPerson, old_email: str) -> None:
+    """Someone holding a stolen session could move the login to their own address: its owner
+    hears of it where they still read mail."""
+    organization = await Organization.get(id=contact.organization_id)
+    customer = await Customer.get(id=contact.customer_id)
+    await enqueue_email(
+        to=old_email,
+        template=LOGIN_EMAIL_CHANGED,
+        context={
+            "organization_name": organization.name,
+            "contact_name": contact.display_name,
+            "old_email": old_email,
+            "new_email": contact.email,
+        },
+        language=customer.portal_language,
+        organization_id=organization.id,
+        reply_to=organization.email,
+    )
 
 
 async def add_my_contact_person(principal: ContactPrincipal, data: dict[str, Any]) -> ContactPerson:
@@ -171,23 +194,6 @@ def _refuse_not_editable(
                 "Only the custom fields the business lets customers edit can be changed here.",
                 ["customFields", str(index), "name"],
             )
-
-
-async def _confirm_password(principal: ContactPrincipal, password: str) -> None:
-    subject = f"contact:{principal.contact.id}"
-    if await rate_limit.is_blocked(PASSWORD_CHECKS, subject):
-        raise reject(
-            ErrorCode.RATE_LIMITED,
-            "Too many wrong passwords. Try again in a few minutes.",
-            ["currentPassword"],
-        )
-    if not passwords.verify_password(principal.contact.password_hash, password):
-        await rate_limit.record_failure(PASSWORD_CHECKS, subject)
-        raise reject(
-            ErrorCode.INVALID_CREDENTIALS,
-            "The current password is incorrect.",
-            ["currentPassword"],
-        )
 
 
 def _apply(row: Customer | ContactPerson, values: dict[str, Any]) -> list[Change]:

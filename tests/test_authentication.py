@@ -142,6 +142,23 @@ async def test_change_password_ends_other_sessions_and_keeps_this_one(client, wo
     assert (await login(client, "staff@alpha.example", "a much better passphrase"))["token"]
 
 
+async def test_wrong_current_passwords_stop_change_password_for_a_while(
+    client, world: World
+) -> None:
+    """Someone with a stolen session cannot guess the password by changing it."""
+    mutation = """mutation($input: ChangePasswordInput!) {
+      changePassword(input: $input) { errors { code field } } }"""
+    for who in ("staff", "contact_a"):
+        guesses = [f"guess number {n}" for n in range(5)] + [PASSWORD]
+        codes = []
+        for guess in guesses:
+            attempt = {"currentPassword": guess, "newPassword": "a much better passphrase"}
+            body = await gql(client, mutation, {"input": attempt}, token=world.tokens[who])
+            codes.append(body["data"]["changePassword"]["errors"][0]["code"])
+        assert codes == ["INVALID_CREDENTIALS"] * 5 + ["RATE_LIMITED"], who
+    assert (await login(client, "staff@alpha.example"))["token"]  # the password is unchanged
+
+
 async def test_cookie_session_is_set_httponly_and_works_for_json_posts(
     client: httpx.AsyncClient, world
 ) -> None:

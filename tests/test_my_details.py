@@ -11,6 +11,7 @@ import pytest
 from auth.sessions import SessionPolicy, start_session
 from models.activity import Activity, ActivityKind, Notification
 from models.customers import ContactPerson, Customer, CustomFieldDefinition, PortalAccess
+from models.outbox import OutboxMessage
 from models.tokens import OneTimeToken, TokenPurpose
 from tests.conftest import PASSWORD, World, error_codes, gid, gql
 
@@ -345,6 +346,10 @@ async def test_changing_the_own_email_takes_the_current_password(client, world: 
     old_login = await gql(client, PORTAL_LOGIN, {"email": "ann@acorn.example"})
     assert old_login["data"]["portalLogin"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]
     assert await OneTimeToken.filter(purpose=TokenPurpose.PASSWORD_RESET, used_at=None).count() == 0
+    # The old address hears of it, in case it was not its owner who moved the login.
+    [notice] = await OutboxMessage.filter(template="login_email_changed")
+    assert notice.to_address == "ann@acorn.example"
+    assert "ann@new.example" in notice.text_body
     [activity] = await feed(client, world)
     assert activity["contactPerson"] == {"email": "ann@new.example"}
     assert activity["changes"] == [
