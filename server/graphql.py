@@ -6,8 +6,11 @@ from typing import Any
 
 from cross_web import HTTPException, StarletteRequestAdapter
 from cross_web.request import AsyncHTTPRequestAdapter, FormData
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -22,22 +25,42 @@ from resolvers import mfa, preferences
 from schema.authentication import SESSION_COOKIE
 from schema.context import Context
 from schema.root import build_schema
-from server.multipart import parse_form
 from server.settings import Settings
 
+# The GraphQL multipart request spec needs `operations`, `map` and the files: a body with more
+# is refused before it costs memory or temporary files.
+MAX_UPLOAD_FILES = 10
+MAX_UPLOAD_FIELDS = 20
+MAX_UPLOAD_FIELD_BYTES = 1024 * 1024
 
-class UploadingRequestAdapter(StarletteRequestAdapter):
-    """Reads multipart bodies with Portico's own streaming parser (`server.multipart`)."""
+
+class LimitedFormAdapter(StarletteRequestAdapter):
+    """Strawberry's Starlette adapter, with Portico's limits on a multipart form."""
 
     async def get_form_data(self) -> FormData:
-        request = self._request
-        form = await parse_form(request.headers.get("content-type", ""), request.stream())
-        request.state.form = form  # closed when the request is done, see PorticoGraphQL.run
-        return FormData(files=form.files, form=form.fields)
+        try:
+            form = await self._request.form(
+                max_files=MAX_UPLOAD_FILES,
+                max_fields=MAX_UPLOAD_FIELDS,
+                max_part_size=MAX_UPLOAD_FIELD_BYTES,
+            )
+        except StarletteHTTPException as exc:
+            raise HTTPException(400, exc.detail) from exc
+        except MultiPartException as exc:
+            raise HTTPException(400, exc.message) from exc
+        items = form.multi_items()
+        if len(form) != len(items):
+            raise HTTPException(400, "A part name appears twice.")
+        # Kept apart, so that `map` naming a text part, or `operations` sent as a file, is a
+        # missing part and not a string where a file belongs (or the reverse).
+        return FormData(
+            files={name: value for name, value in items if isinstance(value, UploadFile)},
+            form={name: value for name, value in items if isinstance(value, str)},
+        )
 
 
 class PorticoGraphQL(GraphQL):
-    request_adapter_class = UploadingRequestAdapter
+    request_adapter_class = LimitedFormAdapter
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(
@@ -64,18 +87,24 @@ class PorticoGraphQL(GraphQL):
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         try:
             return await super().run(request, context, root_value)
+        except HTTPException as exc:
+            if not (isinstance(request, Request) and _media_type(request) == MULTIPART):
+                raise
+            return _request_error(exc)
         finally:
-            form = getattr(request.state, "form", None) if isinstance(request, Request) else None
-            if form is not None:
-                await form.close()  # an upload's temporary files
+            if isinstance(request, Request):
+                await request.close()  # an upload's temporary files
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
-        # A `map` that points into something other than objects and lists is the client's
-        # mistake, not a server error.
+        # A `map` that points into something other than objects and lists, or JSON nested
+        # beyond reason, is the client's mistake, not a server error.
         try:
-            return await super().parse_multipart(request)
-        except (TypeError, IndexError, AttributeError) as exc:
+            operations = await super().parse_multipart(request)
+        except (TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:
             raise HTTPException(400, "The file map does not match the operations.") from exc
+        if not isinstance(operations, dict | list):
+            raise HTTPException(400, "The operations are not a JSON object.")
+        return operations
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket):
         principal = await self.authenticate(request)
@@ -132,15 +161,26 @@ class PorticoGraphQL(GraphQL):
         only with an allowed Origin, which browsers always send on a POST."""
         if not isinstance(request, Request) or request.method != "POST":
             return False
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        content_type = _media_type(request)
         origin = request.headers.get("origin")
         allowed = origin is not None and origin.rstrip("/") in self.settings.allowed_origins
-        if content_type == "multipart/form-data":
+        if content_type == MULTIPART:
             return allowed
         return content_type == "application/json" and (origin is None or allowed)
 
 
 SAME_SITE = frozenset({"same-origin", "same-site", "none"})
+MULTIPART = "multipart/form-data"
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _request_error(exc: HTTPException) -> JSONResponse:
+    """A refused upload request, told as GraphQL clients read errors."""
+    error = {"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}
+    return JSONResponse({"errors": [error]}, status_code=exc.status_code)
 
 
 def _bearer_token(request: Request) -> str | None:
