@@ -95,6 +95,16 @@ class PorticoGraphQL(GraphQL):
             if isinstance(request, Request):
                 await request.close()  # an upload's temporary files
 
+    def parse_json(self, data: str | bytes) -> Any:
+        # A body of `5` or `null`, or one nested beyond reason, is the client's mistake.
+        try:
+            parsed = super().parse_json(data)
+        except RecursionError as exc:
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+        if not isinstance(parsed, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return parsed
+
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         # A `map` that points into something other than objects and lists, or JSON nested
         # beyond reason, is the client's mistake, not a server error.

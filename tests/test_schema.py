@@ -64,6 +64,14 @@ async def test_oversized_body_is_refused_before_parsing(client) -> None:
     assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
+async def test_a_body_that_is_not_a_json_object_is_a_bad_request(client) -> None:
+    for body in ("5", "null", '"query"', "[" * 100_000 + "]" * 100_000):
+        response = await client.post(
+            "/graphql", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert response.status_code == 400, body[:20]
+
+
 async def test_unknown_fields_get_no_suggestions(client, world: World) -> None:
     body = await gql(client, "{ customerz { totalCount } }", token=world.tokens["staff"])
     message = body["errors"][0]["message"]
