@@ -210,7 +210,7 @@ async def _email_customer(comment: Comment, document: SalesDocument) -> None:
         await enqueue_email(
             to=contact.email,
             template=TEMPLATE,
-            context=context,
+            context={**context, "contact_name": contact.display_name},
             language=customer.portal_language,
             organization_id=organization.id,
         )

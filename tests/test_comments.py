@@ -201,6 +201,10 @@ async def test_staff_comment_emails_the_customers_portal_contacts(client, world:
 
     rows = await OutboxMessage.filter(template="comment_notification").order_by("to_address")
     assert [row.to_address for row in rows] == ["al@acorn.example", "ann@acorn.example"]
+    assert [row.text_body.splitlines()[0] for row in rows] == [
+        "Hallo Al Acorn,",
+        "Hallo Acorn Contact,",
+    ]
     row = rows[0]
     assert row.subject == "Neuer Kommentar zur Rechnung INV-000001 von Alpha Trading"
     assert "Staff von Alpha Trading hat INV-000001 kommentiert:" in row.text_body
