@@ -31,7 +31,7 @@ from resolvers.customers import get_customer
 from resolvers.errors import ErrorCode, reject
 from resolvers.file_names import extension_of, safe_filename
 from resolvers.file_types import HEAD_BYTES, TEXT, FileType, Sniffer, text_type_for
-from resolvers.preferences import preferences_for
+from resolvers.preferences import require_enabled
 from resolvers.validation import Checker
 
 logger = logging.getLogger("portico.files")
@@ -219,8 +219,12 @@ async def _upload_target(
 
 
 async def _require_uploads(principal: ContactPrincipal) -> None:
-    if not (await preferences_for(principal.organization_id)).allow_uploads_and_detail_edits:
-        raise reject(ErrorCode.UPLOADS_OFF, UPLOADS_OFF)
+    await require_enabled(
+        principal.organization_id,
+        "allow_uploads_and_detail_edits",
+        ErrorCode.UPLOADS_OFF,
+        UPLOADS_OFF,
+    )
 
 
 async def _stage(upload: IncomingFile, field: Sequence[str]) -> StagedFile:

@@ -15,7 +15,7 @@ from resolvers import activity, links, transactions
 from resolvers.document_visibility import require_visible
 from resolvers.email import enqueue_email
 from resolvers.errors import ErrorCode, reject
-from resolvers.preferences import preferences_for
+from resolvers.preferences import require_enabled
 from resolvers.validation import Checker
 
 FORWARDABLE = (DocumentKind.INVOICE, DocumentKind.QUOTE, DocumentKind.SALES_ORDER)
@@ -31,8 +31,12 @@ async def forward_document(
     to = checker.email(to, ["to"], required=True)
     message = checker.text(message, ["message"], max_length=2000)
     checker.raise_if_any()
-    if not (await preferences_for(principal.organization_id)).allow_forwarding:
-        raise reject(ErrorCode.FORWARDING_OFF, "This portal does not forward documents.")
+    await require_enabled(
+        principal.organization_id,
+        "allow_forwarding",
+        ErrorCode.FORWARDING_OFF,
+        "This portal does not forward documents.",
+    )
     document = await scoped(SalesDocument, principal).get_or_none(id=document_id)
     if document is None or document.kind not in FORWARDABLE:
         raise reject(ErrorCode.NOT_FOUND, "No such invoice, quote or sales order.", ["id"])

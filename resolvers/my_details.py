@@ -19,7 +19,7 @@ from resolvers.authentication import confirm_password
 from resolvers.customers import clean_contact, clean_customer, refuse_duplicate_emails, require_name
 from resolvers.email import enqueue_email
 from resolvers.errors import ErrorCode, reject
-from resolvers.preferences import preferences_for
+from resolvers.preferences import require_enabled
 from resolvers.validation import MAX_CUSTOM_FIELDS, Checker, camel_case
 
 CUSTOMER_FIELDS = ("phone", "billing_address", "shipping_address")
@@ -166,10 +166,12 @@ async def update_my_contact_person(
 
 
 async def _require_allowed(principal: ContactPrincipal) -> None:
-    if not (await preferences_for(principal.organization_id)).allow_uploads_and_detail_edits:
-        raise reject(
-            ErrorCode.DETAIL_EDITS_OFF, "This portal does not let customers edit their details."
-        )
+    await require_enabled(
+        principal.organization_id,
+        "allow_uploads_and_detail_edits",
+        ErrorCode.DETAIL_EDITS_OFF,
+        "This portal does not let customers edit their details.",
+    )
 
 
 def _only(changes: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -72,6 +72,18 @@ async def preferences_for(organization_id: int) -> PortalPreferences:
 _stored = PreparedQuery[PortalPreferences | None](
     lambda organization_id: PortalPreferences.get_or_none(organization_id=organization_id)
 )
+
+
+async def require_enabled(
+    organization_id: int,
+    flag: str,
+    code: ErrorCode,
+    refusal: str,
+    field: Sequence[str] | None = None,
+) -> None:
+    """A feature the organization turned off is refused as a business rule: nothing changes."""
+    if not getattr(await preferences_for(organization_id), flag):
+        raise reject(code, refusal, field)
 
 
 async def _load(organization_id: int) -> PortalPreferences:

@@ -26,7 +26,7 @@ from resolvers import activity, email_templates, links, transactions
 from resolvers.customers import get_customer
 from resolvers.email import enqueue_rendered
 from resolvers.errors import ErrorCode, reject
-from resolvers.preferences import preferences_for
+from resolvers.preferences import preferences_for, require_enabled
 from resolvers.validation import Checker
 
 RATINGS = range(1, 6)
@@ -57,8 +57,13 @@ async def request_review(principal: StaffPrincipal, customer_id: int) -> ReviewR
 
 
 async def require_on(organization_id: int, field: Sequence[str] | None = None) -> None:
-    if not await reviews_on(organization_id):
-        raise reject(ErrorCode.REVIEWS_OFF, "Customer reviews are turned off.", field)
+    await require_enabled(
+        organization_id,
+        "customer_reviews",
+        ErrorCode.REVIEWS_OFF,
+        "Customer reviews are turned off.",
+        field,
+    )
 
 
 async def recipients_for(customer: Customer, *, field: Sequence[str]) -> list[ContactPerson]:
