@@ -30,13 +30,17 @@ def placeholder(name: str) -> str:
     return "{{ " + name + " }}"
 
 
+def normalize_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def fill_text(text: str, values: Mapping[str, str]) -> str:
     return PLACEHOLDER.sub(lambda match: values[match.group(1)], text)
 
 
 def fill_html(text: str, values: Mapping[str, str], links: Collection[str] = ()) -> Markup:
     """Escaped paragraphs of `text`; the values named in `links` become clickable."""
-    paragraphs = _PARAGRAPH_BREAK.split(_normalized(text).strip())
+    paragraphs = _PARAGRAPH_BREAK.split(normalize_newlines(text).strip())
     return Markup("\n").join(
         Markup('<p style="margin:0 0 16px;">{}</p>').format(
             Markup("<br>\n").join(_html_line(line, values, links) for line in paragraph.split("\n"))
@@ -64,7 +68,7 @@ def render_written(
         organization_name=organization_name,
         language=env.globals["language"],
     )
-    text = fill_text(_normalized(body).strip(), values) + "\n"
+    text = fill_text(normalize_newlines(body).strip(), values) + "\n"
     return RenderedEmail(subject=filled_subject, text=text, html=html)
 
 
@@ -82,7 +86,3 @@ def _html_line(line: str, values: Mapping[str, str], links: Collection[str]) -> 
         position = match.end()
     parts.append(escape(line[position:]))
     return Markup("").join(parts)
-
-
-def _normalized(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")

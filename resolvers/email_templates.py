@@ -10,7 +10,12 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 
 from auth.principals import StaffPrincipal
-from integrations.placeholders import placeholder, placeholders_in, render_written
+from integrations.placeholders import (
+    normalize_newlines,
+    placeholder,
+    placeholders_in,
+    render_written,
+)
 from integrations.templating import RenderedEmail, render_email
 from models.organizations import Organization
 from models.reviews import EmailTemplate
@@ -71,9 +76,7 @@ class Wording:
 async def wording(principal: StaffPrincipal, name: str) -> Wording:
     """What the organization sends: its own wording, or the built-in one in its language."""
     template = _customizable(name)
-    saved = await EmailTemplate.get_or_none(
-        organization_id=principal.organization_id, name=template.name
-    )
+    saved = await saved_wording(principal.organization_id, template)
     if saved is not None:
         return Wording(template, saved.subject, saved.body, True, saved.updated_at)
     return await _built_in(principal.organization_id, template)
@@ -149,7 +152,7 @@ def _checked(template: Customizable, subject: str, body: str) -> tuple[str, str]
     subject = checker.text(subject, ["subject"], max_length=SUBJECT_LIMIT, required=True)
     if "\n" in subject:
         checker.add(ErrorCode.INVALID, "The subject is one line.", ["subject"])
-    body = (body or "").replace("\r\n", "\n").replace("\r", "\n")
+    body = normalize_newlines(body or "")
     body = checker.text(body, ["body"], max_length=BODY_LIMIT, required=True)
     for field, text in (("subject", subject), ("body", body)):
         unknown = [name for name in placeholders_in(text) if name not in template.names]
