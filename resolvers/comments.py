@@ -21,7 +21,7 @@ from models.documents import SalesDocument
 from models.files import SharedFile
 from models.organizations import Organization
 from resolvers import activity, files, links, transactions
-from resolvers.document_visibility import hidden_kinds, require_visible, shown_in_portal
+from resolvers.document_visibility import require_visible, shown_in_portal, visible_comments
 from resolvers.email import enqueue_email
 from resolvers.errors import ErrorCode, reject
 from resolvers.preferences import preferences_for
@@ -151,14 +151,11 @@ async def _commentable(principal: Author, document_id: int) -> SalesDocument:
 
 
 async def _visible(principal: Author, comment_id: int) -> tuple[Comment, SalesDocument] | None:
-    """The comment and its document, where the caller sees both (the same rule as `node`)."""
-    comment = await scoped(Comment, principal).get_or_none(id=comment_id)
+    """The comment and its document, where the caller sees the comment (the rule of `node`)."""
+    comment = await (await visible_comments(principal)).get_or_none(id=comment_id)
     if comment is None:
         return None
-    document = await scoped(SalesDocument, principal).get_or_none(id=comment.document_id)
-    if document is None or document.kind in await hidden_kinds(principal):
-        return None
-    return comment, document
+    return comment, await SalesDocument.get(id=comment.document_id)
 
 
 def _author(principal: Author) -> dict:

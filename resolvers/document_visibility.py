@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from tortoise.queryset import QuerySet
+
 from auth.errors import Forbidden
 from auth.principals import ContactPrincipal, Principal
+from auth.scoping import scoped
+from models.comments import Comment
 from models.documents import DocumentKind, DocumentStatus, SalesDocument
 from resolvers.preferences import preferences_for
 
@@ -32,6 +36,14 @@ async def shown_in_portal(document: SalesDocument) -> bool:
     if document.status == DocumentStatus.DRAFT:
         return False
     return document.kind not in await hidden_in_portal(document.organization_id)
+
+
+async def visible_comments(principal: Principal) -> QuerySet[Comment]:
+    """The comments a principal sees: its scope, less those on a kind the portal hides. Their
+    attachments follow the same rule."""
+    comments = scoped(Comment, principal)
+    hidden = await hidden_kinds(principal)
+    return comments.exclude(document__kind__in=list(hidden)) if hidden else comments
 
 
 async def require_visible(principal: Principal, kinds: Iterable[DocumentKind]) -> None:

@@ -23,11 +23,11 @@ from auth.principals import ContactPrincipal, Principal, StaffPrincipal
 from auth.scoping import scoped
 from integrations import storage
 from models.activity import ActivityKind
-from models.comments import Comment
 from models.customers import Customer
 from models.files import SharedFile, StoredObjectOrphan
 from resolvers import activity, transactions
 from resolvers.customers import get_customer
+from resolvers.document_visibility import visible_comments
 from resolvers.errors import ErrorCode, reject
 from resolvers.file_names import extension_of, safe_filename
 from resolvers.file_types import HEAD_BYTES, TEXT, FileType, Sniffer, text_type_for
@@ -168,7 +168,7 @@ async def hide_unseen_attachments(
     comment_ids = {row.comment_id for row in rows if row is not None and row.comment_id}
     seen: set[int] = set()
     if comment_ids:
-        query = scoped(Comment, principal).filter(id__in=list(comment_ids))
+        query = (await visible_comments(principal)).filter(id__in=list(comment_ids))
         seen = set(await query.values_list("id", flat=True))
     return [
         row if row is None or row.comment_id is None or row.comment_id in seen else None

@@ -99,19 +99,14 @@ class Comment(ModelNode):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[ModelNode | None]:
         nodes = await super().resolve_nodes(info=info, node_ids=node_ids, required=required)
-        hidden = await document_visibility.hidden_kinds(info.context.principal)
-        if not hidden:
+        shown = [node.id for node in nodes if isinstance(node, Comment)]
+        principal = info.context.principal
+        if not shown or not await document_visibility.hidden_kinds(principal):
             return nodes
         # A comment on a kind of document the portal hides is as invisible as that document.
-        shown = [node for node in nodes if isinstance(node, Comment)]
-        loader = info.context.loaders.by_id(SalesDocumentRow)
-        documents = await loader.load_many([node._row.document_id for node in shown])
-        invisible = {
-            node.id
-            for node, row in zip(shown, documents, strict=True)
-            if row is None or row.kind in hidden
-        }
-        return [None if node is None or node.id in invisible else node for node in nodes]
+        visible = await document_visibility.visible_comments(principal)
+        seen = set(await visible.filter(id__in=shown).values_list("id", flat=True))
+        return [node if isinstance(node, Comment) and node.id in seen else None for node in nodes]
 
 
 async def thread_of(

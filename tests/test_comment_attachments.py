@@ -173,3 +173,22 @@ async def test_deleting_a_comment_removes_its_files(
     assert stored(storage_root) == []
     assert await SharedFile.all().count() == 0
     assert await StoredObjectOrphan.all().count() == 0
+
+
+async def test_files_on_a_kind_the_portal_hides_are_hidden_with_their_comment(
+    client, world: World
+) -> None:
+    order = await sent(client, world, kind="SALES_ORDER")
+    body = await comment_with_files(client, world, order["id"], [("packing.pdf", PDF)])
+    [attachment] = body["data"]["addComment"]["comment"]["attachments"]
+    assert (await download(client, attachment["downloadUrl"], "contact_a", world)).content == PDF
+    await gql(
+        client,
+        "mutation { updatePortalPreferences(input: {showSalesOrders: false}) { errors { code } } }",
+        token=world.tokens["admin"],
+    )
+    node = await gql(client, NODE, {"id": attachment["id"]}, token=world.tokens["contact_a"])
+    assert node["data"]["node"] is None
+    response = await download(client, attachment["downloadUrl"], "contact_a", world)
+    assert response.status_code == 404
+    assert (await download(client, attachment["downloadUrl"], "staff", world)).content == PDF
