@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import json
-import logging
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -41,6 +39,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from auth.sessions import SessionPolicy, start_session
 from auth.tokens import hash_token
+from bench.sql_count import counting_sql
 from models.customers import ContactPerson, Customer, PortalAccess
 from models.documents import DocumentKind, DocumentStatus, LineItem, SalesDocument
 from models.organizations import Organization
@@ -393,31 +392,6 @@ class Raw:
 
 
 # -- measuring -----------------------------------------------------------------------------------
-
-
-class SqlCounter(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.statements: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.statements.append(str(record.args[0]) if record.args else record.getMessage())
-
-
-@contextlib.contextmanager
-def counting_sql() -> Iterator[SqlCounter]:
-    counter = SqlCounter()
-    log = logging.getLogger("tortoise.db_client")
-    previous = log.level, log.propagate
-    log.setLevel(logging.DEBUG)
-    log.propagate = False  # counted, not printed
-    log.addHandler(counter)
-    try:
-        yield counter
-    finally:
-        log.removeHandler(counter)
-        log.setLevel(previous[0])
-        log.propagate = previous[1]
 
 
 Send = Callable[[], Awaitable[dict[str, Any]]]

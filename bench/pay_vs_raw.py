@@ -31,16 +31,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import hashlib
 import json
-import logging
 import re
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -59,6 +57,7 @@ from tortoise.transactions import in_transaction
 
 from auth.sessions import SessionPolicy, start_session
 from auth.tokens import hash_token
+from bench.sql_count import counting_sql
 from integrations import broker, outbox
 from integrations.gateways import registry
 from integrations.gateways.base import ChargeStatus, InvalidToken, MethodKind
@@ -182,9 +181,10 @@ WHERE organization_id = ? AND kind = 'PAYMENT' RETURNING prefix, next_number - 1
 PAYMENT_SQL = """
 INSERT INTO payment (organization_id, customer_id, number, kind, mode, status, currency,
   amount_minor, unused_minor, refunded_minor, paid_on, reference, notes, internal_notes,
-  paid_by_id, gateway, charge_key, gateway_reference, failure_reason, created_at, updated_at)
+  paid_by_id, gateway, charge_key, gateway_reference, failure_reason, declined, created_at,
+  updated_at)
 VALUES (?, ?, ?, 'INVOICE_PAYMENT', 'CARD', 'PROCESSING', ?, ?, 0, 0, ?, '', '', '', ?, ?, ?,
-  '', '', ?, ?)
+  '', '', FALSE, ?, ?)
 RETURNING id"""
 
 ALLOCATION_SQL = """
@@ -235,9 +235,9 @@ INSERT INTO notification (organization_id, staff_user_id, activity_id, created_a
 
 OUTBOX_SQL = """
 INSERT INTO outbox_message (organization_id, message_id, to_address, reply_to, subject,
-  text_body, html_body, template, status, attempts, last_error, next_attempt_at, claimed_by,
-  created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, 'payment_receipt', 'PENDING', 0, '', ?, '', ?)"""
+  text_body, html_body, template, attachments, status, attempts, last_error, next_attempt_at,
+  claimed_by, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, 'payment_receipt', '[]', 'PENDING', 0, '', ?, '', ?)"""
 
 SESSION_TOUCH_SQL = "UPDATE session SET last_seen_at = ? WHERE id = ?"
 IN_APP = ("IN_APP", "BOTH")
@@ -625,37 +625,6 @@ async def check_ledger(payments: int) -> str:
 
 
 # -- measuring -----------------------------------------------------------------------------------
-
-
-class SqlCounter(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.statements: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.statements.append(str(record.args[0]) if record.args else record.getMessage())
-
-    @property
-    def writes(self) -> int:
-        return sum(
-            s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) for s in self.statements
-        )
-
-
-@contextlib.contextmanager
-def counting_sql() -> Iterator[SqlCounter]:
-    counter = SqlCounter()
-    log = logging.getLogger("tortoise.db_client")
-    previous = log.level, log.propagate
-    log.setLevel(logging.DEBUG)
-    log.propagate = False  # counted, not printed
-    log.addHandler(counter)
-    try:
-        yield counter
-    finally:
-        log.removeHandler(counter)
-        log.setLevel(previous[0])
-        log.propagate = previous[1]
 
 
 @dataclass
