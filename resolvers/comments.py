@@ -83,11 +83,12 @@ async def _save(
         body=body,
         **_author(principal),
     )
-    customer = await Customer.get(id=document.customer_id)
-    for file in staged:
-        await files.keep_staged(
-            principal, customer, file, comment_id=comment.id, visible_to_customer=not internal
-        )
+    if staged:
+        customer = await Customer.get(id=document.customer_id)
+        for file in staged:
+            await files.keep_staged(
+                principal, customer, file, comment_id=comment.id, visible_to_customer=not internal
+            )
     customer_sees = not internal and await shown_in_portal(document)
     activity.record(
         ActivityKind.COMMENT_ADDED,
