@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -108,7 +109,14 @@ def storage_root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def client(db: Settings, storage_root: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(dataclasses.replace(db, files_dir=storage_root), manage_database=False)
+    async with app_client(db, files_dir=storage_root) as http:
+        yield http
+
+
+@contextlib.asynccontextmanager
+async def app_client(settings: Settings, **changes: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the whole app in this process, with `changes` to the test settings."""
+    app = create_app(dataclasses.replace(settings, **changes), manage_database=False)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http

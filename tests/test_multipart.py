@@ -3,7 +3,6 @@ form gets (a 400 with a GraphQL-style error, never a 500), and what a good one d
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import AsyncIterator
@@ -19,9 +18,8 @@ from starlette.datastructures import UploadFile
 
 from integrations import storage
 from models.files import SharedFile
-from server.app import create_app
 from server.settings import Settings
-from tests.conftest import World, error_codes, gid
+from tests.conftest import World, app_client, error_codes, gid
 
 BOUNDARY = "----PorticoBoundary7MA4YWxkTrZu0gW"
 CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
@@ -35,15 +33,8 @@ VIEWER = "{ viewer { __typename } }"
 
 
 @pytest.fixture
-def storage_root(tmp_path: Path) -> Path:
-    return tmp_path / "files"
-
-
-@pytest.fixture
 async def client(db: Settings, storage_root: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = dataclasses.replace(db, files_dir=storage_root, max_upload_bytes=LIMIT)
-    transport = httpx.ASGITransport(app=create_app(settings, manage_database=False))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with app_client(db, files_dir=storage_root, max_upload_bytes=LIMIT) as http:
         yield http
 
 

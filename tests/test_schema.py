@@ -9,7 +9,7 @@ from httpx_ws.transport import ASGIWebSocketTransport
 
 from schema.root import build_schema
 from server.app import create_app
-from tests.conftest import World, error_codes, gql
+from tests.conftest import World, app_client, error_codes, gql
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -113,13 +113,8 @@ async def test_node_with_a_malformed_id_is_bad_input(client, world: World) -> No
 
 
 async def test_graphiql_is_served_in_development_only(db) -> None:
-    from dataclasses import replace
-
     for graphiql, expected in ((True, 200), (False, 404)):
-        app = create_app(replace(db, graphiql=graphiql), manage_database=False)
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as http:
+        async with app_client(db, graphiql=graphiql) as http:
             response = await http.get("/graphql", headers={"accept": "text/html"})
         assert response.status_code == expected
         assert ("graphiql" in response.text.lower()) == (expected == 200)

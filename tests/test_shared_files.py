@@ -3,7 +3,6 @@ who may do what, and what a refused or interrupted upload leaves behind (nothing
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import json
@@ -25,11 +24,10 @@ from models.customers import ContactPerson, PortalAccess
 from models.files import SharedFile, StoredObjectOrphan
 from resolvers import files
 from schema.authentication import SESSION_COOKIE
-from server.app import create_app
 from server.housekeeping import tidy_once
 from server.limits import UPLOAD_OVERHEAD_BYTES
 from server.settings import Settings
-from tests.conftest import World, error_codes, gid, gql
+from tests.conftest import World, app_client, error_codes, gid, gql
 
 LIMIT = 1_536 * 1024  # above the 1 MiB body limit, to show uploads get their own
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -50,9 +48,7 @@ NODE = "query($id: ID!) { node(id: $id) { ... on SharedFile { filename } } }"
 
 @pytest.fixture
 async def client(db: Settings, storage_root: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = dataclasses.replace(db, files_dir=storage_root, max_upload_bytes=LIMIT)
-    transport = httpx.ASGITransport(app=create_app(settings, manage_database=False))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with app_client(db, files_dir=storage_root, max_upload_bytes=LIMIT) as http:
         yield http
 
 
