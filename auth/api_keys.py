@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from auth.principals import Anonymous, PartnerPrincipal, Principal
 from auth.tokens import hash_token, new_token
 from models.api_keys import ApiKey
+from models.organizations import Organization
 
 API_KEY_PREFIX = "ptk"
 _TOUCH_INTERVAL = timedelta(minutes=1)
@@ -43,15 +45,16 @@ async def issue_api_key(
     return secret, api_key
 
 
-async def principal_for_api_key(secret: str) -> Principal:
-    api_key = await ApiKey.get_or_none(key_hash=hash_token(secret), revoked_at=None)
+async def principal_for_api_key(secret: str) -> tuple[Principal, Organization | None]:
+    """Who the key stands for, and its organization."""
+    api_key = await _live_key(key_hash=hash_token(secret))
+    if api_key is None:
+        return Anonymous(), None
     now = datetime.now(UTC)
-    if api_key is None or _expired(api_key, now):
-        return Anonymous()
     if api_key.last_used_at is None or now - api_key.last_used_at >= _TOUCH_INTERVAL:
         await ApiKey.filter(id=api_key.id).update(last_used_at=now)
         api_key.last_used_at = now
-    return PartnerPrincipal(api_key, frozenset(api_key.scopes))
+    return PartnerPrincipal(api_key, frozenset(api_key.scopes)), api_key.organization
 
 
 def is_api_key(secret: str) -> bool:
@@ -59,9 +62,15 @@ def is_api_key(secret: str) -> bool:
 
 
 async def api_key_is_live(api_key_id: int) -> bool:
-    api_key = await ApiKey.get_or_none(id=api_key_id, revoked_at=None)
-    return api_key is not None and not _expired(api_key, datetime.now(UTC))
+    return await _live_key(id=api_key_id) is not None
 
 
-def _expired(api_key: ApiKey, now: datetime) -> bool:
-    return api_key.expires_on is not None and api_key.expires_on < now.date()
+async def _live_key(**match: Any) -> ApiKey | None:
+    """Neither revoked nor expired: a key lasts to the end of its last day in the
+    organization's calendar."""
+    api_key = await ApiKey.get_or_none(revoked_at=None, **match).select_related("organization")
+    if api_key is None:
+        return None
+    if api_key.expires_on is not None and api_key.expires_on < api_key.organization.today():
+        return None
+    return api_key

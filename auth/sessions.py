@@ -16,7 +16,7 @@ from auth.principals import (
 )
 from auth.tokens import hash_token, new_token
 from models.customers import ContactPerson, PortalAccess
-from models.preferences import PortalPreferences
+from models.organizations import Organization
 from models.sessions import Session
 from models.staff import StaffUser
 
@@ -79,8 +79,9 @@ _live_session = PreparedQuery[Session | None](
 
 async def principal_for_session(
     policy: SessionPolicy, secret: str
-) -> tuple[Principal, PortalPreferences | None]:
-    """Who the session's token stands for, and its organization's stored portal preferences."""
+) -> tuple[Principal, Organization | None]:
+    """Who the session's token stands for, and its organization, with its stored portal
+    preferences (`portal_preferences`, None until first saved) read along."""
     session = await _live_session.run(token_hash=hash_token(secret))
     now = datetime.now(UTC)
     if session is None or session.expires_at <= now or session.last_seen_at + policy.idle <= now:
@@ -90,7 +91,7 @@ async def principal_for_session(
         return principal, None
     if now - session.last_seen_at >= _TOUCH_INTERVAL:
         await Session.filter(id=session.id).update(last_seen_at=now)
-    return principal, session.organization.portal_preferences
+    return principal, session.organization
 
 
 def _principal_of(session: Session) -> Principal:

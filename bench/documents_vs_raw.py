@@ -64,7 +64,7 @@ HOME_GOAL = 0.5
 BIG_GOAL = 2.0  # big-organization staff page p50 / small-organization staff page p50
 WARMUP = 20
 BATCH = 5_000
-TODAY = date.today()
+TODAY = datetime.now(UTC).date()
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -346,7 +346,7 @@ class Raw:
             currency, due = row["currency"], row["due_date"]
             status = row["status"]
             if (row["kind"] in PAYABLE and status in OPEN and due is not None
-                    and as_date(due) < date.today() and row["balance_minor"] > 0):  # fmt: skip
+                    and as_date(due) < TODAY and row["balance_minor"] > 0):  # fmt: skip
                 status = "OVERDUE"
             nodes.append({
                 "number": row["number"],

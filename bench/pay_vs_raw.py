@@ -40,7 +40,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -132,7 +132,7 @@ async def seed(policy: SessionPolicy, customers: int, needs: list[int]) -> list[
                         organization_id=org.id, customer_id=customer.id,
                         kind=DocumentKind.INVOICE, number=f"INV-{len(documents) + 1:07}",
                         status=DocumentStatus.SENT, currency=CURRENCY,
-                        issue_date=date.today(), due_date=date.today() + timedelta(days=30),
+                        issue_date=now.date(), due_date=now.date() + timedelta(days=30),
                         subtotal_minor=TOTAL_MINOR, total_minor=TOTAL_MINOR,
                         balance_minor=TOTAL_MINOR, payment_methods=["card"], sent_at=now,
                     )

@@ -32,7 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -53,6 +53,7 @@ QUERY = "{ salesDocuments(first: 5) { nodes { number status total { amount curre
 GOAL = 2.0  # p99 under PDF load / idle p99
 WARMUP = 20
 RAMP_SECONDS = 1.0
+TODAY = datetime.now(UTC).date()  # the benchmark's organization keeps UTC days
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -81,7 +82,7 @@ async def seed(policy: SessionPolicy, invoices: int, lines: int) -> Seeded:
         SalesDocument(
             organization=org, customer=customer, kind=DocumentKind.INVOICE,
             number=f"INV-{n:06}", status=DocumentStatus.SENT, currency="USD",
-            issue_date=date.today(), due_date=date.today() + timedelta(days=30),
+            issue_date=TODAY, due_date=TODAY + timedelta(days=30),
             subtotal_minor=lines * 1999, total_minor=lines * 1999, balance_minor=lines * 1999,
             # Opened before: a first view writes activity once per invoice, not per download.
             first_viewed_at=datetime.now(UTC),

@@ -1,5 +1,19 @@
+import functools
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from tortoise import fields
 from tortoise.models import Model
+
+
+@functools.cache
+def zone_named(name: str) -> ZoneInfo:
+    """The time zone of that name. Names are checked when they are set; one this machine's zone
+    database lacks still gives whole days, in UTC, rather than a broken page."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 class Organization(Model):
@@ -18,3 +32,11 @@ class Organization(Model):
 
     class Meta:
         table = "organization"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone_named(self.timezone)
+
+    def today(self) -> date:
+        """The date where the business is: all of its documents' dates are in its calendar."""
+        return datetime.now(self.zone).date()

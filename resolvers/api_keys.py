@@ -8,6 +8,7 @@ from auth.api_keys import ApiScope, issue_api_key
 from auth.principals import StaffPrincipal
 from auth.scoping import scoped
 from models.api_keys import ApiKey
+from resolvers import calendars
 from resolvers.activity import announce_access_change
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
@@ -20,7 +21,7 @@ async def create_api_key(
     name = checker.text(name, ["name"], max_length=200, required=True)
     if not scopes:
         checker.add(ErrorCode.REQUIRED, "Choose at least one scope.", ["scopes"])
-    if expires_on is not None and expires_on < datetime.now(UTC).date():
+    if expires_on is not None and expires_on < await calendars.today(principal.organization_id):
         checker.add(ErrorCode.INVALID, "The expiry date is in the past.", ["expiresOn"])
     checker.raise_if_any()
     return await issue_api_key(

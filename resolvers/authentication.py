@@ -15,7 +15,7 @@ from models.customers import ContactPerson, PortalAccess
 from models.organizations import Organization
 from models.staff import StaffUser
 from models.tokens import OneTimeToken, TokenPurpose
-from resolvers import activity, mfa, transactions
+from resolvers import activity, calendars, mfa, transactions
 from resolvers.activity import announce_access_change
 from resolvers.errors import ErrorCode, Rejected, reject
 from resolvers.validation import normalize_email
@@ -180,6 +180,7 @@ async def _start(
         token, session = await start_session(
             policy, client_address=client.address, user_agent=client.user_agent, **owner
         )
+    await calendars.zone(account.organization_id)  # the rest of the response reads as it
     return LoginResult(
         account,
         token=token,

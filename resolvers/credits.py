@@ -8,7 +8,7 @@ from decimal import Decimal
 from auth.principals import StaffPrincipal
 from auth.scoping import scoped
 from models.documents import CreditUse, CreditUseKind, DocumentKind, DocumentStatus, SalesDocument
-from resolvers import transactions
+from resolvers import calendars, transactions
 from resolvers.balances import (
     amount_in,
     available,
@@ -40,9 +40,10 @@ async def apply_credit(
         minor = amount_in(amount, credit.currency)
         within(minor, credit.balance_minor, "the credit note's balance")
         within(minor, (await available([invoice]))[invoice.id], "the invoice's balance due")
+        today = await calendars.today(credit.organization_id)
         await CreditUse.create(
             organization_id=credit.organization_id, credit_note=credit, invoice=invoice,
-            kind=CreditUseKind.APPLIED, amount_minor=minor, used_on=date.today(),
+            kind=CreditUseKind.APPLIED, amount_minor=minor, used_on=today,
             created_by_id=principal.user.id,
         )  # fmt: skip
         await _spend(credit, minor)
@@ -66,9 +67,10 @@ async def refund_credit(
         _require_open_credit(credit)
         minor = amount_in(amount, credit.currency)
         within(minor, credit.balance_minor, "the credit note's balance")
+        on = on or await calendars.today(credit.organization_id)
         await CreditUse.create(
             organization_id=credit.organization_id, credit_note=credit,
-            kind=CreditUseKind.REFUNDED, amount_minor=minor, used_on=on or date.today(),
+            kind=CreditUseKind.REFUNDED, amount_minor=minor, used_on=on,
             reference=reference, created_by_id=principal.user.id,
         )  # fmt: skip
         await _spend(credit, minor)

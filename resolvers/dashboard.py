@@ -20,6 +20,7 @@ from auth.principals import Principal
 from auth.scoping import conditions, scoped
 from models.documents import DocumentKind, DocumentStatus, SalesDocument
 from models.payments import Payment, PaymentKind, PaymentStatus
+from resolvers import calendars, due_dates
 from resolvers.document_visibility import hidden_kinds
 
 OPEN = (DocumentStatus.SENT, DocumentStatus.PARTIALLY_PAID)
@@ -61,6 +62,10 @@ class Dashboard:
     @property
     def payments(self) -> PaymentFigures:
         return self._read("payments")
+
+    @property
+    def overdue(self) -> list[Amount]:
+        return self._read("overdue")
 
     def _read(self, family: str) -> Any:
         figures = self._loaded[family]
@@ -132,7 +137,24 @@ async def _payment_figures(principal: Principal, customer_id: int | None) -> Pay
     return PaymentFigures([Amount(int(row["amount"]), row["currency"]) for row in rows], last)
 
 
+async def _overdue_figures(principal: Principal, customer_id: int | None) -> list[Amount]:
+    """Unpaid balance of the customer's invoices past their due date, per currency."""
+    if customer_id is None:
+        return []
+    today = await calendars.today(principal.organization_id)
+    rows = await (
+        scoped(SalesDocument, principal)
+        .filter(due_dates.overdue(today), customer_id=customer_id, kind=DocumentKind.INVOICE)
+        .annotate(amount=Sum("balance_minor"))
+        .group_by("currency")
+        .order_by("currency")
+        .values("currency", "amount")
+    )
+    return [Amount(int(row["amount"]), row["currency"]) for row in rows]
+
+
 FAMILIES: dict[str, Callable[[Principal, int | None], Awaitable[Any]]] = {
     "documents": _document_figures,
     "payments": _payment_figures,
+    "overdue": _overdue_figures,
 }

@@ -17,7 +17,7 @@ from models.documents import (
     SalesDocument,
 )
 from models.subscriptions import CustomerSubscription
-from resolvers import activity, transactions
+from resolvers import activity, calendars, transactions
 from resolvers.balances import payment_status, reserved
 from resolvers.customers import get_customer
 from resolvers.document_totals import Line, Totals, document_totals
@@ -54,7 +54,8 @@ HUNDRED = Decimal(100)
 async def create_document(principal: StaffPrincipal, data: dict[str, Any]) -> SalesDocument:
     customer = await get_customer(principal, data["customer_id"], field="customerId")
     kind = DocumentKind(data["kind"])
-    values, lines = _clean(data, customer.currency, creating=True)
+    issued = data.get("issue_date") or await calendars.today(principal.organization_id)
+    values, lines = _clean({**data, "issue_date": issued}, customer.currency, creating=True)
     if data.get("subscription_id"):
         values["subscription_id"] = await _subscription_of(customer, data["subscription_id"])
     totals = document_totals([line for line, _ in lines], customer.currency)
@@ -225,7 +226,7 @@ def _clean(
         values["allow_partial_payments"] = bool(data["allow_partial_payments"])
     if "payment_methods" in data:
         values["payment_methods"] = _methods(checker, data["payment_methods"] or [])
-    issue_date = data.get("issue_date") or (date.today() if creating else None)
+    issue_date = data.get("issue_date")
     if issue_date:
         values["issue_date"] = issue_date
     terms = data.get("payment_terms_days")
@@ -346,7 +347,7 @@ async def convert_document(
             kind=target,
             number=await next_number(source.organization_id, target, PREFIX[target]),
             currency=source.currency,
-            issue_date=date.today(),
+            issue_date=await calendars.today(source.organization_id),
             reference=source.reference,
             customer_notes=source.customer_notes,
             terms=source.terms,

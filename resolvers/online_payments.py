@@ -42,7 +42,7 @@ from models.payments import (
     PaymentStatus,
     SavedPaymentMethod,
 )
-from resolvers import activity, payment_methods, transactions
+from resolvers import activity, calendars, payment_methods, transactions
 from resolvers.balances import IN_FLIGHT, lock_documents, reserved, settle
 from resolvers.errors import ErrorCode, reject
 from resolvers.numbering import next_number
@@ -168,7 +168,7 @@ async def _attempt(payer: Payer, request: PayRequest, method: _Method, gateway: 
         status=PaymentStatus.PROCESSING,
         currency=documents[0].currency,
         amount_minor=sum(amounts),
-        paid_on=datetime.now(UTC).date(),
+        paid_on=await calendars.today(principal.organization_id),
         paid_by_id=payer.paid_by_id,
         gateway=gateway,
         charge_key=f"pay_{uuid.uuid4().hex}",

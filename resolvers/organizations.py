@@ -8,6 +8,7 @@ from zoneinfo import available_timezones
 from auth.principals import StaffPrincipal
 from auth.scoping import scoped
 from models.organizations import Organization
+from resolvers import calendars
 from resolvers.errors import ErrorCode
 from resolvers.validation import Checker
 
@@ -33,4 +34,5 @@ async def update_organization(principal: StaffPrincipal, changes: dict[str, Any]
     checker.raise_if_any()
     organization.update_from_dict(values)
     await organization.save()
+    calendars.remember(organization)
     return organization

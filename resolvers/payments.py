@@ -23,7 +23,7 @@ from models.payments import (
     PaymentRefund,
     PaymentStatus,
 )
-from resolvers import activity, reviews, transactions
+from resolvers import activity, calendars, reviews, transactions
 from resolvers.balances import (
     amount_in,
     available,
@@ -73,7 +73,7 @@ async def record_payment(
 ) -> Payment:
     """A payment the business received outside the portal (cash, cheque, transfer, a card
     terminal): it pays invoices, or one retainer invoice, of one customer."""
-    details = _clean(details)
+    details = _clean(details, await calendars.today(principal.organization_id))
     check_allocations(allocations)
     customer = await get_customer(principal, customer_id, field="customerId")
     ask = await _review_recipients(principal, customer, details)
@@ -92,7 +92,7 @@ async def record_payment(
             currency=documents[0].currency,
             amount_minor=total,
             unused_minor=total if kind == PaymentKind.RETAINER_PAYMENT else 0,
-            paid_on=details.paid_on or date.today(),
+            paid_on=details.paid_on,
             reference=details.reference,
             notes=details.notes,
             internal_notes=details.internal_notes,
@@ -128,7 +128,7 @@ async def apply_retainer(
         within(minor, (await available([invoice]))[invoice.id], "the invoice's balance due")
         payment.unused_minor -= minor
         await payment.save(update_fields=["unused_minor", "updated_at"])
-        await allocate(payment, invoice, minor, date.today())
+        await allocate(payment, invoice, minor, await calendars.today(payment.organization_id))
     return payment, invoice
 
 
@@ -154,7 +154,7 @@ async def refund_payment(
             raise reject(ErrorCode.INVALID_TRANSITION, "Only a completed payment is refunded.")
         minor = amount_in(details.amount, payment.currency)
         within(minor, payment.amount_minor - payment.refunded_minor, "what is left of it")
-        refunded_on = details.refunded_on or date.today()
+        refunded_on = details.refunded_on or await calendars.today(payment.organization_id)
 
         async def refund(document: SalesDocument | None, part: int) -> None:
             await PaymentRefund.create(
@@ -285,18 +285,18 @@ def check_allocations(allocations: list[Allocation]) -> None:
         raise reject(ErrorCode.DUPLICATE, "Each document once.", ["allocations"])
 
 
-def _clean(details: PaymentDetails) -> PaymentDetails:
+def _clean(details: PaymentDetails, today: date) -> PaymentDetails:
     checker = Checker()
     cleaned = PaymentDetails(
         mode=details.mode,
-        paid_on=details.paid_on,
+        paid_on=details.paid_on or today,
         reference=checker.text(details.reference, ["reference"], max_length=100),
         notes=checker.text(details.notes, ["notes"], max_length=2000),
         internal_notes=checker.text(details.internal_notes, ["internalNotes"], max_length=2000),
         send_receipt=details.send_receipt,
         request_review=details.request_review,
     )
-    if details.paid_on and details.paid_on > date.today():
+    if cleaned.paid_on > today:
         checker.add(ErrorCode.INVALID, "A payment cannot be dated in the future.", ["paidOn"])
     checker.raise_if_any()
     return cleaned

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from auth.principals import ContactPrincipal, Principal
 from auth.scoping import scoped
 from models.activity import ActivityKind
 from models.documents import DocumentKind, DocumentStatus, SalesDocument
-from resolvers import activity, transactions
+from resolvers import activity, calendars, transactions
+from resolvers.due_dates import is_expired
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
 
@@ -56,7 +57,7 @@ async def answer_quote(
             raise reject(ErrorCode.NOT_FOUND, "Quote not found.", ["id"])
         if quote.status != DocumentStatus.SENT:
             raise reject(ErrorCode.ALREADY_ANSWERED, "This quote has been answered already.")
-        if quote.due_date is not None and quote.due_date < date.today():
+        if is_expired(quote, await calendars.today(quote.organization_id)):
             raise reject(ErrorCode.INVALID_TRANSITION, "This quote has expired.")
         quote.status = DocumentStatus.ACCEPTED if accept else DocumentStatus.DECLINED
         quote.version += 1

@@ -38,7 +38,7 @@ from models.sharing import (
     VerificationCode,
     VerifiedVisit,
 )
-from resolvers import links, online_payments, transactions
+from resolvers import calendars, links, online_payments, transactions
 from resolvers.authentication import Client
 from resolvers.balances import OPEN_FOR_PAYMENT
 from resolvers.documents import PAYABLE
@@ -170,6 +170,7 @@ async def _staff_document(principal: StaffPrincipal, document_id: int) -> SalesD
 async def open_link(secret: str, client: Client, visit: str | None = None) -> LinkView:
     link = await _usable(secret)
     organization = await Organization.get(id=link.organization_id)
+    calendars.remember(organization)  # the visitor sees whether the document is overdue
     verifying = await _verification_on(link)
     hidden = verifying and not await _visit_valid(link, visit)
     await _log(link, LinkAction.VIEW, client)

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
@@ -22,7 +21,7 @@ from models.customers import ContactPerson, Customer, PortalAccess
 from models.organizations import Organization
 from models.payments import Payment
 from models.reviews import Review, ReviewRequest
-from resolvers import activity, email_templates, links, transactions
+from resolvers import activity, calendars, email_templates, links, transactions
 from resolvers.customers import get_customer
 from resolvers.email import enqueue_rendered
 from resolvers.errors import ErrorCode, reject
@@ -208,13 +207,8 @@ async def report_period(principal: Principal, start: date, end: date) -> Period:
         raise BadUserInput("`from` is after `to`.")
     if (end - start).days >= MAX_REPORT_DAYS:
         raise BadUserInput(f"A report covers at most {MAX_REPORT_DAYS} days.")
-    organization = await Organization.get(id=principal.organization_id)
-    zone = _zone(organization.timezone)
-
-    def midnight(day: date) -> datetime:
-        return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
-
-    return Period(midnight(start), midnight(end + timedelta(days=1)))
+    zone = await calendars.zone(principal.organization_id)
+    return Period(*calendars.days_between(start, end, zone))
 
 
 def reviews_in(principal: Principal, period: Period) -> QuerySet[Review]:
@@ -248,11 +242,3 @@ async def figures(query: QuerySet[Review]) -> Figures:
     )
     counted = {int(rating): int(count) for rating, count in rows}
     return Figures({rating: counted.get(rating, 0) for rating in RATINGS})
-
-
-def _zone(name: str) -> ZoneInfo:
-    # A bad zone name must not break the report; UTC still gives whole days.
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")

@@ -7,7 +7,7 @@ from datetime import date
 from auth.principals import StaffPrincipal
 from auth.scoping import scoped
 from models.documents import DocumentKind, DocumentStatus, SalesDocument, Shipment, ShipmentStatus
-from resolvers import transactions
+from resolvers import calendars, transactions
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
 
@@ -26,6 +26,9 @@ async def record_shipment(
     carrier = checker.text(carrier, ["carrier"], max_length=100, required=True)
     tracking_number = checker.text(tracking_number, ["trackingNumber"], max_length=100)
     checker.raise_if_any()
+    shipped_on = _not_later(
+        shipped_on, await calendars.today(principal.organization_id), "shippedOn"
+    )
     async with transactions.unit_of_work():
         order = (
             await scoped(SalesDocument, principal)
@@ -42,7 +45,7 @@ async def record_shipment(
             sales_order=order,
             carrier=carrier,
             tracking_number=tracking_number,
-            shipped_on=shipped_on or date.today(),
+            shipped_on=shipped_on,
         )
         order.status = DocumentStatus.SHIPPED
         order.version += 1
@@ -58,9 +61,16 @@ async def mark_delivered(
         raise reject(ErrorCode.NOT_FOUND, "Shipment not found.", ["id"])
     if shipment.status == ShipmentStatus.DELIVERED:
         raise reject(ErrorCode.INVALID_TRANSITION, "The shipment is delivered already.")
-    day = delivered_on or date.today()
+    day = _not_later(delivered_on, await calendars.today(principal.organization_id), "deliveredOn")
     if day < shipment.shipped_on:
         raise reject(ErrorCode.INVALID, "Delivered before it shipped?", ["deliveredOn"])
     shipment.status, shipment.delivered_on = ShipmentStatus.DELIVERED, day
     await shipment.save(update_fields=["status", "delivered_on"])
     return shipment
+
+
+def _not_later(day: date | None, today: date, field: str) -> date:
+    """The day given, or today; a shipment is recorded once it happened."""
+    if day is not None and day > today:
+        raise reject(ErrorCode.INVALID, "That day has not come yet.", [field])
+    return day or today

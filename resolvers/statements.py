@@ -40,6 +40,7 @@ from auth.principals import Principal
 from auth.scoping import scoped
 from models.documents import CreditUse, CreditUseKind, DocumentKind, DocumentStatus, SalesDocument
 from models.payments import Payment, PaymentAllocation, PaymentKind, PaymentRefund, PaymentStatus
+from resolvers import calendars
 from resolvers.customers import get_customer
 from resolvers.errors import Rejected
 
@@ -131,6 +132,23 @@ async def statement(
     for line in sorted(lines, key=lambda line: line.order):
         by_currency[line.currency].append(line)
     return [_section(c, opening.get(c, 0), by_currency[c]) for c in sorted(currencies)]
+
+
+async def period_of(
+    principal: Principal,
+    start: date | None,
+    end: date | None,
+    period: calendars.Period | None,
+) -> tuple[date, date]:
+    """The days a statement covers: a named period, or `from` and `to`, or this month."""
+    if period is not None and (start or end):
+        raise BadUserInput("Give a `period`, or `from` and `to`, not both.")
+    if start and end:
+        return start, end
+    if start or end:
+        raise BadUserInput("Give both `from` and `to`.")
+    today = await calendars.today(principal.organization_id)
+    return calendars.dates_of(period or calendars.Period.THIS_MONTH, today)
 
 
 def _check_period(start: date, end: date) -> None:

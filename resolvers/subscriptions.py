@@ -9,6 +9,7 @@ from typing import Any
 from auth.principals import StaffPrincipal
 from auth.scoping import scoped
 from models.subscriptions import BillingInterval, CustomerSubscription, SubscriptionStatus
+from resolvers import calendars
 from resolvers.customers import get_customer
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
@@ -39,7 +40,7 @@ async def create_subscription(
     amount = checker.amount(data.get("amount") or Decimal(0), customer.currency, ["amount"])
     checker.raise_if_any()
     interval = BillingInterval(data["interval"])
-    started = data.get("started_on") or date.today()
+    started = data.get("started_on") or await calendars.today(principal.organization_id)
     return await CustomerSubscription.create(
         organization_id=principal.organization_id,
         customer=customer,

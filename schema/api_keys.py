@@ -31,7 +31,8 @@ class ApiKey(ModelNode):
     created_at: datetime
     last_used_at: datetime | None
     expires_on: date | None = strawberry.field(
-        description="Last day (UTC) on which the key works; null: until revoked."
+        description="Last day on which the key works, in the organization's time zone; null: "
+        "until revoked."
     )
     revoked_at: datetime | None
     _created_by_id: strawberry.Private[int | None]
@@ -74,7 +75,9 @@ class CreateApiKeyInput:
     name: str
     scopes: list[ApiScope]  # type: ignore[valid-type]
     expires_on: date | None = strawberry.field(
-        default=None, description="Last day (UTC) on which the key works; null: until revoked."
+        default=None,
+        description="Last day on which the key works, in the organization's time zone; null: "
+        "until revoked.",
     )
 
 

@@ -18,13 +18,22 @@ from models.documents import LineItem as LineItemRow
 from models.documents import SalesDocument as SalesDocumentRow
 from models.documents import Shipment as ShipmentRow
 from pdf.links import pdf_path
-from resolvers import credits, document_visibility, documents, links, portal_documents, shipments
+from resolvers import (
+    calendars,
+    credits,
+    document_visibility,
+    documents,
+    due_dates,
+    links,
+    portal_documents,
+    shipments,
+)
 from resolvers.document_totals import margin_minor
 from resolvers.pagination import Ordering
 from schema.context import Info
 from schema.customers import ContactPerson, Customer
 from schema.errors import UserError, payload_or_errors
-from schema.inputs import changes_of
+from schema.inputs import TODAY_BY_DEFAULT, changes_of
 from schema.money import Money
 from schema.permissions import (
     STAFF_ONLY,
@@ -48,16 +57,19 @@ if TYPE_CHECKING:
 
 DocumentKind = strawberry.enum(DocumentKindValue, description="The kind of sales document.")
 
-OPEN_FOR_PAYMENT = (DocumentStatusValue.SENT, DocumentStatusValue.PARTIALLY_PAID)
-PAYABLE_KINDS = (DocumentKindValue.INVOICE, DocumentKindValue.RETAINER_INVOICE)
-
-
-# The stored statuses, and OVERDUE, which is derived when read.
+# The stored statuses, and those time gives (see resolvers.due_dates), derived when read.
 DocumentStatus = strawberry.enum(
     Enum(
-        "DocumentStatus", {**{s.name: s.value for s in DocumentStatusValue}, "OVERDUE": "OVERDUE"}
+        "DocumentStatus",
+        {
+            **{s.name: s.value for s in DocumentStatusValue},
+            due_dates.OVERDUE: due_dates.OVERDUE,
+            due_dates.EXPIRED: due_dates.EXPIRED,
+        },
     ),
-    description="Where a document stands. OVERDUE: sent, unpaid and past its due date.",
+    description="Where a document stands. OVERDUE: an invoice sent, not fully paid and past its "
+    "due date. EXPIRED: a quote sent, unanswered and past its expiry date. Both as the "
+    "organization's calendar has today.",
 )
 
 
@@ -73,14 +85,8 @@ def line_margin(row: LineItemRow, currency: str) -> int | None:
     return margin_minor(row.amount_minor, row.discount_minor, row.quantity, row.cost_rate, currency)
 
 
-def is_overdue(row: SalesDocumentRow, today: date | None = None) -> bool:
-    return (
-        row.kind in PAYABLE_KINDS
-        and row.status in OPEN_FOR_PAYMENT
-        and row.due_date is not None
-        and row.due_date < (today or date.today())
-        and row.balance_minor > 0
-    )
+def status_of(row: SalesDocumentRow) -> DocumentStatus:
+    return DocumentStatus(due_dates.status_of(row, calendars.today_known(row.organization_id)))
 
 
 @strawberry.type
@@ -222,7 +228,7 @@ class SalesDocumentNode(ModelNode):
     @classmethod
     def from_row(cls, row: SalesDocumentRow) -> SalesDocumentNode:
         node_type = TYPES[row.kind] if cls is SalesDocumentNode else cls
-        overdue = is_overdue(row)
+        status = status_of(row)
         money = {
             name: Money.of(getattr(row, f"{name}_minor"), row.currency)
             for name in ("subtotal", "discount", "tax", "total")
@@ -237,14 +243,14 @@ class SalesDocumentNode(ModelNode):
             terms=row.terms,
             sent_at=row.sent_at,
             created_at=row.created_at,
-            status=DocumentStatus.OVERDUE if overdue else DocumentStatus(row.status.value),
+            status=status,
             _row=row,
             **money,
-            **node_type.kind_fields(row, overdue),
+            **node_type.kind_fields(row, status),
         )
 
     @classmethod
-    def kind_fields(cls, row: SalesDocumentRow, overdue: bool) -> dict[str, Any]:
+    def kind_fields(cls, row: SalesDocumentRow, status: DocumentStatus) -> dict[str, Any]:
         """The values of the fields a kind of document adds."""
         return {}
 
@@ -273,14 +279,14 @@ class Payable:
     is_overdue: bool
 
     @classmethod
-    def kind_fields(cls, row: SalesDocumentRow, overdue: bool) -> dict[str, Any]:
+    def kind_fields(cls, row: SalesDocumentRow, status: DocumentStatus) -> dict[str, Any]:
         return {
             "balance_due": Money.of(row.balance_minor, row.currency),
             "due_date": row.due_date,
             "payment_terms_days": row.payment_terms_days,
             "allow_partial_payments": row.allow_partial_payments,
             "payment_methods": [PaymentMethod(method) for method in row.payment_methods],
-            "is_overdue": overdue,
+            "is_overdue": status == DocumentStatus.OVERDUE,
         }
 
     @strawberry.field(
@@ -355,11 +361,16 @@ class Quote(SalesDocumentNode):
     model = SalesDocumentRow
     kind_value = DocumentKindValue.QUOTE
 
-    expiry_date: date | None = strawberry.field(description="Until when the quote stands.")
+    expiry_date: date | None = strawberry.field(
+        description="The last day the customer may accept the quote."
+    )
+    is_expired: bool = strawberry.field(
+        description="Sent, unanswered and past its expiry date: it can no longer be accepted."
+    )
 
     @classmethod
-    def kind_fields(cls, row: SalesDocumentRow, overdue: bool) -> dict[str, Any]:
-        return {"expiry_date": row.due_date}
+    def kind_fields(cls, row: SalesDocumentRow, status: DocumentStatus) -> dict[str, Any]:
+        return {"expiry_date": row.due_date, "is_expired": status == DocumentStatus.EXPIRED}
 
 
 @strawberry.enum
@@ -426,7 +437,7 @@ class CreditNote(SalesDocumentNode):
     )
 
     @classmethod
-    def kind_fields(cls, row: SalesDocumentRow, overdue: bool) -> dict[str, Any]:
+    def kind_fields(cls, row: SalesDocumentRow, status: DocumentStatus) -> dict[str, Any]:
         return {"credits_remaining": Money.of(row.balance_minor, row.currency)}
 
     @strawberry.field(description="Where its balance went: invoices and refunds.")
@@ -474,14 +485,16 @@ class SalesDocumentFilter:
     search: str | None = strawberry.field(default=None, description="Part of the number.")
 
 
-def _where(filter: SalesDocumentFilter | None, hidden: frozenset[DocumentKindValue]) -> Q:
+def _where(
+    filter: SalesDocumentFilter | None, hidden: frozenset[DocumentKindValue], today: date
+) -> Q:
     query = Q(kind__not_in=list(hidden)) if hidden else Q()
     if filter is None:
         return query
     if filter.kinds:
         query &= Q(kind__in=list(filter.kinds))
     if filter.statuses:
-        query &= _statuses(filter.statuses)
+        query &= due_dates.with_status([s.value for s in filter.statuses], today)
     if filter.customer_id:
         query &= Q(customer_id=decode_id(filter.customer_id, Customer))
     for name, lookup in (("issued_from", "issue_date__gte"), ("issued_to", "issue_date__lte"),
@@ -489,7 +502,8 @@ def _where(filter: SalesDocumentFilter | None, hidden: frozenset[DocumentKindVal
         if getattr(filter, name):
             query &= Q(**{lookup: getattr(filter, name)})
     if filter.overdue is not None:
-        query &= _overdue() if filter.overdue else ~_overdue()
+        overdue = due_dates.overdue(today)
+        query &= overdue if filter.overdue else ~overdue
     if filter.subscription_id:
         query &= Q(subscription_id=decode_id(filter.subscription_id, "CustomerSubscription"))
     if filter.viewed_by_customer is not None:
@@ -510,25 +524,6 @@ def _ordering(order_by: SalesDocumentOrder | None) -> Ordering:
         descending=order_by.direction == OrderDirection.DESC,
         null_as=NO_DUE_DATE if field == "due_date" else None,
     )
-
-
-def _overdue() -> Q:
-    return Q(
-        kind__in=list(PAYABLE_KINDS),
-        status__in=list(OPEN_FOR_PAYMENT),
-        due_date__lt=date.today(),
-        balance_minor__gt=0,
-    )
-
-
-def _statuses(statuses: list[DocumentStatus]) -> Q:
-    query = Q(pk__in=[])
-    stored = [DocumentStatusValue(s.value) for s in statuses if s != DocumentStatus.OVERDUE]
-    if stored:
-        query |= Q(status__in=stored) & ~_overdue()
-    if DocumentStatus.OVERDUE in statuses:
-        query |= _overdue()
-    return query
 
 
 @strawberry.type
@@ -552,7 +547,8 @@ class DocumentQueries:
             await document_visibility.require_visible(principal, filter.kinds)
         if filter and filter.viewed_by_customer is not None and not info.context.is_staff:
             raise Forbidden("Only staff can filter by what the customer viewed.")
-        where = _where(filter, await document_visibility.hidden_kinds(principal))
+        hidden = await document_visibility.hidden_kinds(principal)
+        where = _where(filter, hidden, await calendars.today(principal.organization_id))
         return await connection(
             info, SalesDocumentNode, where=where, order_by=_ordering(order_by),
             first=first, after=after,
@@ -590,7 +586,7 @@ class CreateSalesDocumentInput:
     kind: DocumentKind  # type: ignore[valid-type]
     customer_id: strawberry.ID
     line_items: list[LineItemInput]
-    issue_date: date | None = strawberry.field(default=None, description="Defaults to today.")
+    issue_date: date | None = strawberry.field(default=None, description=TODAY_BY_DEFAULT)
     due_date: date | None = strawberry.field(
         default=None, description="Due, expiry or expected shipment date."
     )
@@ -702,7 +698,7 @@ class RefundCreditInput:
     credit_note_id: strawberry.ID
     amount: Decimal
     reference: str = ""
-    refunded_on: date | None = strawberry.field(default=None, description="Defaults to today.")
+    refunded_on: date | None = strawberry.field(default=None, description=TODAY_BY_DEFAULT)
 
 
 @strawberry.type
@@ -752,13 +748,13 @@ class RecordShipmentInput:
     sales_order_id: strawberry.ID
     carrier: str
     tracking_number: str = ""
-    shipped_on: date | None = strawberry.field(default=None, description="Defaults to today.")
+    shipped_on: date | None = strawberry.field(default=None, description=TODAY_BY_DEFAULT)
 
 
 @strawberry.input
 class MarkShipmentDeliveredInput:
     id: strawberry.ID
-    delivered_on: date | None = strawberry.field(default=None, description="Defaults to today.")
+    delivered_on: date | None = strawberry.field(default=None, description=TODAY_BY_DEFAULT)
 
 
 @strawberry.type

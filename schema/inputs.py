@@ -8,6 +8,8 @@ from typing import Any
 
 from strawberry import UNSET
 
+TODAY_BY_DEFAULT = "Defaults to today in the organization's time zone."
+
 
 def changes_of(value: Any, *, skip: tuple[str, ...] = ("id",)) -> dict[str, Any]:
     return {

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import strawberry
 
 from models.organizations import Organization as OrganizationRow
+from models.organizations import zone_named
 from resolvers import links, organizations
 from schema.context import Info
 from schema.errors import UserError, payload_or_errors
@@ -56,8 +57,16 @@ class Organization(ModelNode):
     address: Address
     base_currency: str
     locale: str
-    timezone: str
+    timezone: str = strawberry.field(
+        description="An IANA time zone, e.g. America/Los_Angeles. Every date in Portico is a "
+        "day of this zone's calendar: issue and payment dates, what is due or overdue, "
+        "statement and report periods."
+    )
     created_at: datetime
+
+    @strawberry.field(description="Today in the organization's time zone.")
+    def today(self) -> date:
+        return datetime.now(zone_named(self.timezone)).date()
 
     @strawberry.field(description="Where the organization's customers log in.")
     def portal_url(self) -> str:

@@ -26,6 +26,7 @@ from schema.context import Info
 from schema.customers import Customer
 from schema.documents import Invoice, SalesDocumentNode, document_id
 from schema.errors import UserError, payload_or_errors
+from schema.inputs import TODAY_BY_DEFAULT
 from schema.money import Money
 from schema.permissions import (
     STAFF_ONLY,
@@ -330,7 +331,7 @@ class RecordPaymentInput:
         description="Open invoices of the customer, or one retainer invoice, and how much of "
         "each is paid; the payment's amount is their sum."
     )
-    paid_on: date | None = strawberry.field(default=None, description="Defaults to today.")
+    paid_on: date | None = strawberry.field(default=None, description=TODAY_BY_DEFAULT)
     reference: str = ""
     notes: str = strawberry.field(default="", description="Shown to the customer.")
     internal_notes: str = ""
@@ -369,7 +370,7 @@ class RefundPaymentInput:
     payment_id: strawberry.ID
     amount: Decimal
     mode: PaymentMode  # type: ignore[valid-type]
-    refunded_on: date | None = strawberry.field(default=None, description="Defaults to today.")
+    refunded_on: date | None = strawberry.field(default=None, description=TODAY_BY_DEFAULT)
     reference: str = ""
 
 

@@ -128,6 +128,13 @@ class PortalHome:
         return self._amounts(DocumentKind.INVOICE)  # type: ignore[return-value]
 
     @strawberry.field(
+        description="The part of the outstanding invoices past its due date (the invoices "
+        "whose status is OVERDUE), one amount per currency."
+    )
+    def overdue_invoices(self) -> list[Money]:
+        return [Money.of(amount.minor, amount.currency) for amount in self._dashboard.overdue]
+
+    @strawberry.field(
         description="Unapplied credit notes, what the business owes the customer; null while "
         "the portal does not show credit notes."
     )
@@ -171,6 +178,7 @@ class PortalHome:
 # fields cost a coroutine and a task apiece.
 FIGURE_FAMILIES = {
     "outstandingInvoices": "documents",
+    "overdueInvoices": "overdue",
     "availableCredits": "documents",
     "outstandingRetainerInvoices": "documents",
     "salesOrderCounts": "documents",

@@ -26,7 +26,7 @@ from schema.documents import (
     DocumentKind,
     DocumentStatus,
     SalesDocumentNode,
-    is_overdue,
+    status_of,
 )
 from schema.documents import document_id as sales_document_id
 from schema.errors import UserError, payload_or_errors
@@ -221,11 +221,10 @@ def _details(view: public_links.LinkView) -> PublicDocumentDetails | None:
     if view.details is None:
         return None
     row = view.document
-    status = DocumentStatus.OVERDUE if is_overdue(row) else DocumentStatus(row.status.value)
     money = {name: Money.of(getattr(row, f"{name}_minor"), row.currency)
              for name in ("subtotal", "discount", "tax", "total")}  # fmt: skip
     return PublicDocumentDetails(
-        status=status,
+        status=status_of(row),
         currency=row.currency,
         issue_date=row.issue_date,
         due_date=row.due_date,

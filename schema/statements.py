@@ -12,7 +12,7 @@ from auth.errors import BadUserInput
 from auth.principals import ContactPrincipal
 from models.documents import SalesDocument as SalesDocumentRow
 from pdf.links import statement_pdf_path
-from resolvers import links, statements
+from resolvers import calendars, links, statements
 from resolvers.document_visibility import hidden_kinds
 from schema.context import Info
 from schema.customers import Customer
@@ -27,6 +27,14 @@ StatementEntryKind = strawberry.enum(
     name="StatementEntryKind",
     description="INVOICE and the refunds add to what the customer owes; PAYMENT and "
     "CREDIT_NOTE take off it. Entries of one day come in this order.",
+)
+
+
+StatementPeriod = strawberry.enum(
+    calendars.Period,
+    name="StatementPeriod",
+    description="Whole months, quarters or years of the organization's calendar, counted "
+    "from its today.",
 )
 
 
@@ -140,8 +148,9 @@ class StatementOfAccounts:
 class StatementQueries:
     @strawberry.field(
         permission_classes=[IsAuthenticated],
-        description="A customer's statement of accounts from `from` to `to` (inclusive, at most "
-        "ten years and 5,000 entries): invoices, payments, credit notes and refunds with a "
+        description="A customer's statement of accounts for a `period` of the organization's "
+        "calendar (this month when nothing is given), or from `from` to `to` (inclusive, at "
+        "most ten years and 5,000 entries): invoices, payments, credit notes and refunds with a "
         "running balance. Credit notes and retainer money applied to invoices move money "
         "between documents and are not listed; retainer invoices count once paid, as "
         "payments. A portal contact gets its own customer's; staff pass `customerId`; partner "
@@ -152,11 +161,14 @@ class StatementQueries:
         info: Info,
         customer_id: strawberry.ID | None = None,
         *,
-        start: Annotated[date, strawberry.argument(name="from")],
-        end: Annotated[date, strawberry.argument(name="to")],
+        start: Annotated[date | None, strawberry.argument(name="from")] = None,
+        end: Annotated[date | None, strawberry.argument(name="to")] = None,
+        period: StatementPeriod | None = None,
     ) -> StatementOfAccounts:
         chosen = _customer_id(info, customer_id)
-        sections = await statements.statement(info.context.principal, chosen, start, end)
+        principal = info.context.principal
+        start, end = await statements.period_of(principal, start, end, period)
+        sections = await statements.statement(principal, chosen, start, end)
         return StatementOfAccounts(
             start=start,
             end=end,

@@ -15,6 +15,7 @@ from schema.context import Info
 from schema.customers import Customer
 from schema.documents import Invoice, SalesDocumentNode
 from schema.errors import UserError, payload_or_errors
+from schema.inputs import TODAY_BY_DEFAULT
 from schema.money import Money
 from schema.permissions import IsAuthenticated, IsStaff
 from schema.relay import Connection, ModelNode, PreferenceGated, connection, decode_id
@@ -101,7 +102,7 @@ class CreateCustomerSubscriptionInput:
     plan_name: str
     interval: BillingInterval  # type: ignore[valid-type]
     amount: Decimal
-    started_on: date | None = strawberry.field(default=None, description="Defaults to today.")
+    started_on: date | None = strawberry.field(default=None, description=TODAY_BY_DEFAULT)
 
 
 @strawberry.input

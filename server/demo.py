@@ -18,6 +18,7 @@ from models.payments import PaymentMode
 from models.preferences import PortalPreferences
 from models.reviews import Review, ReviewRequest
 from models.staff import StaffRole, StaffUser
+from resolvers import calendars
 from resolvers.comments import NewComment, add_comment
 from resolvers.documents import create_document, send_document
 from resolvers.payments import Allocation, PaymentDetails, record_payment
@@ -178,11 +179,13 @@ CATALOG = (
 
 async def _create_documents(admin: StaffUser) -> None:
     staff = StaffPrincipal(admin)
+    # The organization's today, whatever the hour: dates relative to it keep their meaning.
+    today = await calendars.today(admin.organization_id)
     customers = await Customer.filter(organization_id=admin.organization_id).order_by("id")
     for number, customer in enumerate(customers[:8]):
         issued_documents = []
         for kind, age, days, sent in DOCUMENT_PLAN:
-            issued = date.today() - timedelta(days=age)
+            issued = today - timedelta(days=age)
             lines = [
                 {"name": name, "unit": unit, "quantity": 1 + (number + i) % 3,
                  "rate": Decimal(rate), "discount_percent": Decimal(discount),
@@ -205,11 +208,15 @@ async def _create_documents(admin: StaffUser) -> None:
             )
             if sent:
                 issued_documents.append(await send_document(staff, document.id))
-        await _record_payments(staff, customer, number, issued_documents)
+        await _record_payments(staff, customer, number, issued_documents, today)
 
 
 async def _record_payments(
-    staff: StaffPrincipal, customer: Customer, number: int, documents: list[SalesDocument]
+    staff: StaffPrincipal,
+    customer: Customer,
+    number: int,
+    documents: list[SalesDocument],
+    today: date,
 ) -> None:
     """The oldest invoice paid in full, the next paid in part for every other customer, and the
     retainer paid (its money held for later invoices) for every third."""
@@ -225,7 +232,7 @@ async def _record_payments(
             staff,
             customer.id,
             [Allocation(document.id, from_minor(minor, document.currency))],
-            PaymentDetails(mode=mode, paid_on=date.today() - timedelta(days=days_ago),
+            PaymentDetails(mode=mode, paid_on=today - timedelta(days=days_ago),
                            reference=f"{mode.value[:3]}-{document.number}"),
         )  # fmt: skip
 

@@ -21,7 +21,7 @@ from strawberry.types.unset import UNSET
 from auth.api_keys import is_api_key, principal_for_api_key
 from auth.principals import Anonymous, Principal
 from auth.sessions import SessionPolicy, principal_for_session
-from resolvers import mfa, preferences
+from resolvers import calendars, mfa, preferences
 from schema.authentication import SESSION_COOKIE
 from schema.context import Context
 from schema.root import build_schema
@@ -157,10 +157,13 @@ class PorticoGraphQL(GraphQL):
 
     async def _principal_for(self, secret: str) -> Principal:
         if is_api_key(secret):
-            return await principal_for_api_key(secret)
-        principal, stored_preferences = await principal_for_session(self.session_policy, secret)
-        if stored_preferences is not None:
-            preferences.remember(stored_preferences)
+            principal, organization = await principal_for_api_key(secret)
+        else:
+            principal, organization = await principal_for_session(self.session_policy, secret)
+            if organization is not None and organization.portal_preferences is not None:
+                preferences.remember(organization.portal_preferences)
+        if organization is not None:
+            calendars.remember(organization)
         # Marked here, on every request: turning the requirement on takes effect at once.
         return await mfa.with_enrollment_state(principal)
 

@@ -5,11 +5,13 @@ import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import time_machine
 from strawberry.relay import GlobalID
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.contrib.test import truncate_all_models
@@ -20,6 +22,7 @@ from auth.sessions import SessionPolicy, start_session
 from models.customers import ContactPerson, Customer, PortalAccess
 from models.organizations import Organization
 from models.staff import StaffRole, StaffUser
+from resolvers import calendars
 from server.app import create_app
 from server.database import close_database, migrate, open_database
 from server.settings import Settings
@@ -27,6 +30,12 @@ from tests.services import postgres_server, services_required
 from tests.smtp import SmtpServer
 
 PASSWORD = "correct-horse-battery"
+
+# The instant every test starts at, unless it sets another with @pytest.mark.clock(...): what
+# is due, overdue or expired must not depend on when the suite runs. The organizations of the
+# tests keep their days in UTC, so this is their today too.
+NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+TODAY = NOW.date()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,6 +51,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("backend") or ["sqlite", "postgres"]
         metafunc.parametrize("backend", chosen, scope="session")
+
+
+@pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Coordinates]:
+    """The set clock (it ticks on from there); `clock.move_to(...)` moves it."""
+    marker = request.node.get_closest_marker("clock")
+    with time_machine.travel(marker.args[0] if marker else NOW, tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture
@@ -99,6 +116,7 @@ async def db(database: Settings) -> AsyncIterator[Settings]:
     mfa.configure(database.secret_key)
     yield database
     await truncate_all_models()
+    calendars.forget_all()
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from strawberry.relay import GlobalID
 
 from models.documents import DocumentStatus, SalesDocument
-from tests.conftest import World, error_codes, gid, gql
+from tests.conftest import TODAY, World, error_codes, gid, gql
 
 CREATE = """mutation($input: CreateSalesDocumentInput!) { createSalesDocument(input: $input) {
   salesDocument { id number status total { amount currency } subtotal { amount }
@@ -166,7 +166,7 @@ async def test_transitions_and_edits(client, world: World) -> None:
 
 
 async def test_overdue_is_derived_and_filterable(client, world: World) -> None:
-    past = (date.today() - timedelta(days=40)).isoformat()
+    past = (TODAY - timedelta(days=40)).isoformat()
     late = await create(client, world, issueDate=past, paymentTermsDays=10)
     await create(client, world)
     for document in (late,):

@@ -4,7 +4,7 @@ from auth.rate_limit import LOGIN_PER_ACCOUNT, record_failure
 from models.security import FailedAttempt
 from models.sessions import Session
 from server.housekeeping import tidy_once
-from tests.conftest import World
+from tests.conftest import TODAY, World
 
 
 async def test_tidy_forgets_ended_sessions_and_old_failures_only(world: World) -> None:
@@ -42,7 +42,7 @@ async def test_old_verification_codes_and_visits_are_pruned(db) -> None:
 
 
 async def _a_public_link():
-    from datetime import UTC, date, datetime, timedelta
+    from datetime import UTC, datetime, timedelta
 
     from models.customers import Customer
     from models.documents import DocumentKind, SalesDocument
@@ -53,7 +53,7 @@ async def _a_public_link():
     customer = await Customer.create(organization=org, display_name="C", currency="USD")
     document = await SalesDocument.create(
         organization=org, customer=customer, kind=DocumentKind.INVOICE, number="INV-1",
-        currency="USD", issue_date=date.today(),
+        currency="USD", issue_date=TODAY,
     )  # fmt: skip
     return await PublicLink.create(organization=org, document=document, token_hash="h" * 64,
                                    expires_at=datetime.now(UTC) + timedelta(days=1))  # fmt: skip

@@ -4,7 +4,7 @@ refunded, and contacts see their customer's payments and nothing else."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from strawberry.relay import GlobalID
@@ -14,7 +14,7 @@ from models.documents import SalesDocument
 from models.payments import Payment, PaymentAllocation, PaymentMode
 from resolvers import payments
 from resolvers.errors import Rejected
-from tests.conftest import World, gid, gql
+from tests.conftest import TODAY, World, gid, gql
 from tests.test_documents import SEND, create
 
 RECORD = """mutation($input: RecordPaymentInput!) { recordPayment(input: $input) {
@@ -64,7 +64,7 @@ async def test_one_payment_settles_several_invoices(client, world: World) -> Non
     assert payment["kind"] == "INVOICE_PAYMENT"
     assert payment["status"] == "SUCCEEDED"
     assert payment["amount"] == {"amount": "90.00", "currency": "USD"}
-    assert payment["paidOn"] == date.today().isoformat()
+    assert payment["paidOn"] == TODAY.isoformat()
     assert [(a["amount"]["amount"], a["document"]["status"], a["document"]["balanceDue"]["amount"])
             for a in payment["allocations"]] == [
         ("40.00", "PARTIALLY_PAID", "60.00"),
@@ -95,7 +95,7 @@ async def test_refused_payments_change_nothing(client, world: World) -> None:
     draft = await create(client, world)
     retainer = await issued(client, world, kind="RETAINER_INVOICE")
     others = await issued(client, world, customerId=gid("Customer", world.customer_b))
-    future = (date.today() + timedelta(days=1)).isoformat()
+    future = (TODAY + timedelta(days=1)).isoformat()
     refusals = [
         (((invoice, "100.01"),), {}, "EXCEEDS_BALANCE", ["allocations", "0", "amount"]),
         (((invoice, "0"),), {}, "INVALID_AMOUNT", ["allocations", "0", "amount"]),

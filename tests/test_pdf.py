@@ -16,7 +16,7 @@ from models.customers import Customer
 from models.documents import SalesDocument
 from pdf import cache, renderer
 from schema.authentication import SESSION_COOKIE
-from tests.conftest import World, gid, gql
+from tests.conftest import TODAY, World, gid, gql
 from tests.test_documents import SEND, create
 from tests.test_online_payments import pay, row_id
 from tests.test_payments import issued, record
@@ -313,12 +313,11 @@ def test_pruning_keeps_the_cache_within_its_budget(tmp_path) -> None:
 
 
 async def test_the_statement_of_accounts_as_a_pdf(client, world: World) -> None:
-    from datetime import date
     from decimal import Decimal
 
     invoice = await issue(client, world)
     await record(client, world, (invoice, "10"))
-    today = date.today().isoformat()
+    today = TODAY.isoformat()
     query = """query($from: Date!, $to: Date!) { statementOfAccounts(from: $from, to: $to) {
       pdfUrl currencies { closingBalance { amount } entries { number } } } }"""
     body = await gql(client, query, {"from": "2026-01-01", "to": today},

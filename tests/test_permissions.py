@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from strawberry.relay import GlobalID
 
-from tests.conftest import World, gid, gql
+from tests.conftest import TODAY, World, gid, gql
 
 PRINCIPALS = (
     "anonymous",
@@ -1005,8 +1005,8 @@ CASES = [
         "from: $from, to: $to) { currencies { closingBalance { amount } entries { number } } } }",
         lambda w: {
             "c": gid("Customer", w.customer_a),
-            "from": date.today().replace(day=1).isoformat(),
-            "to": date.today().isoformat(),
+            "from": TODAY.replace(day=1).isoformat(),
+            "to": TODAY.isoformat(),
         },
         lambda d: [
             (len(c["entries"]), c["closingBalance"]["amount"])

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from tests.conftest import World, error_codes, gql
+from datetime import timedelta
+
+from tests.conftest import TODAY, World, error_codes, gql
 from tests.test_documents import SEND, create
 
 RECORD = """mutation($id: ID!) { recordShipment(input: {salesOrderId: $id, carrier: "DHL",
@@ -22,10 +24,14 @@ async def test_recording_and_delivering_a_shipment(client, world: World) -> None
     shipment = body["data"]["recordShipment"]["shipment"]
     assert shipment["status"] == "SHIPPED" and shipment["shippedOn"] == "2026-11-20"
 
-    early = await gql(client, DELIVERED, {"id": shipment["id"], "on": "2026-11-01"}, token=staff)
-    assert early["data"]["markShipmentDelivered"]["errors"] == [
-        {"code": "INVALID", "field": ["deliveredOn"]}
-    ]
+    for refused in ("2026-11-01", str(TODAY + timedelta(days=1))):  # before shipping; tomorrow
+        early = await gql(client, DELIVERED, {"id": shipment["id"], "on": refused}, token=staff)
+        assert early["data"]["markShipmentDelivered"]["errors"] == [
+            {"code": "INVALID", "field": ["deliveredOn"]}
+        ]
+    later = RECORD.replace("2026-11-20", str(TODAY + timedelta(days=1)))
+    tomorrow = await gql(client, later, {"id": order["id"]}, token=staff)
+    assert tomorrow["data"]["recordShipment"]["errors"] == [{"code": "INVALID"}]
     done = await gql(client, DELIVERED, {"id": shipment["id"], "on": "2026-11-22"}, token=staff)
     assert done["data"]["markShipmentDelivered"]["shipment"] == {
         "status": "DELIVERED",

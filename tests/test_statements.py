@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from resolvers import statements
-from tests.conftest import World, error_codes, gid, gql
+from tests.conftest import TODAY, World, error_codes, gid, gql
 from tests.test_documents import SEND, create
 from tests.test_online_payments import SETTLE, pay
 
@@ -217,7 +217,7 @@ async def test_the_closing_balance_reconciles_with_open_balances(client, world: 
     """What is left to pay of the invoices, less what is left of the credit notes and the
     unused retainer money, is the statement's amount due, in each currency."""
     await build_ledger(client, world)
-    result = await statement(client, world, date(2020, 1, 1), date.today())
+    result = await statement(client, world, date(2020, 1, 1), TODAY)
     home = (await gql(client, HOME, {"c": gid("Customer", world.customer_a)},
                       token=world.tokens["staff"]))["data"]["portalHome"]  # fmt: skip
 
@@ -256,7 +256,7 @@ async def test_online_payments_count_once_the_money_has_come(client, world: Worl
     staff = Staff(client, world)
     invoice = await staff.document("INVOICE", "100", "2026-10-01")
     pending = (await pay(client, world, ({"id": invoice}, "100"), token="tok_ach"))["payment"]
-    today = date.today()
+    today = TODAY
     usd = by_currency(await statement(client, world, AUG, today))["USD"]
     assert [e["kind"] for e in usd["entries"]] == ["INVOICE"]
     await staff.ask(SETTLE, id=pending["id"], outcome="SUCCEEDED")
