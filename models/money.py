@@ -7,6 +7,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 _KNOWN_CURRENCIES = frozenset(list_currencies())
+# Any one amount: far above real invoices in every currency, far below where the database's
+# 64-bit sums of many of them could overflow.
+MAX_MINOR = 10**15
 
 
 class MoneyError(ValueError):
@@ -31,7 +34,10 @@ def to_minor(amount: Decimal, currency: str) -> int:
             raise MoneyError(f"{currency} amounts have at most {exponent(currency)} decimals")
     except InvalidOperation as exc:
         raise MoneyError("Invalid amount") from exc
-    return int(amount.scaleb(exponent(currency)))
+    minor = int(amount.scaleb(exponent(currency)))
+    if abs(minor) > MAX_MINOR:
+        raise MoneyError("The amount is too large")
+    return minor
 
 
 def round_to_minor(amount: Decimal, currency: str) -> int:

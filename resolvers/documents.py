@@ -16,6 +16,7 @@ from models.documents import (
     LineItem,
     SalesDocument,
 )
+from models.money import MAX_MINOR
 from models.subscriptions import CustomerSubscription
 from resolvers import activity, calendars, transactions
 from resolvers.balances import payment_status, reserved
@@ -58,7 +59,7 @@ async def create_document(principal: StaffPrincipal, data: dict[str, Any]) -> Sa
     values, lines = _clean({**data, "issue_date": issued}, customer.currency, creating=True)
     if data.get("subscription_id"):
         values["subscription_id"] = await _subscription_of(customer, data["subscription_id"])
-    totals = document_totals([line for line, _ in lines], customer.currency)
+    totals = _totals(lines, customer.currency)
     async with transactions.unit_of_work():
         document = await SalesDocument.create(
             organization_id=principal.organization_id,
@@ -88,7 +89,7 @@ async def update_document(
             _check_dates(values.get("issue_date") or document.issue_date, values.get("due_date"))
         document.update_from_dict(values)
         if lines is not None:
-            totals = document_totals([line for line, _ in lines], document.currency)
+            totals = _totals(lines, document.currency)
             paid = document.total_minor - document.balance_minor
             if totals.total_minor < paid + await _held(document):
                 raise reject(
@@ -178,6 +179,13 @@ async def _locked(principal: StaffPrincipal, document_id: int) -> SalesDocument:
     if document is None:
         raise reject(ErrorCode.NOT_FOUND, "Document not found.", ["id"])
     return document
+
+
+def _totals(lines: list[tuple[Line, dict[str, Any]]], currency: str) -> Totals:
+    totals = document_totals([line for line, _ in lines], currency)
+    if totals.subtotal_minor > MAX_MINOR:  # every line's amount, and the tax, are less
+        raise reject(ErrorCode.INVALID_AMOUNT, "The document's total is too large.", ["lineItems"])
+    return totals
 
 
 def _totals_fields(totals: Totals, *, paid_minor: int) -> dict[str, int]:

@@ -9,6 +9,7 @@ from resolvers import authentication
 from schema.api_keys import ApiKey
 from schema.context import Info
 from schema.customers import ContactPerson
+from schema.edge import EMAIL_LENGTH, PORTAL_NAME_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
 from schema.permissions import IsPerson
 from schema.staff import StaffUser
@@ -34,14 +35,14 @@ def viewer_of(info: Info) -> Viewer | None:
 
 @strawberry.input
 class LoginInput:
-    email: str
+    email: str = limited(EMAIL_LENGTH)
     password: str
 
 
 @strawberry.input
 class PortalLoginInput:
-    portal_name: str = strawberry.field(description="The organization's portal name.")
-    email: str
+    portal_name: str = limited(PORTAL_NAME_LENGTH, description="The organization's portal name.")
+    email: str = limited(EMAIL_LENGTH)
     password: str
 
 

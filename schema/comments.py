@@ -18,6 +18,7 @@ from resolvers.pagination import Ordering, page_of_rows
 from schema.context import Info
 from schema.customers import ContactPerson
 from schema.documents import SalesDocumentNode, document_id
+from schema.edge import LONG_TEXT_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
 from schema.files import SharedFile, require_file_parts
 from schema.permissions import STAFF_ONLY, IsPerson, IsStaff, IsStaffOrPartner
@@ -124,7 +125,7 @@ class AddCommentInput:
     document_id: strawberry.ID = strawberry.field(
         description="An invoice, retainer invoice, quote, sales order or credit note."
     )
-    body: str = strawberry.field(description=f"At most {comments.BODY_LIMIT} characters.")
+    body: str = limited(LONG_TEXT_LENGTH, description=f"At most {comments.BODY_LIMIT} characters.")
     internal: bool = strawberry.field(
         default=False,
         description="Staff only: a note between staff that the customer never sees or hears of.",

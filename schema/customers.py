@@ -13,6 +13,7 @@ from models.customers import Customer as CustomerRow
 from models.customers import PortalAccess as PortalAccessValue
 from resolvers import custom_fields, customers, mfa
 from schema.context import Info
+from schema.edge import EMAIL_LENGTH, LONG_TEXT_LENGTH, SEARCH_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
 from schema.money import Money
@@ -55,7 +56,7 @@ class CustomField:
 @strawberry.input
 class CustomFieldInput:
     name: str
-    value: str
+    value: str = limited(LONG_TEXT_LENGTH)
 
 
 @strawberry.type(description="A business customer of the organization.")
@@ -209,10 +210,10 @@ class CustomerOrder:
 
 @strawberry.input
 class CustomerFilter:
-    search: str | None = strawberry.field(
-        default=None, description="Part of the display name, company name or email."
+    search: str | None = limited(
+        SEARCH_LENGTH, default=None, description="Part of the display name, company name or email."
     )
-    email: str | None = strawberry.field(default=None, description="Exact email address.")
+    email: str | None = limited(EMAIL_LENGTH, default=None, description="Exact email address.")
 
 
 @strawberry.enum
@@ -232,8 +233,10 @@ class ContactPersonOrder:
 @strawberry.input
 class ContactPersonFilter:
     customer_id: strawberry.ID | None = None
-    search: str | None = strawberry.field(default=None, description="Part of the name or email.")
-    email: str | None = strawberry.field(default=None, description="Exact email address.")
+    search: str | None = limited(
+        SEARCH_LENGTH, default=None, description="Part of the name or email."
+    )
+    email: str | None = limited(EMAIL_LENGTH, default=None, description="Exact email address.")
     portal_access: PortalAccess | None = None  # type: ignore[valid-type]
 
 
@@ -326,7 +329,7 @@ class CustomerQueries:
 class ContactPersonInput:
     first_name: str = ""
     last_name: str = ""
-    email: str = ""
+    email: str = limited(EMAIL_LENGTH, default="")
     phone: str = ""
     mobile: str = ""
     is_primary: bool | None = strawberry.UNSET
@@ -336,7 +339,7 @@ class ContactPersonInput:
 class CreateCustomerInput:
     display_name: str
     company_name: str = ""
-    email: str = ""
+    email: str = limited(EMAIL_LENGTH, default="")
     phone: str = ""
     currency: str | None = strawberry.field(
         default=strawberry.UNSET, description="Defaults to the organization's base currency."
@@ -347,7 +350,7 @@ class CreateCustomerInput:
     custom_fields: list[CustomFieldInput] = strawberry.field(default_factory=list)
     credit_limit: Decimal | None = None
     allow_ach_payments: bool = False
-    internal_notes: str = ""
+    internal_notes: str = limited(LONG_TEXT_LENGTH, default="")
     contact_persons: list[ContactPersonInput] = strawberry.field(
         default_factory=list, description="The first is primary unless another says so."
     )
@@ -361,7 +364,7 @@ class UpdateCustomerInput:
     id: strawberry.ID
     display_name: str | None = strawberry.UNSET
     company_name: str | None = strawberry.UNSET
-    email: str | None = strawberry.UNSET
+    email: str | None = limited(EMAIL_LENGTH, default=strawberry.UNSET)
     phone: str | None = strawberry.UNSET
     currency: str | None = strawberry.UNSET
     portal_language: str | None = strawberry.UNSET
@@ -372,7 +375,7 @@ class UpdateCustomerInput:
         default=strawberry.UNSET, description="null removes the limit."
     )
     allow_ach_payments: bool | None = strawberry.UNSET
-    internal_notes: str | None = strawberry.UNSET
+    internal_notes: str | None = limited(LONG_TEXT_LENGTH, default=strawberry.UNSET)
 
 
 @strawberry.input
@@ -385,7 +388,7 @@ class UpdateContactPersonInput:
     id: strawberry.ID
     first_name: str | None = strawberry.UNSET
     last_name: str | None = strawberry.UNSET
-    email: str | None = strawberry.UNSET
+    email: str | None = limited(EMAIL_LENGTH, default=strawberry.UNSET)
     phone: str | None = strawberry.UNSET
     mobile: str | None = strawberry.UNSET
     is_primary: bool | None = strawberry.UNSET

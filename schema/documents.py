@@ -32,6 +32,7 @@ from resolvers.document_totals import margin_minor
 from resolvers.pagination import Ordering
 from schema.context import Info
 from schema.customers import ContactPerson, Customer
+from schema.edge import LONG_TEXT_LENGTH, SEARCH_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import TODAY_BY_DEFAULT, changes_of
 from schema.money import Money
@@ -49,6 +50,7 @@ from schema.relay import (
     connection,
     decode_id,
     resolve_node,
+    row_id,
 )
 
 if TYPE_CHECKING:
@@ -259,7 +261,7 @@ class SalesDocumentNode(ModelNode):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[SalesDocumentNode | None]:
         await document_visibility.require_visible(info.context.principal, [cls.kind_value])
-        ids = [int(node_id) if node_id.isdigit() else 0 for node_id in node_ids]
+        ids = [row_id(node_id) for node_id in node_ids]
         rows = await info.context.loaders.by_id(SalesDocumentRow).load_many(ids)
         return [cls.from_row(r) if r is not None and r.kind == cls.kind_value else None
                 for r in rows]  # fmt: skip
@@ -482,7 +484,7 @@ class SalesDocumentFilter:
     viewed_by_customer: bool | None = strawberry.field(
         default=None, description="Staff only: opened by a contact of the customer, or not."
     )
-    search: str | None = strawberry.field(default=None, description="Part of the number.")
+    search: str | None = limited(SEARCH_LENGTH, default=None, description="Part of the number.")
 
 
 def _where(
@@ -570,7 +572,7 @@ class DocumentQueries:
 @strawberry.input
 class LineItemInput:
     name: str
-    description: str = ""
+    description: str = limited(LONG_TEXT_LENGTH, default="")
     quantity: Decimal
     unit: str = ""
     rate: Decimal
@@ -594,9 +596,9 @@ class CreateSalesDocumentInput:
         default=None, description="Sets the due date from the issue date when none is given."
     )
     reference: str = ""
-    customer_notes: str = ""
-    terms: str = ""
-    internal_notes: str = ""
+    customer_notes: str = limited(LONG_TEXT_LENGTH, default="")
+    terms: str = limited(LONG_TEXT_LENGTH, default="")
+    internal_notes: str = limited(LONG_TEXT_LENGTH, default="")
     allow_partial_payments: bool = False
     payment_methods: list[PaymentMethod] = strawberry.field(default_factory=list)
     subscription_id: strawberry.ID | None = strawberry.field(
@@ -612,9 +614,9 @@ class UpdateSalesDocumentInput:
     due_date: date | None = strawberry.UNSET
     payment_terms_days: int | None = strawberry.UNSET
     reference: str | None = strawberry.UNSET
-    customer_notes: str | None = strawberry.UNSET
-    terms: str | None = strawberry.UNSET
-    internal_notes: str | None = strawberry.UNSET
+    customer_notes: str | None = limited(LONG_TEXT_LENGTH, default=strawberry.UNSET)
+    terms: str | None = limited(LONG_TEXT_LENGTH, default=strawberry.UNSET)
+    internal_notes: str | None = limited(LONG_TEXT_LENGTH, default=strawberry.UNSET)
     allow_partial_payments: bool | None = strawberry.UNSET
     payment_methods: list[PaymentMethod] | None = strawberry.UNSET
 
@@ -643,7 +645,7 @@ def document_id(value: strawberry.ID) -> int:
 class AnswerQuoteInput:
     id: strawberry.ID
     accept: bool = strawberry.field(description="true accepts the quote, false declines it.")
-    comment: str = ""
+    comment: str = limited(LONG_TEXT_LENGTH, default="")
 
 
 @strawberry.type

@@ -8,6 +8,7 @@ import strawberry
 from integrations.placeholders import placeholder
 from resolvers import email_templates
 from schema.context import Info
+from schema.edge import LONG_TEXT_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
 from schema.permissions import IsAdmin, IsStaff
 
@@ -74,9 +75,10 @@ class EmailTemplateQueries:
 class UpdateEmailTemplateInput:
     name: EmailTemplateName
     subject: str = strawberry.field(description="One line, at most 200 characters.")
-    body: str = strawberry.field(
+    body: str = limited(
+        LONG_TEXT_LENGTH,
         description="At most 10,000 characters; must contain the placeholders the email "
-        "cannot do without (the review request: {{ review_link }})."
+        "cannot do without (the review request: {{ review_link }}).",
     )
 
 

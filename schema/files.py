@@ -16,6 +16,7 @@ from resolvers import files, links
 from schema.activity import ActivityActor
 from schema.context import Info
 from schema.customers import Customer
+from schema.edge import LONG_TEXT_LENGTH, SEARCH_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
 from schema.permissions import IsAuthenticated, IsPerson
 from schema.relay import Connection, ModelNode, OrderDirection, connection, decode_id
@@ -95,8 +96,8 @@ class Uploader(Enum):
 class SharedFileFilter:
     customer_id: strawberry.ID | None = None
     uploaded_by: Uploader | None = None
-    search: str | None = strawberry.field(
-        default=None, description="Part of the file name or description."
+    search: str | None = limited(
+        SEARCH_LENGTH, default=None, description="Part of the file name or description."
     )
 
 
@@ -177,7 +178,7 @@ class UploadSharedFileInput:
     file: Upload = strawberry.field(
         description="A multipart request's file (GraphQL multipart request spec)."
     )
-    description: str = ""
+    description: str = limited(LONG_TEXT_LENGTH, default="")
 
 
 @strawberry.type

@@ -5,6 +5,7 @@ import strawberry
 from resolvers import forwarding
 from schema.context import Info
 from schema.documents import document_id
+from schema.edge import EMAIL_LENGTH, LONG_TEXT_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
 from schema.permissions import IsContact
 
@@ -12,8 +13,8 @@ from schema.permissions import IsContact
 @strawberry.input
 class ForwardSalesDocumentInput:
     id: strawberry.ID = strawberry.field(description="An invoice, quote or sales order.")
-    to: str = strawberry.field(description="The email address to send it to.")
-    message: str = ""
+    to: str = limited(EMAIL_LENGTH, description="The email address to send it to.")
+    message: str = limited(LONG_TEXT_LENGTH, default="")
 
 
 @strawberry.type

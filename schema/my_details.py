@@ -11,6 +11,7 @@ from schema.customers import (
     CustomerPayload,
     CustomFieldInput,
 )
+from schema.edge import EMAIL_LENGTH, limited
 from schema.errors import payload_or_errors
 from schema.inputs import changes_of
 from schema.organizations import AddressInput
@@ -43,7 +44,8 @@ class UpdateMyCustomerInput:
 class UpdateMyContactDetailsInput:
     first_name: str | None = strawberry.UNSET
     last_name: str | None = strawberry.UNSET
-    email: str | None = strawberry.field(
+    email: str | None = limited(
+        EMAIL_LENGTH,
         default=strawberry.UNSET,
         description="The address you log in with; changing it takes `currentPassword`.",
     )
@@ -56,7 +58,7 @@ class UpdateMyContactDetailsInput:
 class AddMyContactPersonInput:
     first_name: str = ""
     last_name: str = ""
-    email: str = ""
+    email: str = limited(EMAIL_LENGTH, default="")
     phone: str = ""
     mobile: str = ""
 
@@ -66,7 +68,8 @@ class UpdateMyContactPersonInput:
     id: strawberry.ID
     first_name: str | None = strawberry.UNSET
     last_name: str | None = strawberry.UNSET
-    email: str | None = strawberry.field(
+    email: str | None = limited(
+        EMAIL_LENGTH,
         default=strawberry.UNSET,
         description="NOT_EDITABLE for a person with portal access: only they change it, with "
         "updateMyContactDetails.",

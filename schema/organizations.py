@@ -8,6 +8,7 @@ from models.organizations import Organization as OrganizationRow
 from models.organizations import zone_named
 from resolvers import links, organizations
 from schema.context import Info
+from schema.edge import EMAIL_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
 from schema.permissions import IsAdmin, IsAuthenticated
@@ -91,7 +92,7 @@ class Organization(ModelNode):
 @strawberry.input
 class UpdateOrganizationInput:
     name: str | None = strawberry.UNSET
-    email: str | None = strawberry.UNSET
+    email: str | None = limited(EMAIL_LENGTH, default=strawberry.UNSET)
     phone: str | None = strawberry.UNSET
     address: AddressInput | None = strawberry.UNSET
     locale: str | None = strawberry.UNSET

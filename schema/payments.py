@@ -25,6 +25,7 @@ from resolvers.errors import ErrorCode
 from schema.context import Info
 from schema.customers import Customer
 from schema.documents import Invoice, SalesDocumentNode, document_id
+from schema.edge import LONG_TEXT_LENGTH, SEARCH_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import TODAY_BY_DEFAULT
 from schema.money import Money
@@ -263,7 +264,9 @@ class PaymentFilter:
     customer_id: strawberry.ID | None = None
     paid_from: date | None = None
     paid_to: date | None = strawberry.field(default=None, description="Inclusive.")
-    search: str | None = strawberry.field(default=None, description="Part of number or reference.")
+    search: str | None = limited(
+        SEARCH_LENGTH, default=None, description="Part of number or reference."
+    )
 
 
 def _where(filter: PaymentFilter | None) -> Q:
@@ -333,8 +336,8 @@ class RecordPaymentInput:
     )
     paid_on: date | None = strawberry.field(default=None, description=TODAY_BY_DEFAULT)
     reference: str = ""
-    notes: str = strawberry.field(default="", description="Shown to the customer.")
-    internal_notes: str = ""
+    notes: str = limited(LONG_TEXT_LENGTH, default="", description="Shown to the customer.")
+    internal_notes: str = limited(LONG_TEXT_LENGTH, default="")
     send_receipt: bool = strawberry.field(
         default=False, description="Email a receipt to the customer's primary contact."
     )

@@ -7,6 +7,7 @@ from resolvers import portal_access
 from schema.authentication import LoginPayload, login_payload
 from schema.context import Info
 from schema.customers import ContactPerson, Customer
+from schema.edge import EMAIL_LENGTH, PORTAL_NAME_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
 from schema.permissions import IsStaff
@@ -65,8 +66,8 @@ class TokenPasswordInput:
 
 @strawberry.input
 class SignUpInput:
-    portal_name: str
-    email: str
+    portal_name: str = limited(PORTAL_NAME_LENGTH)
+    email: str = limited(EMAIL_LENGTH)
     first_name: str = ""
     last_name: str = ""
     company_name: str = ""
@@ -82,8 +83,8 @@ class RequestPayload:
 
 @strawberry.input
 class RequestPasswordResetInput:
-    portal_name: str
-    email: str
+    portal_name: str = limited(PORTAL_NAME_LENGTH)
+    email: str = limited(EMAIL_LENGTH)
 
 
 @strawberry.type

@@ -11,6 +11,7 @@ from models.preferences import PortalPreferences as PortalPreferencesRow
 from resolvers import dashboard, links, preferences
 from schema.context import Info
 from schema.customers import Customer
+from schema.edge import LONG_TEXT_LENGTH, PORTAL_NAME_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
 from schema.money import Money
@@ -75,8 +76,8 @@ class PortalPreferences:
 
 @strawberry.input
 class UpdatePortalPreferencesInput:
-    portal_name: str | None = strawberry.UNSET
-    banner_message: str | None = strawberry.UNSET
+    portal_name: str | None = limited(PORTAL_NAME_LENGTH, default=strawberry.UNSET)
+    banner_message: str | None = limited(LONG_TEXT_LENGTH, default=strawberry.UNSET)
     mfa_required: bool | None = strawberry.UNSET
     prevent_duplicate_payments: bool | None = strawberry.UNSET
     allow_sign_up: bool | None = strawberry.UNSET

@@ -13,6 +13,7 @@ from resolvers import projects
 from resolvers.pagination import Ordering
 from schema.context import Info
 from schema.customers import Customer
+from schema.edge import LONG_TEXT_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
 from schema.money import Money
 from schema.permissions import IsAuthenticated, IsStaff
@@ -128,7 +129,7 @@ class ProjectQueries:
 class CreateProjectInput:
     customer_id: strawberry.ID
     name: str
-    description: str = ""
+    description: str = limited(LONG_TEXT_LENGTH, default="")
     billing_method: BillingMethod  # type: ignore[valid-type]
     rate: Decimal = strawberry.field(
         default=Decimal(0), description="Fixed cost, or price per hour, in the customer's currency."
@@ -146,7 +147,7 @@ class LogTimeInput:
     project_id: strawberry.ID
     logged_on: date
     minutes: int
-    notes: str = ""
+    notes: str = limited(LONG_TEXT_LENGTH, default="")
 
 
 @strawberry.type

@@ -18,6 +18,8 @@ from resolvers.pagination import Ordering, Page, paginate
 from schema.context import Info
 
 T = TypeVar("T")
+# Row ids are 64-bit: 18 digits always fit.
+MAX_ROW_ID_DIGITS = 18
 
 
 class ModelNode(relay.Node):
@@ -39,7 +41,7 @@ class ModelNode(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[ModelNode | None]:
-        ids = [int(node_id) if node_id.isdigit() else 0 for node_id in node_ids]
+        ids = [row_id(node_id) for node_id in node_ids]
         rows = await info.context.loaders.by_id(cls.model).load_many(ids)
         return [cls.from_row(row) if row is not None else None for row in rows]
 
@@ -82,9 +84,15 @@ def decode_id(value: strawberry.ID | str, node_type: type[ModelNode] | str) -> i
         global_id = relay.GlobalID.from_id(value)
     except (relay.GlobalIDValueError, ValueError) as exc:
         raise BadUserInput(f"{value!r} is not a valid ID.") from exc
-    if global_id.type_name != type_name or not global_id.node_id.isdigit():
-        return 0
-    return int(global_id.node_id)
+    return row_id(global_id.node_id) if global_id.type_name == type_name else 0
+
+
+def row_id(node_id: str) -> int:
+    """The row a global id's node id names; 0 (never a row) for anything but the plain number
+    of a 64-bit id, e.g. "²" or a number of 30 digits."""
+    if node_id.isascii() and node_id.isdigit() and len(node_id) <= MAX_ROW_ID_DIGITS:
+        return int(node_id)
+    return 0
 
 
 async def resolve_node(info: Info, value: strawberry.ID) -> ModelNode | None:

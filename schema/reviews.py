@@ -15,6 +15,7 @@ from resolvers.pagination import Ordering
 from resolvers.reviews import Period
 from schema.context import Info
 from schema.customers import ContactPerson, Customer
+from schema.edge import LONG_TEXT_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
 from schema.payments import Payment
 from schema.permissions import (
@@ -240,7 +241,7 @@ class RequestReviewPayload:
 class SubmitReviewInput:
     request_id: strawberry.ID
     rating: int = strawberry.field(description="1 (poor) to 5 (excellent).")
-    comment: str = strawberry.field(default="", description="At most 2000 characters.")
+    comment: str = limited(LONG_TEXT_LENGTH, default="", description="At most 2000 characters.")
 
 
 @strawberry.type

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, GraphQLSchema
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -17,11 +19,16 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema import (
+    DEFAULT_ALLOWED_OPERATION_TYPES,
+    StrawberryGraphQLCoreExecutionContext,
+)
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from auth.errors import BadUserInput
+from schema import edge
 from schema.activity import ActivityMutations, ActivityQueries, ActivitySubscription
 from schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from schema.authentication import AuthenticationMutations, AuthenticationQueries
@@ -50,6 +57,7 @@ from schema.projects import ProjectMutations, ProjectQueries
 from schema.public_links import PublicLinkMutations, PublicLinkQueries
 from schema.relay import ModelNode, resolve_node
 from schema.reviews import ReviewMutations, ReviewQueries
+from schema.scalars import SCALAR_OVERRIDES
 from schema.staff import StaffMutations, StaffQueries
 from schema.statements import StatementQueries
 from schema.subscriptions import SubscriptionMutations, SubscriptionQueries
@@ -135,6 +143,20 @@ Mutation = merge_types(
 Subscription = merge_types("Subscription", (ActivitySubscription,))
 
 
+class ParserCacheReportingSyntaxErrors(ParserCache):
+    """Strawberry's parser cache raises a syntax error where its caller cannot catch it, so a
+    subscription over a websocket ended with a bare `complete`. A document that does not parse
+    is left to Strawberry's own parse, which reports the error like any other."""
+
+    def on_parse(self) -> Iterator[None]:
+        with contextlib.suppress(GraphQLError):
+            context = self.execution_context
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
+
+
 class MaskUnexpectedErrors(SchemaExtension):
     """Expected errors keep their code; anything else becomes INTERNAL_SERVER_ERROR."""
 
@@ -157,6 +179,19 @@ def _public(error: GraphQLError) -> GraphQLError:
 
 
 class PorticoSchema(strawberry.Schema):
+    async def execute(
+        self,
+        query: str | None,
+        *args: Any,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        **kwargs: Any,
+    ) -> ExecutionResult:
+        # Subscriptions stream over websockets; executed once, as a POST would, they return
+        # no event, only a null where one was due.
+        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES)
+        allowed.discard(OperationType.SUBSCRIPTION)
+        return await super().execute(query, *args, allowed_operation_types=allowed, **kwargs)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -190,11 +225,31 @@ LIMIT_RULES = [
 ]
 
 
-class PerEventExecution(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core 3.3 lets every event of a subscription share the subscription's sub-field
-    memo, which gains two entries per event and keeps them until the client unsubscribes: a
-    live dashboard would grow without bound. Each event gets a memo of its own instead."""
+class PorticoExecution(StrawberryGraphQLCoreExecutionContext):
+    """Checks the request's input at the edge (`schema.edge`) before execution starts."""
 
+    @classmethod
+    def build(
+        cls,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        root_value: Any = None,
+        context_value: Any = None,
+        raw_variable_values: dict[str, Any] | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> list[GraphQLError] | StrawberryGraphQLCoreExecutionContext:
+        problems = edge.input_problems(schema, document, raw_variable_values)
+        if problems:
+            return problems
+        built = super().build(
+            schema, document, root_value, context_value, raw_variable_values, *args, **kwargs
+        )
+        return edge.refused_variables(built) if isinstance(built, list) else built
+
+    # graphql-core 3.3 lets every event of a subscription share the subscription's sub-field
+    # memo, which gains two entries per event and keeps them until the client unsubscribes: a
+    # live dashboard would grow without bound. Each event gets a memo of its own instead.
     def build_per_event_executor(self, payload: object) -> StrawberryGraphQLCoreExecutionContext:
         executor = super().build_per_event_executor(payload)
         executor._relevant_sub_fields = {}
@@ -208,12 +263,14 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         types=list(ModelNode.registry.values()),
         config=StrawberryConfig(disable_field_suggestions=True, relay_max_results=100),
-        execution_context_class=PerEventExecution,
+        execution_context_class=PorticoExecution,
+        scalar_overrides=SCALAR_OVERRIDES,
         extensions=[
-            lambda: ParserCache(maxsize=512),
+            lambda: ParserCacheReportingSyntaxErrors(maxsize=512),
             lambda: ValidationCache(maxsize=512),
             lambda: AddValidationRules(LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            edge.OneOperation,
             MfaEnrollmentGate,
             MaskUnexpectedErrors,
         ],

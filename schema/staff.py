@@ -10,6 +10,7 @@ from models.staff import StaffRole as StaffRoleValue
 from models.staff import StaffUser as StaffUserRow
 from resolvers import mfa, staff
 from schema.context import Info
+from schema.edge import EMAIL_LENGTH, SEARCH_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
 from schema.permissions import IsAdmin, IsStaff
@@ -66,7 +67,9 @@ class StaffUserOrder:
 
 @strawberry.input
 class StaffUserFilter:
-    search: str | None = strawberry.field(default=None, description="Part of the name or email.")
+    search: str | None = limited(
+        SEARCH_LENGTH, default=None, description="Part of the name or email."
+    )
     role: StaffRole | None = None  # type: ignore[valid-type]
     is_active: bool | None = None
 
@@ -107,7 +110,7 @@ class StaffQueries:
 
 @strawberry.input
 class CreateStaffUserInput:
-    email: str
+    email: str = limited(EMAIL_LENGTH)
     name: str
     role: StaffRole = StaffRoleValue.STAFF  # type: ignore[valid-type]
     password: str = strawberry.field(description="Initial password; the user should change it.")

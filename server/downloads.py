@@ -17,6 +17,7 @@ from strawberry import relay
 from auth.errors import CodedError, Forbidden, MfaEnrollmentRequired, NotFound, Unauthenticated
 from auth.principals import Anonymous, ContactPrincipal, Principal
 from resolvers import preferences
+from schema.relay import row_id
 
 logger = logging.getLogger("portico.downloads")
 
@@ -63,5 +64,4 @@ def decode_global_id(global_id: str) -> tuple[str, int]:
         decoded = relay.GlobalID.from_id(global_id)
     except (relay.GlobalIDValueError, ValueError):
         return "", 0
-    node_id = decoded.node_id
-    return decoded.type_name, int(node_id) if node_id.isdigit() and len(node_id) < 19 else 0
+    return decoded.type_name, row_id(decoded.node_id)

@@ -19,6 +19,7 @@ from auth.errors import NotFound
 from auth.principals import Principal
 from models.files import SharedFile
 from resolvers import files
+from schema.relay import row_id
 from server.downloads import Authenticate, decode_global_id, guarded
 
 HEADERS = {
@@ -68,7 +69,7 @@ def attachment(filename: str) -> str:
 
 
 def _file_id(raw: str) -> int:
-    if raw.isdigit():
-        return int(raw) if len(raw) < 19 else 0
-    type_name, row_id = decode_global_id(raw)
-    return row_id if type_name == "SharedFile" else 0
+    if raw.isascii() and raw.isdigit():
+        return row_id(raw)
+    type_name, file_id = decode_global_id(raw)
+    return file_id if type_name == "SharedFile" else 0

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from cross_web import HTTPException, StarletteRequestAdapter
 from cross_web.request import AsyncHTTPRequestAdapter, FormData
+from graphql import GraphQLError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
 from strawberry.types.unset import UNSET
 
 from auth.api_keys import is_api_key, principal_for_api_key
@@ -26,6 +31,8 @@ from schema.authentication import SESSION_COOKIE
 from schema.context import Context
 from schema.root import build_schema
 from server.settings import Settings
+
+logger = logging.getLogger("portico.graphql")
 
 # The GraphQL multipart request spec needs `operations`, `map` and the files: a body with more
 # is refused before it costs memory or temporary files.
@@ -59,8 +66,19 @@ class LimitedFormAdapter(StarletteRequestAdapter):
         )
 
 
+class SubscribeErrorsKeepTheSocket(BaseGraphQLTransportWSHandler):
+    """A `subscribe` whose document does not parse gets an `error` message for that operation,
+    as one that does not validate does, instead of closing the socket and with it the
+    client's other subscriptions."""
+
+    @staticmethod
+    def _get_pre_execution_close_reason(error: GraphQLError) -> str | None:
+        return None
+
+
 class PorticoGraphQL(GraphQL):
     request_adapter_class = LimitedFormAdapter
+    graphql_transport_ws_handler_class = SubscribeErrorsKeepTheSocket
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(
@@ -88,9 +106,13 @@ class PorticoGraphQL(GraphQL):
         try:
             return await super().run(request, context, root_value)
         except HTTPException as exc:
-            if not (isinstance(request, Request) and _media_type(request) == MULTIPART):
+            if not isinstance(request, Request):
                 raise
             return _request_error(exc)
+        except ClientDisconnect:
+            # The client hung up while sending: nobody is left to answer, nothing went wrong.
+            logger.info("Client disconnected before sending its whole request")
+            return Response(status_code=400)
         finally:
             if isinstance(request, Request):
                 await request.close()  # an upload's temporary files
@@ -99,7 +121,7 @@ class PorticoGraphQL(GraphQL):
         # A body of `5` or `null`, or one nested beyond reason, is the client's mistake.
         try:
             parsed = super().parse_json(data)
-        except RecursionError as exc:
+        except (RecursionError, UnicodeDecodeError) as exc:
             raise HTTPException(400, "Unable to parse request body as JSON") from exc
         if not isinstance(parsed, dict | list):
             raise HTTPException(400, "The request body must be a JSON object.")
@@ -191,7 +213,7 @@ def _media_type(request: Request) -> str:
 
 
 def _request_error(exc: HTTPException) -> JSONResponse:
-    """A refused upload request, told as GraphQL clients read errors."""
+    """A request refused before any GraphQL ran, told as GraphQL clients read errors."""
     error = {"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}
     return JSONResponse({"errors": [error]}, status_code=exc.status_code)
 

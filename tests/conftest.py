@@ -5,7 +5,7 @@ import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=["sqlite", "postgres"],
         help="run on this database only (repeatable); default both",
     )
+    parser.addoption(
+        "--hour",
+        type=time.fromisoformat,
+        default=NOW.time(),
+        help=f"the time of day (UTC, HH:MM) on {NOW.date()} at which the in-process tests "
+        f"start (default {NOW:%H:%M}); tests that set their own clock keep it",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -57,7 +64,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Coordinates]:
     """The set clock (it ticks on from there); `clock.move_to(...)` moves it."""
     marker = request.node.get_closest_marker("clock")
-    with time_machine.travel(marker.args[0] if marker else NOW, tick=True) as traveller:
+    start = datetime.combine(NOW.date(), request.config.getoption("hour"), tzinfo=UTC)
+    with time_machine.travel(marker.args[0] if marker else start, tick=True) as traveller:
         yield traveller
 
 

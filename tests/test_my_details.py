@@ -270,7 +270,7 @@ async def test_invalid_input_is_refused_whole_and_changes_nothing(client, world:
         (("customFields", "0", "value"), "TOO_LONG"),
     }
     result = await call(client, world, UPDATE_ME, {"email": "not-an-email",
-                        "firstName": "A\x00", "currentPassword": PASSWORD})  # fmt: skip
+                        "firstName": "A\x07", "currentPassword": PASSWORD})  # fmt: skip
     assert problems(result) == {(("email",), "INVALID_EMAIL"), (("firstName",), "INVALID")}
     result = await call(client, world, ADD_CONTACT, {"firstName": "N" * 101, "email": "x@"})
     assert problems(result) == {(("firstName",), "TOO_LONG"), (("email",), "INVALID_EMAIL")}

@@ -57,11 +57,24 @@ class Refund:
     amount_minor: int
 
 
+# As long as Portico stores them (gateway_event.event_id, payment.charge_key).
+EVENT_ID_LENGTH = 100
+CHARGE_KEY_LENGTH = 64
+
+
 @dataclass(frozen=True)
 class WebhookEvent:
+    """An event as a gateway's parser found it; one Portico could not store is refused, even
+    when its signature is good, as a payload no charge of Portico's could be about."""
+
     id: str  # unique per event, however often it is delivered
     type: str
     charge_key: str
+
+    def __post_init__(self) -> None:
+        for value, limit in ((self.id, EVENT_ID_LENGTH), (self.charge_key, CHARGE_KEY_LENGTH)):
+            if not isinstance(value, str) or not 0 < len(value) <= limit or "\x00" in value:
+                raise BadWebhook("event id or charge key missing or out of bounds")
 
 
 # Gateways name card brands in lower case; receipts show them as printed on the card.
