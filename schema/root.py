@@ -17,7 +17,6 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -38,6 +37,7 @@ from schema.documents import (
 )
 from schema.email_templates import EmailTemplateMutations, EmailTemplateQueries
 from schema.errors import is_expected
+from schema.execution import PorticoExecution
 from schema.files import FileMutations, FileQueries
 from schema.forwarding import ForwardingMutations
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
@@ -190,17 +190,6 @@ LIMIT_RULES = [
 ]
 
 
-class PerEventExecution(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core 3.3 lets every event of a subscription share the subscription's sub-field
-    memo, which gains two entries per event and keeps them until the client unsubscribes: a
-    live dashboard would grow without bound. Each event gets a memo of its own instead."""
-
-    def build_per_event_executor(self, payload: object) -> StrawberryGraphQLCoreExecutionContext:
-        executor = super().build_per_event_executor(payload)
-        executor._relevant_sub_fields = {}
-        return executor
-
-
 def build_schema() -> strawberry.Schema:
     return PorticoSchema(
         query=Query,
@@ -208,7 +197,7 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         types=list(ModelNode.registry.values()),
         config=StrawberryConfig(disable_field_suggestions=True, relay_max_results=100),
-        execution_context_class=PerEventExecution,
+        execution_context_class=PorticoExecution,
         extensions=[
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),

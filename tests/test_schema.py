@@ -175,7 +175,7 @@ async def test_a_long_subscription_does_not_accumulate_per_event_state() -> None
     import strawberry
     from graphql.execution.executor import Executor
 
-    from schema.root import PerEventExecution
+    from schema.execution import PorticoExecution
 
     @strawberry.type
     class Thing:
@@ -197,7 +197,7 @@ async def test_a_long_subscription_does_not_accumulate_per_event_state() -> None
         return sum(len(o._relevant_sub_fields) for o in gc.get_objects() if isinstance(o, Executor))
 
     schema = strawberry.Schema(
-        Query, subscription=Subscription, execution_context_class=PerEventExecution
+        Query, subscription=Subscription, execution_context_class=PorticoExecution
     )
     stream = await schema.subscribe("subscription { things { name } }")
     sizes = []
@@ -205,7 +205,7 @@ async def test_a_long_subscription_does_not_accumulate_per_event_state() -> None
         if index in (10, 299):
             sizes.append(memo_entries())
     assert sizes[1] <= sizes[0] + 2, sizes
-    assert build_schema().execution_context_class is PerEventExecution
+    assert build_schema().execution_context_class is PorticoExecution
 
 
 async def _enumerate(stream):

@@ -1,0 +1,29 @@
+"""How graphql-core executes Portico's operations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLError
+from graphql.execution import Executor
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from schema.errors import variable_error
+
+
+class PorticoExecution(StrawberryGraphQLCoreExecutionContext):
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> list[GraphQLError] | Executor:
+        built = super().build(*args, **kwargs)
+        if isinstance(built, list):  # the operation's variables do not fit the schema
+            return [variable_error(error) for error in built]
+        return built
+
+    def build_per_event_executor(self, payload: object) -> StrawberryGraphQLCoreExecutionContext:
+        """graphql-core 3.3 lets every event of a subscription share the subscription's
+        sub-field memo, which gains two entries per event and keeps them until the client
+        unsubscribes: a live dashboard would grow without bound. Each event gets a memo of its
+        own instead."""
+        executor = super().build_per_event_executor(payload)
+        executor._relevant_sub_fields = {}
+        return executor
