@@ -14,7 +14,8 @@ from schema.errors import variable_error
 class PorticoExecution(StrawberryGraphQLCoreExecutionContext):
     @classmethod
     def build(cls, *args: Any, **kwargs: Any) -> list[GraphQLError] | Executor:
-        built = super().build(*args, **kwargs)
+        # Coercing variables would otherwise suggest enum values and input fields by name.
+        built = super().build(*args, **{**kwargs, "hide_suggestions": True})
         if isinstance(built, list):  # the operation's variables do not fit the schema
             return [variable_error(error) for error in built]
         return built

@@ -14,7 +14,6 @@ from strawberry.extensions import (
     ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -53,6 +52,7 @@ from schema.reviews import ReviewMutations, ReviewQueries
 from schema.staff import StaffMutations, StaffQueries
 from schema.statements import StatementQueries
 from schema.subscriptions import SubscriptionMutations, SubscriptionQueries
+from schema.validation import ValidationWithoutSuggestions
 
 logger = logging.getLogger("portico.graphql")
 
@@ -196,11 +196,11 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         types=list(ModelNode.registry.values()),
-        config=StrawberryConfig(disable_field_suggestions=True, relay_max_results=100),
+        config=StrawberryConfig(relay_max_results=100),
         execution_context_class=PorticoExecution,
         extensions=[
             lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
+            ValidationWithoutSuggestions,
             lambda: AddValidationRules(LIMIT_RULES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             MfaEnrollmentGate,

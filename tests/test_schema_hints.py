@@ -6,7 +6,47 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import World, error_codes, gql
+from tests.conftest import World, app_client, error_codes, gql
+
+CLIENT_CODES = {"GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT"}
+
+# Each names something the schema has under a slightly different name, which graphql-core would
+# answer with "Did you mean ...?". The misspelling itself stays in the message.
+MISSPELLED: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("INVOIC", "{ salesDocuments(filter: {kinds: [INVOIC]}) { totalCount } }", None),
+    (
+        "INVOIC",
+        "query($kinds: [DocumentKind!]) { salesDocuments(filter: {kinds: $kinds}) { totalCount } }",
+        {"kinds": ["INVOIC"]},
+    ),
+    ("frist", "{ customers(frist: 1) { totalCount } }", None),
+    ("serch", '{ customers(filter: {serch: "acorn"}) { totalCount } }', None),
+    (
+        "serch",
+        "query($filter: CustomerFilter) { customers(filter: $filter) { totalCount } }",
+        {"filter": {"serch": "acorn"}},
+    ),
+    ("CustomerFiltr", "query($f: CustomerFiltr) { customers(filter: $f) { totalCount } }", None),
+    ("Custmer", "{ customers { nodes { ...F } } } fragment F on Custmer { id }", None),
+    ("customerz", "{ customerz { totalCount } }", None),
+    ("displayNam", "{ customers { nodes { displayNam } } }", None),
+    ("skp", "{ customers { totalCount @skp(if: true) } }", None),
+    ("iff", "{ customers { totalCount @skip(iff: true) } }", None),
+]
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+async def test_misspelled_names_get_no_suggestions(db, world: World, environment: str) -> None:
+    async with app_client(db, environment=environment) as http:
+        for misspelled, query, variables in MISSPELLED:
+            body = await gql(http, query, variables, token=world.tokens["staff"])
+            assert body.get("data") is None, query
+            assert body["errors"], query
+            for error in body["errors"]:
+                assert "Did you mean" not in error["message"], (query, error)
+                assert error["extensions"]["code"] in CLIENT_CODES, (query, error)
+            assert any(misspelled in error["message"] for error in body["errors"]), body
+
 
 UNFIT_VARIABLES: list[tuple[str, dict[str, Any]]] = [
     ("query($first: Int) { customers(first: $first) { totalCount } }", {"first": "many"}),
