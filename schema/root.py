@@ -39,6 +39,7 @@ from schema.errors import is_expected
 from schema.execution import PorticoExecution
 from schema.files import FileMutations, FileQueries
 from schema.forwarding import ForwardingMutations
+from schema.introspection import IntrospectionOff
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.my_details import MyDetailsMutations
 from schema.organizations import OrganizationMutations, OrganizationQueries
@@ -190,7 +191,8 @@ LIMIT_RULES = [
 ]
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    rules = LIMIT_RULES if introspection else [*LIMIT_RULES, IntrospectionOff]
     return PorticoSchema(
         query=Query,
         mutation=Mutation,
@@ -201,7 +203,7 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             lambda: ParserCache(maxsize=512),
             ValidationWithoutSuggestions,
-            lambda: AddValidationRules(LIMIT_RULES),
+            lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             MfaEnrollmentGate,
             MaskUnexpectedErrors,

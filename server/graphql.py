@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from cross_web import HTTPException, StarletteRequestAdapter
@@ -26,6 +27,8 @@ from schema.authentication import SESSION_COOKIE
 from schema.context import Context
 from schema.root import build_schema
 from server.settings import Settings
+
+logger = logging.getLogger("portico.graphql")
 
 # The GraphQL multipart request spec needs `operations`, `map` and the files: a body with more
 # is refused before it costs memory or temporary files.
@@ -63,8 +66,12 @@ class PorticoGraphQL(GraphQL):
     request_adapter_class = LimitedFormAdapter
 
     def __init__(self, settings: Settings) -> None:
+        if settings.graphiql and not settings.allows_introspection:
+            logger.warning(
+                "GraphiQL is served but PORTICO_INTROSPECTION is off: it cannot read the schema."
+            )
         super().__init__(
-            build_schema(),
+            build_schema(introspection=settings.allows_introspection),
             graphql_ide="graphiql" if settings.graphiql else None,
             # Queries over GET would let a cross-site page read with the viewer's cookie.
             allow_queries_via_get=False,
