@@ -80,11 +80,6 @@ def bad_user_input(message: str, nodes: Node | list[Node] | None = None) -> Grap
     return GraphQLError(message, nodes, extensions={"code": BAD_USER_INPUT})
 
 
-def refused_variables(errors: list[GraphQLError]) -> list[GraphQLError]:
-    """Errors of a request that could not start (coercion, a missing operation): the client's."""
-    return [bad_user_input(error.message, error.nodes) for error in errors]
-
-
 def input_problems(
     schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any] | None
 ) -> list[GraphQLError]:

@@ -55,3 +55,15 @@ def is_expected(error: GraphQLError) -> bool:
 
 def should_mask(error: GraphQLError) -> bool:
     return not is_expected(error)
+
+
+def variable_error(error: GraphQLError) -> GraphQLError:
+    """A variable value the schema cannot take is the client's mistake: graphql-core's message,
+    with BAD_USER_INPUT. Only an exception other than a GraphQL error, a fault in a scalar's
+    parser, stays unexpected (and masked)."""
+    cause = error.original_error
+    while isinstance(cause, GraphQLError):
+        cause = cause.original_error
+    if cause is not None:
+        return error
+    return GraphQLError(error.message, error.nodes, extensions={"code": "BAD_USER_INPUT"})

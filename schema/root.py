@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import strawberry
-from graphql import DocumentNode, GraphQLError, GraphQLSchema
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -16,13 +16,9 @@ from strawberry.extensions import (
     ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.schema import (
-    DEFAULT_ALLOWED_OPERATION_TYPES,
-    StrawberryGraphQLCoreExecutionContext,
-)
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -45,8 +41,10 @@ from schema.documents import (
 )
 from schema.email_templates import EmailTemplateMutations, EmailTemplateQueries
 from schema.errors import is_expected
+from schema.execution import PorticoExecution
 from schema.files import FileMutations, FileQueries
 from schema.forwarding import ForwardingMutations
+from schema.introspection import IntrospectionOff
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.my_details import MyDetailsMutations
 from schema.organizations import OrganizationMutations, OrganizationQueries
@@ -61,6 +59,7 @@ from schema.scalars import SCALAR_OVERRIDES
 from schema.staff import StaffMutations, StaffQueries
 from schema.statements import StatementQueries
 from schema.subscriptions import SubscriptionMutations, SubscriptionQueries
+from schema.validation import ValidationWithoutSuggestions
 
 logger = logging.getLogger("portico.graphql")
 
@@ -225,50 +224,20 @@ LIMIT_RULES = [
 ]
 
 
-class PorticoExecution(StrawberryGraphQLCoreExecutionContext):
-    """Checks the request's input at the edge (`schema.edge`) before execution starts."""
-
-    @classmethod
-    def build(
-        cls,
-        schema: GraphQLSchema,
-        document: DocumentNode,
-        root_value: Any = None,
-        context_value: Any = None,
-        raw_variable_values: dict[str, Any] | None = None,
-        *args: Any,
-        **kwargs: Any,
-    ) -> list[GraphQLError] | StrawberryGraphQLCoreExecutionContext:
-        problems = edge.input_problems(schema, document, raw_variable_values)
-        if problems:
-            return problems
-        built = super().build(
-            schema, document, root_value, context_value, raw_variable_values, *args, **kwargs
-        )
-        return edge.refused_variables(built) if isinstance(built, list) else built
-
-    # graphql-core 3.3 lets every event of a subscription share the subscription's sub-field
-    # memo, which gains two entries per event and keeps them until the client unsubscribes: a
-    # live dashboard would grow without bound. Each event gets a memo of its own instead.
-    def build_per_event_executor(self, payload: object) -> StrawberryGraphQLCoreExecutionContext:
-        executor = super().build_per_event_executor(payload)
-        executor._relevant_sub_fields = {}
-        return executor
-
-
-def build_schema() -> strawberry.Schema:
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    rules = LIMIT_RULES if introspection else [*LIMIT_RULES, IntrospectionOff]
     return PorticoSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=list(ModelNode.registry.values()),
-        config=StrawberryConfig(disable_field_suggestions=True, relay_max_results=100),
+        config=StrawberryConfig(relay_max_results=100),
         execution_context_class=PorticoExecution,
         scalar_overrides=SCALAR_OVERRIDES,
         extensions=[
             lambda: ParserCacheReportingSyntaxErrors(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
-            lambda: AddValidationRules(LIMIT_RULES),
+            ValidationWithoutSuggestions,
+            lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             edge.OneOperation,
             MfaEnrollmentGate,

@@ -81,8 +81,12 @@ class PorticoGraphQL(GraphQL):
     graphql_transport_ws_handler_class = SubscribeErrorsKeepTheSocket
 
     def __init__(self, settings: Settings) -> None:
+        if settings.graphiql and not settings.allows_introspection:
+            logger.warning(
+                "GraphiQL is served but PORTICO_INTROSPECTION is off: it cannot read the schema."
+            )
         super().__init__(
-            build_schema(),
+            build_schema(introspection=settings.allows_introspection),
             graphql_ide="graphiql" if settings.graphiql else None,
             # Queries over GET would let a cross-site page read with the viewer's cookie.
             allow_queries_via_get=False,

@@ -49,6 +49,11 @@ def _env_bool(name: str, default: bool) -> bool:
     raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
 
 
+def _env_flag(name: str) -> bool | None:
+    """None when unset, for a default that depends on other settings."""
+    return _env_bool(name, default=False) if _env(name) else None
+
+
 def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
     raw = _env(name)
     if not raw:
@@ -71,6 +76,8 @@ class Settings:
     outbox_poll_seconds: int = 2
     log_level: str = "INFO"
     graphiql: bool = True
+    # None: on in development; in production only with GraphiQL, which cannot work without it.
+    introspection: bool | None = None
     max_body_bytes: int = 1_048_576
     session_idle_minutes: int = 120
     session_max_hours: int = 24 * 7
@@ -109,6 +116,12 @@ class Settings:
         return self.environment == "production"
 
     @property
+    def allows_introspection(self) -> bool:
+        if self.introspection is not None:
+            return self.introspection
+        return not self.is_production or self.graphiql
+
+    @property
     def secure_cookies(self) -> bool:
         return self.is_production or self.public_base_url.startswith("https://")
 
@@ -138,6 +151,7 @@ class Settings:
             outbox_poll_seconds=_poll_seconds(cls.outbox_poll_seconds),
             log_level=_env("PORTICO_LOG_LEVEL", cls.log_level).upper(),
             graphiql=_env_bool("PORTICO_GRAPHIQL", not production),
+            introspection=_env_flag("PORTICO_INTROSPECTION"),
             max_body_bytes=_env_int("PORTICO_MAX_BODY_BYTES", cls.max_body_bytes),
             session_idle_minutes=_env_int("PORTICO_SESSION_IDLE_MINUTES", cls.session_idle_minutes),
             session_max_hours=_env_int("PORTICO_SESSION_MAX_HOURS", cls.session_max_hours),

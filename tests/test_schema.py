@@ -158,9 +158,8 @@ async def test_websocket_speaks_graphql_transport_ws_from_allowed_origins(db, wo
 
 
 async def test_repeated_queries_hit_the_validation_cache(client, world: World) -> None:
-    from strawberry.extensions.validation_cache import _get_validate_cache
+    from schema.validation import validate_without_suggestions as cache
 
-    cache = _get_validate_cache(512)
     query = "{ customers(first: 1) { totalCount } }"
     await gql(client, query, token=world.tokens["staff"])
     hits = cache.cache_info().hits
@@ -175,7 +174,7 @@ async def test_a_long_subscription_does_not_accumulate_per_event_state() -> None
     import strawberry
     from graphql.execution.executor import Executor
 
-    from schema.root import PorticoExecution
+    from schema.execution import PorticoExecution
 
     @strawberry.type
     class Thing:
