@@ -16,7 +16,7 @@ from strawberry.relay import GlobalID
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.contrib.test import truncate_all_models
 
-from auth import mfa, passwords
+from auth import passwords, sealing
 from auth.api_keys import ApiScope, issue_api_key
 from auth.sessions import SessionPolicy, start_session
 from models.customers import ContactPerson, Customer, PortalAccess
@@ -113,7 +113,7 @@ def test_settings(url: str, var_dir: Path) -> Settings:
 @pytest.fixture
 async def db(database: Settings) -> AsyncIterator[Settings]:
     passwords.configure(database.argon2_time_cost, database.argon2_memory_kib)
-    mfa.configure(database.secret_key)
+    sealing.configure(database.secret_key)
     yield database
     await truncate_all_models()
     calendars.forget_all()
