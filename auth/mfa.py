@@ -7,7 +7,6 @@ digests (HMAC) for the same reason: their hashes cannot be tried offline without
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import io
@@ -17,11 +16,8 @@ from datetime import UTC, datetime
 
 import pyotp
 import segno
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from auth import sealing
 from models.mfa import MfaFactor, RecoveryCode
 
 STEP_SECONDS = 30
@@ -32,34 +28,12 @@ RECOVERY_CODE_COUNT = 10
 # No 0/o, 1/l/i: recovery codes are read off paper. 31 symbols, 12 of them: about 59 bits.
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 _RECOVERY_GROUPS, _RECOVERY_GROUP_LENGTH = 3, 4
-_SEAL_VERSION = "v1"
-_NONCE_BYTES = 12
+# The labels keys are derived under; changing one voids what was stored under it.
+_SEALING_PURPOSE = "portico mfa: totp secret sealing v1"
+_RECOVERY_PURPOSE = "portico mfa: recovery code digests v1"
 
-_sealing_key: AESGCM | None = None
-_recovery_key = b""
 # Seconds since the epoch; tests replace it to choose the moment a code is checked at.
 clock = time.time
-
-
-class MfaNotConfigured(RuntimeError):
-    pass
-
-
-def configure(secret_key: str) -> None:
-    """Derive the sealing and recovery-code keys from the server secret (once, at start-up)."""
-    global _sealing_key, _recovery_key
-    if not secret_key:
-        _sealing_key, _recovery_key = None, b""
-        return
-    _sealing_key = AESGCM(_derive(secret_key, b"portico mfa: totp secret sealing v1"))
-    _recovery_key = _derive(secret_key, b"portico mfa: recovery code digests v1")
-
-
-def _derive(secret_key: str, label: bytes) -> bytes:
-    # A fixed label per purpose: one server secret, independent keys.
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(
-        secret_key.encode()
-    )
 
 
 # --- TOTP secrets ---------------------------------------------------------------------------
@@ -73,32 +47,17 @@ def new_secret() -> str:
 def seal(secret: str, owner: str) -> str:
     """The secret encrypted for storage. `owner` is bound in, so a sealed secret copied onto
     another account's row does not open there."""
-    nonce = secrets.token_bytes(_NONCE_BYTES)
-    sealed = _aead().encrypt(nonce, secret.encode(), owner.encode())
-    return f"{_SEAL_VERSION}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+    return sealing.seal(secret, purpose=_SEALING_PURPOSE, bound_to=owner)
 
 
 def unseal(sealed: str, owner: str) -> str:
-    version, _, payload = sealed.partition(":")
-    if version != _SEAL_VERSION:
-        raise ValueError("Unknown sealed secret format")
-    raw = base64.urlsafe_b64decode(payload)
-    try:
-        return _aead().decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], owner.encode()).decode()
-    except InvalidTag as exc:
-        raise ValueError("The sealed secret does not open with this server key") from exc
+    return sealing.unseal(sealed, purpose=_SEALING_PURPOSE, bound_to=owner)
 
 
 def owner_of(factor: MfaFactor) -> str:
     if factor.staff_user_id is not None:
         return f"staff:{factor.staff_user_id}"
     return f"contact:{factor.contact_id}"
-
-
-def _aead() -> AESGCM:
-    if _sealing_key is None:
-        raise MfaNotConfigured("mfa.configure(secret_key) was not called")
-    return _sealing_key
 
 
 # --- Enrollment -----------------------------------------------------------------------------
@@ -178,10 +137,9 @@ def _random_group() -> str:
 
 
 def recovery_code_digest(code: str) -> str:
-    if not _recovery_key:
-        raise MfaNotConfigured("mfa.configure(secret_key) was not called")
     normalized = _compact(code).replace("-", "").lower()
-    return hmac.new(_recovery_key, normalized.encode(), hashlib.sha256).hexdigest()
+    key = sealing.derived_key(_RECOVERY_PURPOSE)
+    return hmac.new(key, normalized.encode(), hashlib.sha256).hexdigest()
 
 
 async def replace_recovery_codes(factor: MfaFactor) -> list[str]:

@@ -235,9 +235,9 @@ INSERT INTO notification (organization_id, staff_user_id, activity_id, created_a
 
 OUTBOX_SQL = """
 INSERT INTO outbox_message (organization_id, message_id, to_address, reply_to, subject,
-  text_body, html_body, template, attachments, status, attempts, last_error, next_attempt_at,
+  sealed_body, template, attachments, status, attempts, last_error, next_attempt_at,
   claimed_by, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, 'payment_receipt', '[]', 'PENDING', 0, '', ?, '', ?)"""
+VALUES (?, ?, ?, ?, ?, ?, 'payment_receipt', '[]', 'PENDING', 0, '', ?, '', ?)"""
 
 SESSION_TOUCH_SQL = "UPDATE session SET last_seen_at = ? WHERE id = ?"
 IN_APP = ("IN_APP", "BOTH")
@@ -504,11 +504,13 @@ class RawPay:
             "mode": "CARD", "card_brand": "", "bank_name": "", "last4": "",
         }  # fmt: skip
         email = render_email("payment_receipt", context, viewer["portal_language"])
+        message_id, to = f"<{uuid.uuid4().hex}@portico>", viewer["contact_email"]
+        body = outbox.seal_body(outbox.EmailBody(email.text, email.html), message_id=message_id,
+                                to_address=to)  # fmt: skip
         await db.execute_query(
             self.sql(OUTBOX_SQL),
-            [viewer["organization_id"], f"<{uuid.uuid4().hex}@portico>", viewer["contact_email"],
-             viewer["organization_email"], email.subject[:300], email.text, email.html, now,
-             now],
+            [viewer["organization_id"], message_id, to, viewer["organization_email"],
+             email.subject[:300], body, now, now],
         )  # fmt: skip
 
 
@@ -555,13 +557,25 @@ async def written(payment_number: str) -> dict[str, list[dict[str, Any]]]:
             "SELECT * FROM notification WHERE activity_id = ? ORDER BY staff_user_id",
             activities[0]["id"],
         ),
-        "outbox_message": await rows(
-            "SELECT * FROM outbox_message WHERE subject LIKE ?", f"% {payment_number} %"
-        ),
+        "outbox_message": [
+            opened(row)
+            for row in await rows(
+                "SELECT * FROM outbox_message WHERE subject LIKE ?", f"% {payment_number} %"
+            )
+        ],
     }
     masks: dict[str, str] = {payment_number: "<payment>", invoices[0]["number"]: "<invoice>",
              payment["gateway_reference"]: "<charge>"}  # fmt: skip
     return {table: [mask(row, masks) for row in table_rows] for table, table_rows in found.items()}
+
+
+def opened(message: dict[str, Any]) -> dict[str, Any]:
+    """An outbox row with its body as the recipient reads it: sealed, no two rows are alike."""
+    row = dict(message)
+    body = outbox.open_body(
+        row.pop("sealed_body"), message_id=row["message_id"], to_address=row["to_address"]
+    )
+    return {**row, "text": body.text, "html": body.html}
 
 
 def mask(row: dict[str, Any], masks: dict[str, str]) -> dict[str, Any]:

@@ -5,11 +5,17 @@ batch with a lease in one atomic UPDATE, so a message is in one worker's hands a
 worker dies mid-send, its lease expires and the message is sent again with the same Message-ID,
 so the receiving side can recognise the duplicate. Transient failures are retried forever:
 while the mail server is down, email is delayed, never lost.
+
+A row keeps its body sealed (`seal_body`): emails carry invitation, reset and sign-up links and
+identity codes, and a copy of the database must not hand them out. Once a message is sent or
+refused for good, its body is dropped, so not even the server key recovers those secrets from
+the database afterwards; the recipient, subject, template, status and times stay for staff.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import random
@@ -25,6 +31,7 @@ from typing import Any
 
 from tortoise import connections
 
+from auth import sealing
 from integrations.mailer import DEFAULT_MAIL_FROM, Mailer, PermanentMailError
 from models.outbox import OutboxMessage, OutboxStatus
 
@@ -37,6 +44,7 @@ LEASE = timedelta(minutes=10)
 FIRST_RETRY_SECONDS = 5
 MAX_RETRY_SECONDS = 3600
 ERROR_LENGTH = 500
+_BODY_PURPOSE = "portico outbox: email body sealing v1"
 
 _CLAIM_SQL = {
     "postgres": """
@@ -166,6 +174,34 @@ async def _attach(message: EmailMessage, row: OutboxMessage) -> None:
         )
 
 
+@dataclass(frozen=True)
+class EmailBody:
+    text: str
+    html: str = ""
+
+
+def seal_body(body: EmailBody, *, message_id: str, to_address: str) -> str:
+    """The body as an outbox row keeps it until the message is sent. Bound to the message and
+    its recipient: copied onto another row, or with the row's address changed, it does not
+    open."""
+    plain = json.dumps({"text": body.text, "html": body.html})
+    return sealing.seal(plain, purpose=_BODY_PURPOSE, bound_to=_binding(message_id, to_address))
+
+
+def open_body(sealed_body: str, *, message_id: str, to_address: str) -> EmailBody:
+    """The body `seal_body` sealed; sealing.Unsealable if it was not sealed for this message
+    under this server key."""
+    plain = sealing.unseal(
+        sealed_body, purpose=_BODY_PURPOSE, bound_to=_binding(message_id, to_address)
+    )
+    opened = json.loads(plain)
+    return EmailBody(opened["text"], opened["html"])
+
+
+def _binding(message_id: str, to_address: str) -> str:
+    return f"{message_id}\n{to_address}"
+
+
 def compose(row: OutboxMessage, mail_from: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = mail_from
@@ -178,9 +214,10 @@ def compose(row: OutboxMessage, mail_from: str) -> EmailMessage:
     message["Date"] = format_datetime(row.created_at)
     # RFC 3834: keeps vacation responders from answering a notification.
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(row.text_body)
-    if row.html_body:
-        message.add_alternative(row.html_body, subtype="html")
+    body = open_body(row.sealed_body, message_id=row.message_id, to_address=row.to_address)
+    message.set_content(body.text)
+    if body.html:
+        message.add_alternative(body.html, subtype="html")
     return message
 
 
@@ -196,17 +233,23 @@ async def _deliver(mailer: Mailer, row: OutboxMessage, worker_id: str, mail_from
         message = compose(row, mail_from)
         await _attach(message, row)
         await mailer.send(message)
-    except (PermanentMailError, AttachmentGone) as exc:
+    except (PermanentMailError, AttachmentGone, sealing.Unsealable) as exc:
+        # An unsealable body was sealed under another server key: no retry can send it.
         logger.warning("Email %s to %s refused for good: %s", row.id, row.to_address, exc)
-        await _record([row], worker_id, status=OutboxStatus.FAILED, last_error=_short(exc))
+        await _finish(row, worker_id, status=OutboxStatus.FAILED, last_error=_short(exc))
     except Exception as exc:  # everything else is transient: retried until it goes through
         retry_at = datetime.now(UTC) + retry_delay(row.attempts + 1)
         logger.warning("Email %s not sent, retrying at %s: %s", row.id, retry_at, _short(exc))
         await _record([row], worker_id, next_attempt_at=retry_at, last_error=_short(exc))
     else:
-        await _record(
-            [row], worker_id, status=OutboxStatus.SENT, sent_at=datetime.now(UTC), last_error=""
+        await _finish(
+            row, worker_id, status=OutboxStatus.SENT, sent_at=datetime.now(UTC), last_error=""
         )
+
+
+async def _finish(row: OutboxMessage, worker_id: str, **outcome: Any) -> None:
+    """An outcome for good: the body goes, with whatever link or code it carried."""
+    await _record([row], worker_id, sealed_body="", **outcome)
 
 
 async def _record(

@@ -21,8 +21,10 @@ class OutboxMessage(Model):
     to_address = fields.CharField(max_length=254)
     reply_to = fields.CharField(max_length=254, default="")
     subject = fields.CharField(max_length=300)
-    text_body = fields.TextField()
-    html_body = fields.TextField(default="")
+    # The text and HTML parts, sealed under a key derived from the server secret: emails carry
+    # invitation, reset and sign-up links and identity codes. Emptied once the message is sent
+    # or refused, so not even the server key recovers them from the database afterwards.
+    sealed_body = fields.TextField(default="", db_default="")
     template = fields.CharField(max_length=64, default="")
     # What to attach, rendered when sent (e.g. [{"document_id": 7}] for a document's PDF), so
     # the row stays small and the attachment shows the document as it is then.

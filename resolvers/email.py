@@ -1,4 +1,5 @@
-"""Email to be sent: rendered now, written to the outbox, delivered by integrations.outbox.
+"""Email to be sent: rendered now, written to the outbox with its body sealed, delivered by
+integrations.outbox.
 
 Call these inside the unit of work of the change the email is about (`transactions`): the
 outbox row then commits or rolls back with that change, so no email goes out for a change that
@@ -14,6 +15,7 @@ from email.headerregistry import Address
 from typing import Any
 
 from integrations import outbox
+from integrations.outbox import EmailBody
 from integrations.templating import RenderedEmail, render_email
 from models.activity import ActivityKind
 from models.outbox import OutboxMessage, OutboxStatus
@@ -61,14 +63,15 @@ async def _queue(
     reply_to: str,
     attachments: list[dict[str, Any]] | None,
 ) -> OutboxMessage:
+    message_id = f"<{uuid.uuid4().hex}@portico>"
+    body = EmailBody(rendered.text, rendered.html)
     message = await OutboxMessage.create(
         organization_id=organization_id,
-        message_id=f"<{uuid.uuid4().hex}@portico>",
+        message_id=message_id,
         to_address=to,
         reply_to=reply_to,
         subject=rendered.subject[:300],
-        text_body=rendered.text,
-        html_body=rendered.html,
+        sealed_body=outbox.seal_body(body, message_id=message_id, to_address=to),
         template=template,
         attachments=attachments or [],
         status=OutboxStatus.PENDING,

@@ -3,14 +3,20 @@
 The client's declared type and the file's name are claims anyone can make; the content decides.
 Only types a browser or office program opens without running anything are allowed: PDF, PNG,
 JPEG, GIF, WebP, UTF-8 text (plain or CSV) and Office Open XML without macros. Markup (HTML,
-SVG, XML), scripts, executables and other archives are refused.
+SVG, XML), scripts, executables and other archives are refused. A signature is only a start:
+images must decode and PDFs must parse (`file_decoding`), so a PNG signature followed by HTML is
+no PNG.
 """
 
 from __future__ import annotations
 
 import codecs
 import struct
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
+
+from resolvers.file_decoding import is_image, is_pdf
 
 HEAD_BYTES = 4096
 # The end of a zip, where its directory of entries sits; a document's fits many times over.
@@ -40,6 +46,14 @@ PPTX = FileType(
 )
 ALLOWED = (PDF, PNG, JPEG, GIF, WEBP, TEXT, CSV, DOCX, XLSX, PPTX)
 KNOWN_EXTENSIONS = frozenset(ext for kind in ALLOWED for ext in kind.extensions)
+# What proves a file of these types is one: it decodes.
+_DECODES_AS: dict[FileType, Callable[[bytes], Awaitable[bool]]] = {
+    PDF: is_pdf,
+    PNG: partial(is_image, image_format="PNG"),
+    JPEG: partial(is_image, image_format="JPEG"),
+    GIF: partial(is_image, image_format="GIF"),
+    WEBP: partial(is_image, image_format="WEBP"),
+}
 
 _MAGIC = (
     (b"%PDF-", PDF),
@@ -65,13 +79,15 @@ def text_type_for(extension: str) -> FileType:
 
 class Sniffer:
     """Fed the upload chunk by chunk; tells at the start whether it may be allowed at all, and
-    at the end what it is (None: refused)."""
+    at the end what it is (None: refused). Keeps the bytes of an image or PDF to decode them;
+    the upload's size limit bounds them."""
 
     def __init__(self, head: bytes) -> None:
         self.head = head
         self.candidate = _candidate(head)
         self._text = _TextCheck() if self.candidate is TEXT else None
         self._tail = bytearray()
+        self._content: list[bytes] = []
         self.size = 0
 
     @property
@@ -85,13 +101,18 @@ class Sniffer:
         elif self.candidate is _ZIP_CANDIDATE:
             self._tail += chunk
             del self._tail[:-TAIL_BYTES]
+        elif self.candidate in _DECODES_AS:
+            self._content.append(chunk)
 
-    def verdict(self) -> FileType | None:
+    async def verdict(self) -> FileType | None:
         if self.candidate is _ZIP_CANDIDATE:
             return _office_type(bytes(self._tail), self.size)
         if self._text is not None:
             return TEXT if self._text.finish() else None
-        return self.candidate
+        if self.candidate is None:
+            return None
+        content, self._content = b"".join(self._content), []
+        return self.candidate if await _DECODES_AS[self.candidate](content) else None
 
 
 @dataclass

@@ -250,7 +250,7 @@ async def _stage(upload: IncomingFile, field: Sequence[str]) -> StagedFile:
 
     try:
         size = await storage.current().write(key, chunks(), max_bytes=_rules.max_bytes)
-        kind = sniffer.verdict()
+        kind = await sniffer.verdict()
         if kind is None:
             raise _not_allowed(field)
     except storage.TooLarge:

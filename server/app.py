@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
-from auth import mfa, passwords
+from auth import passwords, sealing
 from integrations import broker, sms, storage
 from integrations.gateways import registry
 from integrations.gateways.test_gateway import TestGateway
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     )
     access_log.install()
     passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
-    mfa.configure(settings.secret_key)
+    sealing.configure(settings.secret_key)
     links.configure(settings.links)
     sms.install(sms.sender_from_url(settings.sms_url))
     install_gateways(settings)

@@ -156,12 +156,12 @@ def _payments(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _with_database(settings: Settings, work):
-    from auth import mfa, passwords
+    from auth import passwords, sealing
     from server.app import install_gateways
     from server.database import close_database, open_database
 
     passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
-    mfa.configure(settings.secret_key)
+    sealing.configure(settings.secret_key)
     install_gateways(settings)
     await open_database(settings)
     try:

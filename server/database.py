@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 
 from server.settings import Settings
 
@@ -34,7 +35,7 @@ MODEL_MODULES = [
 
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": _connection(database_url)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,
@@ -45,6 +46,16 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+def _connection(database_url: str) -> dict[str, Any]:
+    connection = expand_db_url(database_url)
+    if connection["engine"] == "tortoise.backends.sqlite":
+        # Deleted and overwritten values are zeroed, not left in the file's free space: an
+        # email body dropped after sending is gone from the file too. Some builds of SQLite
+        # do this by default, upstream's does not.
+        connection["credentials"].setdefault("secure_delete", "on")
+    return connection
 
 
 def _ensure_sqlite_directory(database_url: str) -> None:

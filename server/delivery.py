@@ -9,6 +9,7 @@ import signal
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
+from auth import sealing
 from integrations.mailer import mailer_from_url
 from integrations.outbox import new_worker_id, run_delivery_loop, use_attachment_loader
 from pdf import cache as pdf_cache
@@ -55,6 +56,7 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    sealing.configure(settings.secret_key)  # bodies are sealed in the outbox
     await open_database(settings)
     configure_pdfs(settings)  # forwarded documents are rendered here
     try:

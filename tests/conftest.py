@@ -16,11 +16,13 @@ from strawberry.relay import GlobalID
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.contrib.test import truncate_all_models
 
-from auth import mfa, passwords
+from auth import passwords, sealing
 from auth.api_keys import ApiScope, issue_api_key
 from auth.sessions import SessionPolicy, start_session
+from integrations.outbox import EmailBody, open_body
 from models.customers import ContactPerson, Customer, PortalAccess
 from models.organizations import Organization
+from models.outbox import OutboxMessage
 from models.staff import StaffRole, StaffUser
 from resolvers import calendars
 from server.app import create_app
@@ -121,7 +123,7 @@ def test_settings(url: str, var_dir: Path) -> Settings:
 @pytest.fixture
 async def db(database: Settings) -> AsyncIterator[Settings]:
     passwords.configure(database.argon2_time_cost, database.argon2_memory_kib)
-    mfa.configure(database.secret_key)
+    sealing.configure(database.secret_key)
     yield database
     await truncate_all_models()
     calendars.forget_all()
@@ -166,6 +168,11 @@ async def gql(
 def gid(type_name: str, row: Any) -> str:
     """The global id the API gives a row of that type."""
     return str(GlobalID(type_name, str(row.id)))
+
+
+def email_body(row: OutboxMessage) -> EmailBody:
+    """What the recipient of a queued email will read (the outbox keeps it sealed)."""
+    return open_body(row.sealed_body, message_id=row.message_id, to_address=row.to_address)
 
 
 def error_codes(body: dict[str, Any]) -> list[str]:

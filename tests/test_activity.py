@@ -15,7 +15,7 @@ from models.preferences import ActivityNotifications, PortalPreferences
 from resolvers import activity, transactions
 from server.app import create_app
 from tests import graphql_ws
-from tests.conftest import PASSWORD, World, error_codes, gql
+from tests.conftest import PASSWORD, World, email_body, error_codes, gql
 
 SUBSCRIBE = """subscription($after: String, $customerId: ID) {
   portalActivity(after: $after, customerId: $customerId) {
@@ -355,9 +355,10 @@ async def test_activity_email_goes_to_the_staff_who_want_it(client, world: World
 
     [message] = await OutboxMessage.all()
     assert message.to_address == "staff@alpha.example"
-    assert "Acorn Ltd" in message.text_body
-    assert "12,50" in message.text_body  # German money format
-    assert "/activity/" in message.text_body
+    text = email_body(message).text
+    assert "Acorn Ltd" in text
+    assert "12,50" in text  # German money format
+    assert "/activity/" in text
     assert await Notification.all().count() == 0  # EMAIL only: nothing in-app
 
 

@@ -8,12 +8,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from models.comments import Comment
 from models.files import SharedFile, StoredObjectOrphan
 from tests.conftest import World, gql
+from tests.sample_files import HTML, PDF, PNG
 from tests.test_forwarding import sent
-from tests.test_shared_files import PDF, PNG, set_uploads, stored
+from tests.test_shared_files import set_uploads, stored
 
 ADD = """mutation($input: AddCommentInput!) { addComment(input: $input) {
   comment { id attachments { id filename contentType downloadUrl } }
@@ -135,13 +137,22 @@ async def test_a_contact_attaches_files_only_while_the_portal_accepts_uploads(
     assert len(accepted["data"]["addComment"]["comment"]["attachments"]) == 1
 
 
+@pytest.mark.parametrize(
+    "refused",
+    [
+        b"<!doctype html><script>alert(1)</script>",
+        b"\x89PNG\r\n\x1a\n" + HTML,
+        b"GIF89a" + HTML,
+        b"%PDF-1.4\n" + HTML,
+    ],
+    ids=["html", "png-html", "gif-html", "pdf-html"],
+)
 async def test_one_refused_attachment_refuses_the_comment_and_leaves_nothing(
-    client, world: World, storage_root: Path
+    client, world: World, storage_root: Path, refused: bytes
 ) -> None:
     invoice = await sent(client, world)
-    html = b"<!doctype html><script>alert(1)</script>"
     body = await comment_with_files(
-        client, world, invoice["id"], [("fine.pdf", PDF), ("page.pdf", html)]
+        client, world, invoice["id"], [("fine.pdf", PDF), ("page.png", refused)]
     )
     result = body["data"]["addComment"]
     assert result["comment"] is None

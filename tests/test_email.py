@@ -36,7 +36,7 @@ from pdf.worker import TEMPLATES as PDF_TEMPLATES
 from resolvers import transactions
 from resolvers.email import enqueue_activity_email, enqueue_email
 from server.settings import ConfigurationError, Settings
-from tests.conftest import World
+from tests.conftest import World, email_body
 from tests.smtp import SmtpServer
 
 OCCURRED = datetime(2026, 3, 5, 14, 30, tzinfo=UTC)  # 15:30 in Berlin
@@ -204,7 +204,8 @@ async def test_email_exists_only_if_the_callers_change_commits(world: World) -> 
     assert re.fullmatch(r"<[0-9a-f]{32}@portico>", row.message_id)
     assert row.next_attempt_at <= datetime.now(UTC)
     assert row.subject == "Acorn Ltd: Ann Contact hat eine Zahlung über 1.234,50 $ geleistet"
-    assert "Kunde: Acorn Ltd" in row.text_body and "<html" in row.html_body
+    body = email_body(row)
+    assert "Kunde: Acorn Ltd" in body.text and "<html" in body.html
     assert row.template == "activity_notification"
 
 
@@ -244,6 +245,8 @@ async def test_delivers_each_message_once_with_message_id_text_and_html(
     for row in await OutboxMessage.all():
         assert row.status == OutboxStatus.SENT
         assert row.sent_at is not None and row.attempts == 1 and row.claimed_until is None
+        # Sent: the body goes, with any link it carried; what staff look for stays.
+        assert row.sealed_body == "" and row.subject and row.to_address
 
 
 async def test_smtp_outage_delays_messages_and_loses_none(world: World, smtp: SmtpServer) -> None:
@@ -273,13 +276,20 @@ async def test_smtp_outage_delays_messages_and_loses_none(world: World, smtp: Sm
 async def test_a_4xx_reply_is_retried_later(world: World, smtp: SmtpServer) -> None:
     smtp.inbox.refuse["busy@alpha.example"] = "451 4.3.0 Try again later"
     row = await enqueue(world, to="busy@alpha.example")
+    mailer = mailer_from_url(smtp.url)
 
-    assert await deliver_once(mailer_from_url(smtp.url), "w1") == 1
+    assert await deliver_once(mailer, "w1") == 1
 
     row = await OutboxMessage.get(id=row.id)
     assert row.status == OutboxStatus.PENDING
     assert "451" in row.last_error
     assert row.next_attempt_at > datetime.now(UTC)
+
+    del smtp.inbox.refuse["busy@alpha.example"]
+    await make_all_due()
+    assert await deliver_once(mailer, "w1") == 1
+    [message] = smtp.inbox.messages
+    assert "Kunde: Acorn Ltd" in message.get_body(("plain",)).get_content()
 
 
 async def test_a_5xx_refusal_fails_the_message_for_good(world: World, smtp: SmtpServer) -> None:
@@ -295,9 +305,31 @@ async def test_a_5xx_refusal_fails_the_message_for_good(world: World, smtp: Smtp
     refused = await OutboxMessage.get(id=refused.id)
     assert refused.status == OutboxStatus.FAILED
     assert "550" in refused.last_error and "No such user" in refused.last_error
+    assert refused.sealed_body == ""
     assert smtp.inbox.refused == ["gone@alpha.example"]
     assert (await OutboxMessage.get(id=accepted.id)).status == OutboxStatus.SENT
     assert smtp.inbox.message_ids() == [accepted.message_id]
+
+
+async def test_the_stored_body_is_sealed_to_its_message_and_recipient(
+    world: World, smtp: SmtpServer
+) -> None:
+    """A body opens only on its own row, for its own recipient, under the server key: a body
+    copied onto another row or a row redirected elsewhere is never sent, nor retried."""
+    original = await enqueue(world, to="staff@alpha.example")
+    copy = await enqueue(world, to="other@alpha.example")
+    redirected = await enqueue(world, to="kim@alpha.example")
+    stored = await OutboxMessage.get(id=original.id)
+    assert stored.sealed_body.startswith("v1:") and "Acorn" not in stored.sealed_body
+    await OutboxMessage.filter(id=copy.id).update(sealed_body=stored.sealed_body)
+    await OutboxMessage.filter(id=redirected.id).update(to_address="evil@attacker.example")
+
+    assert await deliver_once(mailer_from_url(smtp.url), "w1") == 3
+
+    assert smtp.inbox.message_ids() == [original.message_id]
+    for row in await OutboxMessage.filter(id__in=[copy.id, redirected.id]):
+        assert row.status == OutboxStatus.FAILED and row.sealed_body == ""
+        assert "does not open" in row.last_error
 
 
 async def test_concurrent_workers_send_each_message_exactly_once(

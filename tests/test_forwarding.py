@@ -9,7 +9,7 @@ from models.activity import Activity, ActivityKind
 from models.customers import ContactPerson
 from models.outbox import OutboxMessage
 from server.attachments import load_attachment
-from tests.conftest import World, gid, gql
+from tests.conftest import World, email_body, gid, gql
 from tests.test_documents import SEND, create
 
 FORWARD = """mutation($id: ID!, $to: String!, $message: String!) {
@@ -47,7 +47,7 @@ async def test_a_forwarded_invoice_goes_out_with_its_pdf(client, world: World) -
     assert result == {"sentTo": "cfo@acorn.example", "errors": []}
     row = await OutboxMessage.get(template="document_forward")
     assert (row.to_address, row.reply_to) == ("cfo@acorn.example", "ann@acorn.example")
-    assert invoice["number"] in row.subject and "Please pay this one." in row.text_body
+    assert invoice["number"] in row.subject and "Please pay this one." in email_body(row).text
     new_contact = await ContactPerson.get(
         customer_id=world.customer_a.id, email="cfo@acorn.example"
     )

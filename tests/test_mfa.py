@@ -280,6 +280,16 @@ async def test_a_recovery_code_works_once(client, world: World, clock: Clock) ->
     assert (await verify(client, challenge, codes[4]))["token"]
 
 
+async def test_factors_sealed_by_earlier_versions_still_open(db) -> None:
+    """Enrolled authenticators outlive upgrades: the sealed format and the keys derived from
+    the server secret must not drift (these were stored by an earlier version)."""
+    sealed = "v1:QV4mlscmndbZsj1u6P7CFc8Tu-HvGM0m-HkD9x2o4wxYztMuy4zbyUZtkIq2-DhG4anMvnWKOLFySjPh"
+    assert mfa.unseal(sealed, "contact:1") == "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    assert mfa.recovery_code_digest("ABCD efgh-jkmn") == (
+        "44c5e97cbf848760ce65e8bdd4a436a2f2c5f51fa79fb67b587790022be1fc68"
+    )
+
+
 async def test_the_database_holds_no_plain_secret_or_recovery_code(
     client, world: World, clock: Clock
 ) -> None:

@@ -20,11 +20,11 @@ from integrations import storage
 from models.files import SharedFile
 from server.settings import Settings
 from tests.conftest import World, app_client, error_codes, gid
+from tests.sample_files import PDF, pdf_of_size
 
 BOUNDARY = "----PorticoBoundary7MA4YWxkTrZu0gW"
 CONTENT_TYPE = f"multipart/form-data; boundary={BOUNDARY}"
 LIMIT = 3 * 1024 * 1024
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 # Bytes that look like the start of a boundary, to be kept as they are.
 TRICKY = b"\r\n--\r\n------PorticoBoundary7MA4YWxk\r\n--" + BOUNDARY.encode()[:-1] + b"\x00"
 UPLOAD = """mutation($input: UploadSharedFileInput!) { uploadSharedFile(input: $input) {
@@ -198,7 +198,7 @@ async def test_large_files_stream_through_in_chunks(
         return await read(self, size)
 
     monkeypatch.setattr(UploadFile, "read", counted_read)
-    content = PDF + bytes(range(256)) * ((LIMIT - len(PDF)) // 256)
+    content = pdf_of_size(LIMIT - 100, filler=bytes(range(256)))
     data = upload_body("big.pdf", content, gid("Customer", world.customer_a))
     result = (await post(client, world, data)).json()["data"]["uploadSharedFile"]
     assert result["errors"] == []

@@ -13,7 +13,7 @@ from models.activity import Activity, ActivityKind, Notification
 from models.customers import ContactPerson, Customer, CustomFieldDefinition, PortalAccess
 from models.outbox import OutboxMessage
 from models.tokens import OneTimeToken, TokenPurpose
-from tests.conftest import PASSWORD, World, error_codes, gid, gql
+from tests.conftest import PASSWORD, World, email_body, error_codes, gid, gql
 
 UPDATE_CUSTOMER = """mutation($input: UpdateMyCustomerInput!) {
   updateMyCustomer(input: $input) {
@@ -349,7 +349,7 @@ async def test_changing_the_own_email_takes_the_current_password(client, world: 
     # The old address hears of it, in case it was not its owner who moved the login.
     [notice] = await OutboxMessage.filter(template="login_email_changed")
     assert notice.to_address == "ann@acorn.example"
-    assert "ann@new.example" in notice.text_body
+    assert "ann@new.example" in email_body(notice).text
     [activity] = await feed(client, world)
     assert activity["contactPerson"] == {"email": "ann@new.example"}
     assert activity["changes"] == [

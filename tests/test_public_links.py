@@ -16,7 +16,7 @@ from models.payments import IdempotencyKey, Payment
 from models.preferences import PortalPreferences
 from models.sharing import LinkAction, PublicLink, PublicLinkAccess, VerificationCode
 from resolvers.preferences import preferences_for
-from tests.conftest import World, gid, gql
+from tests.conftest import World, email_body, gid, gql
 from tests.test_online_payments import charges_for, invoice
 from tests.test_online_payments import pay as pay_in_portal
 
@@ -72,7 +72,7 @@ async def verification(world: World) -> None:
 
 async def emailed_code() -> str:
     message = await OutboxMessage.filter(template="public_link_code").order_by("-id").first()
-    return re.search(r"^\s+(\d{6})$", message.text_body, re.MULTILINE).group(1)
+    return re.search(r"^\s+(\d{6})$", email_body(message).text, re.MULTILINE).group(1)
 
 
 def refusal(body: dict) -> tuple[str, str]:

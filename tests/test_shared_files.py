@@ -3,9 +3,11 @@ who may do what, and what a refused or interrupted upload leaves behind (nothing
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
+import threading
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +17,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
+from pypdf import PdfWriter
 
 from auth.api_keys import ApiScope, issue_api_key
 from auth.sessions import SessionPolicy, start_session
@@ -22,16 +25,26 @@ from integrations import storage
 from models.activity import Activity, ActivityKind, Notification
 from models.customers import ContactPerson, PortalAccess
 from models.files import SharedFile, StoredObjectOrphan
-from resolvers import files
+from resolvers import file_decoding, files
 from schema.authentication import SESSION_COOKIE
 from server.housekeeping import tidy_once
 from server.limits import UPLOAD_OVERHEAD_BYTES
 from server.settings import Settings
 from tests.conftest import World, app_client, error_codes, gid, gql
+from tests.sample_files import (
+    GIF,
+    HTML,
+    JPEG,
+    PDF,
+    PNG,
+    WEBP,
+    animated_gif,
+    pdf,
+    pdf_of_size,
+    png_of,
+)
 
 LIMIT = 1_536 * 1024  # above the 1 MiB body limit, to show uploads get their own
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
 CSV = "name,amount\nÄpfel,3\n".encode()
 ALLOWED_ORIGIN = "http://127.0.0.1:8000"
 
@@ -229,13 +242,12 @@ async def test_downloads_give_the_exact_bytes_as_an_inert_attachment(client, wor
 
 
 async def test_uploads_over_the_limit_leave_nothing(client, world: World, storage_root) -> None:
-    big_but_allowed = PDF + b"0" * (LIMIT - len(PDF))
-    assert (await share(client, world, big_but_allowed))["size"] == LIMIT
+    assert (await share(client, world, pdf_of_size(LIMIT)))["size"] == LIMIT
     await SharedFile.all().delete()
     for path in stored(storage_root):
         path.unlink()
 
-    one_too_many = await upload(client, PDF + b"0" * (LIMIT + 1 - len(PDF)), "big.pdf",
+    one_too_many = await upload(client, pdf_of_size(LIMIT + 1), "big.pdf",
                                 token=world.tokens["contact_a"])  # fmt: skip
     assert one_too_many["errors"] == [{"code": "FILE_TOO_LARGE", "field": ["file"]}]
     await nothing_kept(storage_root)
@@ -283,6 +295,99 @@ async def test_disallowed_content_is_refused_whatever_it_claims(
         "errors": [{"code": "FILE_TYPE_NOT_ALLOWED", "field": ["file"]}],
     }
     await nothing_kept(storage_root)
+
+
+@pytest.mark.parametrize(
+    ("content", "filename"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + HTML, "photo.png"),
+        (b"GIF89a" + HTML, "photo.gif"),
+        (b"GIF87a" + HTML, "old.gif"),
+        (b"\xff\xd8\xff\xe0" + HTML, "photo.jpg"),
+        (b"RIFF\x60\x00\x00\x00WEBPVP8 " + HTML, "photo.webp"),
+        (b"%PDF-1.7\n" + HTML, "invoice.pdf"),
+        (PNG[:40] + HTML, "cut.png"),
+        (b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n",
+         "skeleton.pdf"),
+        (png_of(8000, 8000), "bomb.png"),
+    ],
+    ids=["png-html", "gif-html", "gif87-html", "jpeg-html", "webp-html", "pdf-html",
+         "png-cut-into-html", "pdf-skeleton", "decompression-bomb"],
+)  # fmt: skip
+async def test_what_only_starts_like_an_image_or_pdf_is_refused(
+    client, world: World, storage_root: Path, content: bytes, filename: str
+) -> None:
+    """An image must decode and a PDF must parse; a signature followed by HTML is neither,
+    and an image of more pixels than a server should unpack is refused before it is."""
+    result = await upload(client, content, filename, token=world.tokens["contact_a"])
+    assert result == {
+        "sharedFile": None,
+        "errors": [{"code": "FILE_TYPE_NOT_ALLOWED", "field": ["file"]}],
+    }
+    await nothing_kept(storage_root)
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "content_type"),
+    [
+        (PNG, "a.png", "image/png"),
+        (JPEG, "a.jpg", "image/jpeg"),
+        (GIF, "a.gif", "image/gif"),
+        (animated_gif(3), "moving.gif", "image/gif"),
+        (WEBP, "a.webp", "image/webp"),
+        (png_of(4000, 3000), "screen.png", "image/png"),
+        (PDF, "a.pdf", "application/pdf"),
+    ],
+)
+async def test_images_that_decode_and_pdfs_that_parse_are_kept(
+    client, world: World, content: bytes, filename: str, content_type: str
+) -> None:
+    shared = await share(client, world, content, filename)
+    assert (shared["filename"], shared["contentType"]) == (filename, content_type)
+    response = await download(client, shared, world.tokens["contact_a"])
+    assert response.content == content
+
+
+async def test_a_password_protected_pdf_is_kept(client, world: World) -> None:
+    """Its pages cannot be read without the password, but its structure is a PDF's."""
+    writer = PdfWriter(clone_from=io.BytesIO(pdf()))
+    writer.encrypt(user_password="only-the-customer-knows", algorithm="AES-256")
+    protected = io.BytesIO()
+    writer.write(protected)
+    assert (await share(client, world, protected.getvalue(), "statement.pdf"))["size"]
+
+
+async def test_an_animation_of_too_many_pixels_in_all_is_refused(
+    client, world: World, storage_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each frame is decoded, so all of them together are limited too (here to two of 4x3)."""
+    monkeypatch.setattr(file_decoding, "MAX_TOTAL_PIXELS", 2 * 4 * 3)
+    assert (await share(client, world, animated_gif(2), "two.gif"))["contentType"] == "image/gif"
+    result = await upload(client, animated_gif(3), "three.gif", token=world.tokens["contact_a"])
+    assert result["errors"] == [{"code": "FILE_TYPE_NOT_ALLOWED", "field": ["file"]}]
+    assert len(stored(storage_root)) == 1
+
+
+async def test_other_requests_are_served_while_an_upload_is_decoded(
+    client, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoding runs beside the event loop: a slow image holds up only its own upload."""
+    started, finish = threading.Event(), threading.Event()
+    decode = file_decoding._image_decodes
+
+    def slow_decode(content: bytes, image_format: str) -> bool:
+        started.set()
+        finish.wait(timeout=10)
+        return decode(content, image_format)
+
+    monkeypatch.setattr(file_decoding, "_image_decodes", slow_decode)
+    uploading = asyncio.create_task(share(client, world, PNG, "slow.png"))
+    assert await asyncio.to_thread(started.wait, 10)
+    viewer = await gql(client, "{ viewer { __typename } }", token=world.tokens["contact_a"])
+    assert viewer["data"]["viewer"] == {"__typename": "ContactPerson"}
+    assert not uploading.done()
+    finish.set()
+    assert (await uploading)["filename"] == "slow.png"
 
 
 async def test_plain_zips_are_refused(client, world: World, storage_root: Path) -> None:

@@ -17,13 +17,16 @@ ENQUEUE = """
 import asyncio
 from datetime import UTC, datetime
 
+from auth import sealing
 from resolvers.email import enqueue_email
 from server.database import close_database, open_database
 from server.settings import Settings
 
 
 async def main():
-    await open_database(Settings.from_env())
+    settings = Settings.from_env()
+    sealing.configure(settings.secret_key)
+    await open_database(settings)
     try:
         row = await enqueue_email(
             to="ops@acme.example",
