@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             yield
             return
         await open_database(settings)
-        events = broker.broker_from_url(settings.redis_url)
+        events = broker.broker_from_url(settings.redis_url, timeout=settings.redis_timeout_seconds)
         await events.start()
         broker.install(events)
         background = [

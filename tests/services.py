@@ -6,6 +6,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -108,9 +109,20 @@ class RedisServer:
 
     def stop(self) -> None:
         if self._process is not None:
+            self.thaw()  # a stopped process would not see the SIGTERM
             self._process.terminate()
             self._process.wait(timeout=10)
             self._process = None
+
+    def freeze(self) -> None:
+        """Suspend the server (SIGSTOP): its sockets stay open, even accept connections, and
+        nothing answers, as when a network silently drops packets."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)
 
 
 @contextmanager
