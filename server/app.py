@@ -19,7 +19,7 @@ from integrations.gateways.test_gateway import TestGateway
 from pdf import renderer as pdf_renderer
 from pdf.links import DOCUMENT_ROUTE, RECEIPT_ROUTE, STATEMENT_ROUTE
 from resolvers import files, links
-from server import access_log, housekeeping
+from server import access_log, housekeeping, unavailable
 from server.database import close_database, open_database
 from server.delivery import configure_pdfs, outbox_delivery
 from server.file_routes import FileDownloads
@@ -29,6 +29,7 @@ from server.limits import UPLOAD_OVERHEAD_BYTES, BodySizeLimit
 from server.pdf_routes import PdfDownloads
 from server.public_routes import public_document_pdf
 from server.settings import Settings
+from server.unavailable import DatabaseOutages
 from server.webhooks import gateway_webhook
 
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     access_log.install()
+    unavailable.install_log_filter()
     passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
     mfa.configure(settings.secret_key)
     links.configure(settings.links)
@@ -110,6 +112,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 allow_methods=["GET", "POST"],
                 allow_headers=["authorization", "content-type"],
             ),
+            # Inside CORS, so that a browser lets the portal read the 503.
+            Middleware(DatabaseOutages),
         ],
         lifespan=lifespan,
     )

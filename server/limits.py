@@ -6,9 +6,9 @@ the operation and the part headers; everything else keeps the general limit.
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.refusals import send_refusal
 
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
 MULTIPART = b"multipart/form-data"
@@ -71,24 +71,6 @@ class BodySizeLimit:
 
 
 async def _too_large(send: Send, max_bytes: int) -> None:
-    body = json.dumps(
-        {
-            "errors": [
-                {
-                    "message": f"Request body larger than {max_bytes} bytes.",
-                    "extensions": {"code": "PAYLOAD_TOO_LARGE"},
-                }
-            ]
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", b"%d" % len(body)),
-            ],
-        }
+    await send_refusal(
+        send, 413, "PAYLOAD_TOO_LARGE", f"Request body larger than {max_bytes} bytes."
     )
-    await send({"type": "http.response.body", "body": body})
