@@ -25,11 +25,11 @@ from server.delivery import configure_pdfs, outbox_delivery
 from server.file_routes import FileDownloads
 from server.graphql import PorticoGraphQL
 from server.health import healthz, readyz
-from server.limits import UPLOAD_OVERHEAD_BYTES, BodySizeLimit
+from server.limits import UPLOAD_OVERHEAD_BYTES, BodyLimits
 from server.pdf_routes import PdfDownloads
 from server.public_routes import public_document_pdf
 from server.settings import Settings
-from server.unavailable import DatabaseOutages
+from server.unavailable import ServiceUnavailable
 from server.webhooks import gateway_webhook
 
 
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     access_log.install()
-    unavailable.install_log_filter()
+    unavailable.install_log_filters()
     passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
     mfa.configure(settings.secret_key)
     links.configure(settings.links)
@@ -100,8 +100,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         ],
         middleware=[
             Middleware(
-                BodySizeLimit,
+                BodyLimits,
                 max_bytes=settings.max_body_bytes,
+                deadline_seconds=settings.body_timeout_seconds,
                 upload_max_bytes=settings.max_upload_bytes + UPLOAD_OVERHEAD_BYTES,
                 upload_path="/graphql",
             ),
@@ -113,7 +114,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 allow_headers=["authorization", "content-type"],
             ),
             # Inside CORS, so that a browser lets the portal read the 503.
-            Middleware(DatabaseOutages),
+            Middleware(ServiceUnavailable),
         ],
         lifespan=lifespan,
     )

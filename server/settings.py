@@ -95,6 +95,8 @@ class Settings:
     # None: on in development; in production only with GraphiQL, which cannot work without it.
     introspection: bool | None = None
     max_body_bytes: int = 1_048_576
+    body_timeout_seconds: float = 60.0
+    shutdown_timeout_seconds: float = 30.0
     session_idle_minutes: int = 120
     session_max_hours: int = 24 * 7
     argon2_time_cost: int = 3
@@ -172,6 +174,12 @@ class Settings:
             graphiql=_env_bool("PORTICO_GRAPHIQL", not production),
             introspection=_env_flag("PORTICO_INTROSPECTION"),
             max_body_bytes=_env_int("PORTICO_MAX_BODY_BYTES", cls.max_body_bytes),
+            body_timeout_seconds=_env_seconds(
+                "PORTICO_BODY_TIMEOUT_SECONDS", cls.body_timeout_seconds
+            ),
+            shutdown_timeout_seconds=_env_seconds(
+                "PORTICO_SHUTDOWN_TIMEOUT_SECONDS", cls.shutdown_timeout_seconds
+            ),
             session_idle_minutes=_env_int("PORTICO_SESSION_IDLE_MINUTES", cls.session_idle_minutes),
             session_max_hours=_env_int("PORTICO_SESSION_MAX_HOURS", cls.session_max_hours),
             argon2_time_cost=_env_int("PORTICO_ARGON2_TIME_COST", cls.argon2_time_cost),
