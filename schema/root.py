@@ -24,6 +24,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from auth.errors import BadUserInput
+from resolvers.database_outage import SERVICE_UNAVAILABLE_MESSAGE, is_database_unreachable
 from schema import edge
 from schema.activity import ActivityMutations, ActivityQueries, ActivitySubscription
 from schema.api_keys import ApiKeyMutations, ApiKeyQueries
@@ -157,7 +158,9 @@ class ParserCacheReportingSyntaxErrors(ParserCache):
 
 
 class MaskUnexpectedErrors(SchemaExtension):
-    """Expected errors keep their code; anything else becomes INTERNAL_SERVER_ERROR."""
+    """Expected errors keep their code; a database out of reach is SERVICE_UNAVAILABLE (over
+    HTTP the whole request gets a 503: server.unavailable); anything else becomes
+    INTERNAL_SERVER_ERROR."""
 
     def on_operation(self) -> Iterator[None]:
         yield
@@ -169,6 +172,14 @@ class MaskUnexpectedErrors(SchemaExtension):
 def _public(error: GraphQLError) -> GraphQLError:
     if is_expected(error):
         return error
+    if is_database_unreachable(error.original_error):
+        return GraphQLError(
+            SERVICE_UNAVAILABLE_MESSAGE,
+            nodes=error.nodes,
+            path=error.path,
+            original_error=error.original_error,
+            extensions={"code": "SERVICE_UNAVAILABLE"},
+        )
     return GraphQLError(
         "Unexpected error.",
         nodes=error.nodes,
@@ -197,6 +208,8 @@ class PorticoSchema(strawberry.Schema):
         for error in errors:
             if is_expected(error):
                 _give_code(error, execution_context)
+            elif is_database_unreachable(error.original_error):
+                continue  # an outage, not a fault: logged once per request by server.unavailable
             else:
                 original = error.original_error
                 logger.error(

@@ -80,6 +80,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         log_level=settings.log_level.lower(),
         proxy_headers=True,
         ws_max_size=settings.max_body_bytes,
+        # After SIGTERM, requests still running this long are cut short (server.unavailable
+        # answers them 503); open websockets are closed at once with 1012.
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
 
 

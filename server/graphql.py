@@ -17,16 +17,19 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from auth.api_keys import is_api_key, principal_for_api_key
 from auth.principals import Anonymous, Principal
 from auth.sessions import SessionPolicy, principal_for_session
 from resolvers import calendars, mfa, preferences
+from resolvers.database_outage import is_database_unreachable
 from schema.authentication import SESSION_COOKIE
 from schema.context import Context
 from schema.root import build_schema
@@ -120,6 +123,13 @@ class PorticoGraphQL(GraphQL):
         finally:
             if isinstance(request, Request):
                 await request.close()  # an upload's temporary files
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        for error in result.errors or ():
+            if is_database_unreachable(error.original_error):
+                # Answered as a whole, 503 "try again", by server.unavailable.
+                raise error.original_error
+        return await super().process_result(request, result)
 
     def parse_json(self, data: str | bytes) -> Any:
         # A body of `5` or `null`, or one nested beyond reason, is the client's mistake.

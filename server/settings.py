@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from integrations.mailer import (
     MailConfigurationError,
     mailer_from_url,
 )
+from integrations.redis_broker import DEFAULT_TIMEOUT_SECONDS
 from integrations.sms import DEFAULT_SMS_URL, SmsConfigurationError, sender_from_url
 from resolvers.files import DEFAULT_MAX_UPLOAD_BYTES
 from resolvers.links import Links
@@ -36,6 +38,19 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_seconds(name: str, default: float) -> float:
+    raw = _env(name)
+    if not raw:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from exc
+    if not 0 < seconds < math.inf:
+        raise ConfigurationError(f"{name} must be more than 0 seconds, got {raw!r}")
+    return seconds
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -70,6 +85,7 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8000"
     staff_app_url: str = ""
     redis_url: str = ""
+    redis_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     mail_url: str = DEFAULT_MAIL_URL
     mail_from: str = DEFAULT_MAIL_FROM
     sms_url: str = DEFAULT_SMS_URL
@@ -79,6 +95,8 @@ class Settings:
     # None: on in development; in production only with GraphiQL, which cannot work without it.
     introspection: bool | None = None
     max_body_bytes: int = 1_048_576
+    body_timeout_seconds: float = 60.0
+    shutdown_timeout_seconds: float = 30.0
     session_idle_minutes: int = 120
     session_max_hours: int = 24 * 7
     argon2_time_cost: int = 3
@@ -145,6 +163,9 @@ class Settings:
             public_base_url=_env("PORTICO_PUBLIC_URL", cls.public_base_url).rstrip("/"),
             staff_app_url=_env("PORTICO_STAFF_APP_URL").rstrip("/"),
             redis_url=_env("REDIS_URL"),
+            redis_timeout_seconds=_env_seconds(
+                "PORTICO_REDIS_TIMEOUT_SECONDS", cls.redis_timeout_seconds
+            ),
             mail_url=_mail_url(_env("PORTICO_MAIL_URL", cls.mail_url)),
             mail_from=_mail_from(_env("PORTICO_MAIL_FROM", cls.mail_from)),
             sms_url=_sms_url(_env("PORTICO_SMS_URL", cls.sms_url)),
@@ -153,6 +174,12 @@ class Settings:
             graphiql=_env_bool("PORTICO_GRAPHIQL", not production),
             introspection=_env_flag("PORTICO_INTROSPECTION"),
             max_body_bytes=_env_int("PORTICO_MAX_BODY_BYTES", cls.max_body_bytes),
+            body_timeout_seconds=_env_seconds(
+                "PORTICO_BODY_TIMEOUT_SECONDS", cls.body_timeout_seconds
+            ),
+            shutdown_timeout_seconds=_env_seconds(
+                "PORTICO_SHUTDOWN_TIMEOUT_SECONDS", cls.shutdown_timeout_seconds
+            ),
             session_idle_minutes=_env_int("PORTICO_SESSION_IDLE_MINUTES", cls.session_idle_minutes),
             session_max_hours=_env_int("PORTICO_SESSION_MAX_HOURS", cls.session_max_hours),
             argon2_time_cost=_env_int("PORTICO_ARGON2_TIME_COST", cls.argon2_time_cost),

@@ -28,7 +28,7 @@ from resolvers import calendars
 from server.app import create_app
 from server.database import close_database, migrate, open_database
 from server.settings import Settings
-from tests.services import postgres_server, services_required
+from tests.services import RedisServer, postgres_server, redis_server, services_required
 from tests.smtp import SmtpServer
 
 PASSWORD = "correct-horse-battery"
@@ -84,6 +84,17 @@ def smtp() -> Iterator[SmtpServer]:
 def postgres_url() -> Iterator[str | None]:
     with postgres_server() as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def redis() -> Iterator[RedisServer]:
+    """A real redis-server of the module's own, which its tests may stop, start or freeze."""
+    with redis_server() as server:
+        if server is None:
+            if services_required():
+                pytest.fail("redis-server is required but not installed")
+            pytest.skip("redis-server is not installed")
+        yield server
 
 
 @pytest.fixture(scope="session")
