@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
@@ -15,6 +16,19 @@ from auth.principals import Principal
 from auth.scoping import conditions
 
 
+class SharedLoader(DataLoader):
+    """A DataLoader whose callers each await their own view of a result shared by key.
+
+    When one field of a list or object fails, graphql-core cancels its siblings still pending,
+    and cancelling a task cancels the future it awaits. Were that the loader's cached future,
+    every other field waiting on the same key (another branch of the document asking for the
+    same row) would get CancelledError, which ends the whole operation instead of one field.
+    """
+
+    def load(self, key: Any) -> Awaitable[Any]:
+        return asyncio.shield(super().load(key))
+
+
 class Loaders:
     def __init__(self, principal: Principal) -> None:
         self.principal = principal
@@ -23,13 +37,13 @@ class Loaders:
     def by_id(self, model: type[Model]) -> DataLoader[int, Any]:
         key = ("id", model)
         if key not in self._loaders:
-            self._loaders[key] = DataLoader(lambda ids: self._load_by_id(model, ids))
+            self._loaders[key] = SharedLoader(lambda ids: self._load_by_id(model, ids))
         return self._loaders[key]
 
     def children(self, model: type[Model], parent_field: str, order: str) -> DataLoader:
         key = ("children", model, parent_field, order)
         if key not in self._loaders:
-            self._loaders[key] = DataLoader(
+            self._loaders[key] = SharedLoader(
                 lambda ids: self._load_children(model, parent_field, order, ids)
             )
         return self._loaders[key]
@@ -41,7 +55,7 @@ class Loaders:
         function must itself stay within what the principal may see."""
         key = ("keyed", *key)
         if key not in self._loaders:
-            self._loaders[key] = DataLoader(load)
+            self._loaders[key] = SharedLoader(load)
         return self._loaders[key]
 
     async def _load_by_id(self, model: type[Model], ids: Sequence[int]) -> list[Any]:
