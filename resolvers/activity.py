@@ -3,16 +3,16 @@ and followed live by subscribers who can resume from a cursor without gaps or re
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, Final
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from auth.errors import Unauthenticated
 from auth.principals import ContactPrincipal, PartnerPrincipal, Principal, StaffPrincipal
 from auth.scoping import can_see, scoped
 from integrations import broker
@@ -166,50 +166,19 @@ def from_payload(payload: dict[str, Any]) -> Activity:
     return Activity(**fields)
 
 
-REVALIDATE_SECONDS = 30.0
 REPLAY_CHUNK = 100
+IDLE_SECONDS = 30.0
+# Yielded by a Follower when a login in the organization may have ended (a logout, a disabled
+# user or contact, a revoked key): each subscriber checks its own.
+ACCESS_CHANGED: Final = "access-changed"
 
 
-async def follow(
-    principal: Principal,
-    *,
-    after_seq: int | None,
-    customer_id: int | None = None,
-    still_valid: Callable[[], Awaitable[bool]],
-) -> AsyncIterator[Activity]:
-    """The principal's activity after `after_seq` (replayed), then live, each exactly once.
+class Position:
+    """Where a reader is in its organization's stream, and what it may see there.
 
-    Positions are contiguous per organization, so a jump means an event was published out of
-    order or lost on the way, and the database fills the gap. A RESYNC (after a broker outage
-    or a slow consumer) and every idle tick also read whatever the database has beyond us.
+    `last` only moves once the reader is done with an event (it resumes after the yield), so
+    every event up to `last` that the reader may see has been handed over.
     """
-    organization_id = principal.organization_id
-    assert organization_id is not None
-    async with broker.current().subscribe(channel_for(organization_id)) as subscription:
-        top = await stream_top(organization_id)
-        start = top if after_seq is None else min(after_seq, top)
-        position = _Position(principal, customer_id, start)
-        async for row in position.catch_up(top):
-            yield row
-        while True:
-            message = await subscription.next(within=_idle_tick())
-            if (message is None or _is_access_change(message)) and not await still_valid():
-                raise Unauthenticated("Your session has ended.")
-            if isinstance(message, dict) and message.get("type") == "activity":
-                async for row in position.take(from_payload(message)):
-                    yield row
-            elif message is None or message == broker.RESYNC:
-                async for row in position.catch_up(await stream_top(organization_id)):
-                    yield row
-
-
-def _idle_tick() -> float:
-    # Spread out, or every subscriber woken by the same event checks in at the same moment.
-    return REVALIDATE_SECONDS * random.uniform(0.75, 1.25)  # noqa: S311 - not a secret
-
-
-class _Position:
-    """Where a subscriber is in its organization's stream, and what it may see there."""
 
     def __init__(self, principal: Principal, customer_id: int | None, last: int) -> None:
         self.principal = principal
@@ -217,26 +186,75 @@ class _Position:
         self.last = last
 
     async def catch_up(self, upto: int) -> AsyncIterator[Activity]:
-        after = self.last
-        while after < upto:
-            query = scoped(Activity, self.principal).filter(seq__gt=after, seq__lte=upto)
+        """What the database holds after `last` and up to `upto`."""
+        while self.last < upto:
+            query = scoped(Activity, self.principal).filter(seq__gt=self.last, seq__lte=upto)
             if self.customer_id is not None:
                 query = query.filter(customer_id=self.customer_id)
             rows = await query.order_by("seq").limit(REPLAY_CHUNK)
             for row in rows:
                 yield row
-            after = rows[-1].seq if len(rows) == REPLAY_CHUNK else upto
-        self.last = max(self.last, upto)
+                self.last = row.seq
+            if len(rows) < REPLAY_CHUNK:
+                self.last = upto
 
     async def take(self, row: Activity) -> AsyncIterator[Activity]:
+        """A published event, after whatever the database has before it; nothing twice.
+
+        Positions are contiguous per organization, so a jump means an event was published out
+        of order or lost on the way, and the database fills the gap.
+        """
         if row.seq <= self.last:
             return
         async for earlier in self.catch_up(row.seq - 1):
             yield earlier
-        self.last = row.seq
         if can_see(self.principal, row) and self.customer_id in (None, row.customer_id):
             yield row
+        self.last = row.seq
 
 
-def _is_access_change(message: broker.Message) -> bool:
+class Follower:
+    """A reader of an organization's stream from the moment it started following: each event
+    it may see exactly once and in order, and ACCESS_CHANGED whenever logins may have ended.
+
+    A RESYNC (after a broker outage or when the reader fell behind) and every idle tick also
+    read whatever the database has beyond `position`.
+    """
+
+    def __init__(self, subscription: broker.Subscription, position: Position) -> None:
+        self.subscription = subscription
+        self.position = position
+
+    async def events(self) -> AsyncIterator[Activity | str]:
+        organization_id = self.position.principal.organization_id
+        assert organization_id is not None
+        while True:
+            message = await self.subscription.next(within=_idle_tick())
+            if _is_access_change(message):
+                yield ACCESS_CHANGED
+            elif isinstance(message, dict) and message.get("type") == "activity":
+                async for row in self.position.take(from_payload(message)):
+                    yield row
+            elif message is None or message == broker.RESYNC:
+                async for row in self.position.catch_up(await stream_top(organization_id)):
+                    yield row
+
+
+@contextlib.asynccontextmanager
+async def following(principal: Principal, customer_id: int | None) -> AsyncIterator[Follower]:
+    """Follows the principal's activity (of one customer, if given) from now on."""
+    organization_id = principal.organization_id
+    assert organization_id is not None
+    # Subscribed before reading the top, so that nothing committed in between is missed.
+    async with broker.current().subscribe(channel_for(organization_id)) as subscription:
+        top = await stream_top(organization_id)
+        yield Follower(subscription, Position(principal, customer_id, top))
+
+
+def _idle_tick() -> float:
+    # Spread out, or every follower woken by the same event checks in at the same moment.
+    return IDLE_SECONDS * random.uniform(0.75, 1.25)  # noqa: S311 - not a secret
+
+
+def _is_access_change(message: broker.Message | None) -> bool:
     return isinstance(message, dict) and message.get("type") == "access"

@@ -10,13 +10,13 @@ from auth.api_keys import ApiScope
 from auth.errors import BadUserInput, Unauthenticated
 from auth.principals import Anonymous, PartnerPrincipal
 from auth.scoping import require_scope, scoped
-from auth.sessions import still_valid
 from models.activity import Activity as ActivityRow
 from models.activity import ActivityKind as ActivityKindValue
 from models.activity import ActorKind as ActorKindValue
 from models.activity import Notification as NotificationRow
-from resolvers import activity, notifications
+from resolvers import notifications
 from resolvers.pagination import Ordering, cursor_for, decode_cursor
+from schema import activity_feeds
 from schema.context import Info
 from schema.customers import ContactPerson, Customer
 from schema.errors import UserError, payload_or_errors
@@ -247,22 +247,35 @@ class ActivitySubscription:
     async def portal_activity(
         self, info: Info, customer_id: strawberry.ID | None = None, after: str | None = None
     ) -> AsyncGenerator[Edge[Activity], None]:
+        if isinstance(self, activity_feeds.ActivityFeed):
+            # The one execution that identical subscribers share (schema.activity_feeds).
+            async for row in self.rows():
+                info.context.become(self.principal)  # each event read fresh, not from a cache
+                yield _edge(row)
+            return
         principal = info.context.principal
         if isinstance(principal, Anonymous):
             raise Unauthenticated("Authenticate in connection_init.")
         if isinstance(principal, PartnerPrincipal):
             require_scope(principal, ApiScope.ACTIVITY_SUBSCRIBE)
         scoped(ActivityRow, principal)  # refuses principals that may never see activity
-        stream = activity.follow(
+        async with activity_feeds.subscribe(
+            info,
             principal,
-            after_seq=_seq_of(after),
             customer_id=decode_id(customer_id, Customer) if customer_id else None,
-            still_valid=lambda: still_valid(principal),
-        )
-        async for row in stream:
-            # A connection lives for hours; each event is read fresh, not from its loaders' cache.
-            info.context.become(principal)
-            yield Edge(cursor=cursor_for(row, NEWEST_FIRST), node=Activity.from_row(row))
+            after_seq=_seq_of(after),
+        ) as subscriber:
+            while True:
+                async for row in subscriber.catch_up():
+                    # A connection lives for hours; each event is read fresh, not from a cache.
+                    info.context.become(principal)
+                    yield _edge(row)
+                if not await subscriber.relay():
+                    return
+
+
+def _edge(row: ActivityRow) -> Edge[Activity]:
+    return Edge(cursor=cursor_for(row, NEWEST_FIRST), node=Activity.from_row(row))
 
 
 def _seq_of(cursor: str | None) -> int | None:

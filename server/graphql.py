@@ -7,7 +7,6 @@ from typing import Any
 
 from cross_web import HTTPException, StarletteRequestAdapter
 from cross_web.request import AsyncHTTPRequestAdapter, FormData
-from graphql import GraphQLError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
@@ -19,9 +18,6 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
@@ -30,10 +26,12 @@ from auth.principals import Anonymous, Principal
 from auth.sessions import SessionPolicy, principal_for_session
 from resolvers import calendars, mfa, preferences
 from resolvers.database_outage import is_database_unreachable
+from schema import delivery
 from schema.authentication import SESSION_COOKIE
 from schema.context import Context
 from schema.root import build_schema
 from server.settings import Settings
+from server.transport_ws import TransportWSHandler
 
 logger = logging.getLogger("portico.graphql")
 
@@ -69,19 +67,9 @@ class LimitedFormAdapter(StarletteRequestAdapter):
         )
 
 
-class SubscribeErrorsKeepTheSocket(BaseGraphQLTransportWSHandler):
-    """A `subscribe` whose document does not parse gets an `error` message for that operation,
-    as one that does not validate does, instead of closing the socket and with it the
-    client's other subscriptions."""
-
-    @staticmethod
-    def _get_pre_execution_close_reason(error: GraphQLError) -> str | None:
-        return None
-
-
 class PorticoGraphQL(GraphQL):
     request_adapter_class = LimitedFormAdapter
-    graphql_transport_ws_handler_class = SubscribeErrorsKeepTheSocket
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     def __init__(self, settings: Settings) -> None:
         if settings.graphiql and not settings.allows_introspection:
@@ -130,6 +118,11 @@ class PorticoGraphQL(GraphQL):
                 # Answered as a whole, 503 "try again", by server.unavailable.
                 raise error.original_error
         return await super().process_result(request, result)
+
+    def encode_json(self, data: object) -> str:
+        # Strawberry's own encoding, pinned: the shared live path (schema.activity_feeds)
+        # splices `next` frames from pieces encoded with the same function.
+        return delivery.encode_json(data)
 
     def parse_json(self, data: str | bytes) -> Any:
         # A body of `5` or `null`, or one nested beyond reason, is the client's mistake.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,13 +27,17 @@ class GraphQLWebSocket:
         return operation_id
 
     async def receive(self, within: float = 5.0) -> dict[str, Any]:
+        return json.loads(await self.receive_text(within))
+
+    async def receive_text(self, within: float = 5.0) -> str:
+        """The next message as the server encoded it, pings answered on the way."""
         while True:
             async with asyncio.timeout(within):
-                message = await self.ws.receive_json()
-            if message["type"] == "ping":
+                text = await self.ws.receive_text()
+            if json.loads(text)["type"] == "ping":
                 await self.ws.send_json({"type": "pong"})
                 continue
-            return message
+            return text
 
     async def expect_silence(self, within: float = 0.3) -> None:
         with contextlib.suppress(TimeoutError):

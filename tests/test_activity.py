@@ -13,6 +13,7 @@ from models.activity import Activity, ActivityKind, Notification
 from models.customers import Customer
 from models.preferences import ActivityNotifications, PortalPreferences
 from resolvers import activity, transactions
+from schema import activity_feeds
 from server.app import create_app
 from tests import graphql_ws
 from tests.conftest import PASSWORD, World, email_body, error_codes, gql
@@ -278,7 +279,7 @@ async def test_logging_out_ends_open_subscriptions(client, db, world: World) -> 
 
 
 async def test_follower_fills_gaps_and_ignores_repeats(world: World) -> None:
-    """Events published out of order, lost, or twice still reach a subscriber once, in order."""
+    """Events published out of order, lost, or twice still reach a follower once, in order."""
     from auth.principals import StaffPrincipal
 
     principal = StaffPrincipal(world.staff)
@@ -286,16 +287,13 @@ async def test_follower_fills_gaps_and_ignores_repeats(world: World) -> None:
     previous = broker.current()
     broker.install(memory)
     try:
-
-        async def valid() -> bool:
-            return True
-
-        stream = activity.follow(principal, after_seq=None, still_valid=valid)
         received: list[int] = []
 
         async def consume() -> None:
-            async for row in stream:
-                received.append(row.seq)
+            async with activity.following(principal, customer_id=None) as follower:
+                async for row in follower.events():
+                    assert isinstance(row, Activity)
+                    received.append(row.seq)
 
         consumer = asyncio.create_task(consume())
         await _until(lambda: memory.hub.subscriber_count() == 1)
@@ -333,13 +331,14 @@ async def test_subscriptions_per_connection_are_capped(db, world: World) -> None
     ):
         for _ in range(20):
             await ws.subscribe(SUBSCRIBE)
-        await _until(lambda: hub.subscriber_count() == 20)
+        await _until(lambda: activity_feeds.subscriber_count() == 20)
         refused = await ws.subscribe(SUBSCRIBE)
         message = await ws.receive()
         assert message["type"] == "error" and message["id"] == refused
         assert "limit" in message["payload"][0]["message"]
-        assert hub.subscriber_count() == 20
-    await _until(lambda: hub.subscriber_count() == 0)
+        assert activity_feeds.subscriber_count() == 20
+        assert hub.subscriber_count() == 1  # twenty identical subscribers, one feed
+    await _until(lambda: hub.subscriber_count() == 0 and activity_feeds.feed_count() == 0)
 
 
 async def test_activity_email_goes_to_the_staff_who_want_it(client, world: World) -> None:

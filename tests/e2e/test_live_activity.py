@@ -4,6 +4,8 @@ workers sharing PostgreSQL and a real Redis, including a Redis outage."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -163,6 +165,65 @@ async def test_a_frozen_redis_slows_no_mutation_and_loses_no_event(
         await ws.expect_silence(1.0)
     assert len(set(cursors)) == len(cursors)
     assert log_count(workers_dir, "Traceback") == 0
+
+
+SHARED = """subscription($after: String) { portalActivity(after: $after) { cursor node {
+  kind excerpt visibleToCustomer documentNumber actor { kind name } } } }"""
+NEWEST = "{ activities(first: 1) { edges { cursor } } }"
+A_DOCUMENT = "{ salesDocuments(first: 1, filter: {kinds: [INVOICE]}) { nodes { id number } } }"
+COMMENT = """mutation { addComment(input: {documentId: "%s", body: "%s", internal: %s}) {
+  errors { code } } }"""
+
+
+@pytest.fixture(params=["single", "two_workers"])
+def bases(request: pytest.FixtureRequest) -> list[str]:
+    """Where clients connect: one process twice, or each of two workers."""
+    if request.param == "single":
+        return [request.getfixturevalue("single")] * 2
+    return list(request.getfixturevalue("two_workers"))
+
+
+async def test_identical_subscribers_get_one_frame_and_audiences_stay_apart(
+    bases: list[str],
+) -> None:
+    """Two staff dashboards and two tabs of a Northwind contact on each worker, a Contoso
+    contact on one: a staff note on a Northwind invoice reaches staff only, a comment Northwind
+    sees reaches staff and Northwind's contact, Contoso hears nothing, and every subscriber of
+    one audience receives the same bytes, whichever worker serves it."""
+    admin = login(bases[0], ADMIN_EMAIL, ADMIN_PASSWORD)
+    maria = portal_login(bases[0], DEMO_PORTAL, CONTACT_EMAIL, CONTACT_PASSWORD)
+    priya = portal_login(bases[0], DEMO_PORTAL, SECOND_CONTACT_EMAIL, SECOND_CONTACT_PASSWORD)
+    [invoice] = graphql(bases[0], A_DOCUMENT, maria)["data"]["salesDocuments"]["nodes"]
+    # From the newest event on, so a subscription that goes live after an event still has it.
+    newest = graphql(bases[0], NEWEST, admin)["data"]["activities"]["edges"][0]["cursor"]
+    async with contextlib.AsyncExitStack() as stack:
+        listeners: dict[str, list[graphql_ws.GraphQLWebSocket]] = {}
+        for who, token, copies in (("staff", admin, 2), ("maria", maria, 2), ("priya", priya, 1)):
+            for base in bases[: 2 if copies == 2 else 1]:
+                http = await stack.enter_async_context(httpx.AsyncClient(base_url=base))
+                for _ in range(copies):
+                    ws = await stack.enter_async_context(
+                        graphql_ws.connect(http, token=token, origin=base)
+                    )
+                    await ws.subscribe(SHARED, {"after": newest})
+                    listeners.setdefault(who, []).append(ws)
+        for body, internal in (("Margin is thin on this one", "true"), ("Shipped today", "false")):
+            result = graphql(bases[-1], COMMENT % (invoice["id"], body, internal), admin)
+            assert result["data"]["addComment"]["errors"] == []
+
+        staff = [[await ws.receive_text() for _ in range(2)] for ws in listeners["staff"]]
+        northwind = [[await ws.receive_text()] for ws in listeners["maria"]]
+        for ws in listeners["staff"] + listeners["maria"] + listeners["priya"]:
+            await ws.expect_silence(0.5)
+    assert all(frames == staff[0] for frames in staff)
+    assert all(frames == northwind[0] for frames in northwind)
+    notes = [json.loads(frame)["payload"]["data"]["portalActivity"]["node"] for frame in staff[0]]
+    assert [(n["kind"], n["excerpt"], n["visibleToCustomer"]) for n in notes] == [
+        ("COMMENT_ADDED", "Margin is thin on this one", False),
+        ("COMMENT_ADDED", "Shipped today", True),
+    ]
+    assert northwind[0] == staff[0][1:]
+    assert all(n["documentNumber"] == invoice["number"] for n in notes)
 
 
 async def changed_and_heard(
