@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -23,6 +24,8 @@ from models.staff import StaffUser
 SESSION_PREFIX = "pts"
 # Writing last_seen_at on every request would turn reads into writes; a minute is precise enough.
 _TOUCH_INTERVAL = timedelta(minutes=1)
+# Well below SQLite's limit on bound parameters.
+_LOGINS_PER_QUERY = 500
 
 
 @dataclass(frozen=True)
@@ -134,16 +137,42 @@ async def prune_sessions(older_than: timedelta = timedelta(days=1)) -> int:
     return expired + revoked
 
 
-async def still_valid(principal: Principal) -> bool:
-    """Whether a long-lived connection's login still stands (revocation, disabling, expiry)."""
-    from auth.api_keys import api_key_is_live
+# What a login stands on: ("session", id), ("api_key", id), or ("none", None) for principals
+# that hold neither (and so never stand for long).
+Login = tuple[str, int | None]
 
+
+def login_of(principal: Principal) -> Login:
+    """What a principal's login stands on: its session or its API key."""
     match principal:
         case PartnerPrincipal():
-            return await api_key_is_live(principal.api_key.id)
+            return ("api_key", principal.api_key.id)
         case StaffPrincipal() | ContactPrincipal() if principal.session_id is not None:
-            session = await Session.get_or_none(
-                id=principal.session_id, revoked_at=None, expires_at__gt=datetime.now(UTC)
-            ).select_related("staff_user", "contact")
-            return session is not None and not isinstance(_principal_of(session), Anonymous)
-    return False
+            return ("session", principal.session_id)
+    return ("none", None)
+
+
+async def ended_logins(principals: Iterable[Principal]) -> set[Login]:
+    """The logins (`login_of`) of long-lived connections that no longer stand: revoked,
+    expired, or their user, contact or key disabled. Sessions are read in one query per
+    _LOGINS_PER_QUERY however many connections share or hold them; keys one by one (few)."""
+    from auth.api_keys import api_key_is_live
+
+    logins = {login_of(principal) for principal in principals}
+    live: set[Login] = set()
+    session_ids = sorted(id for kind, id in logins if kind == "session" and id is not None)
+    now = datetime.now(UTC)
+    for start in range(0, len(session_ids), _LOGINS_PER_QUERY):
+        chunk = session_ids[start : start + _LOGINS_PER_QUERY]
+        sessions = await Session.filter(
+            id__in=chunk, revoked_at=None, expires_at__gt=now
+        ).select_related("staff_user", "contact")
+        live.update(
+            ("session", session.id)
+            for session in sessions
+            if not isinstance(_principal_of(session), Anonymous)
+        )
+    for kind, id in logins:
+        if kind == "api_key" and id is not None and await api_key_is_live(id):
+            live.add((kind, id))
+    return logins - live

@@ -14,9 +14,10 @@ What stays each subscriber's own:
   after it fell behind;
 - its place in the stream: it skips what it already has by the activity's position, so replay
   and live delivery meet without gaps or doubles;
-- its login: checked when the organization announces an access change (before anything the
-  feed renders after the announcement is sent) and every REVALIDATE_SECONDS or so whatever the
-  traffic; a subscriber whose login ended gets UNAUTHENTICATED and nothing more;
+- its login: the feed checks its subscribers' logins, all in one query, when the organization
+  announces an access change (before it renders anything after the announcement) and every
+  REVALIDATE_SECONDS or so whatever the traffic; a subscriber whose login ended gets
+  UNAUTHENTICATED and nothing more;
 - its pace: the feed never waits on a subscriber. Each holds at most QUEUE_LIMIT events not yet
   sent; one that falls further behind (its client stopped reading) drops them, and once its
   connection takes data again it catches up from the database as a replay, then rejoins.
@@ -41,9 +42,10 @@ from strawberry.utils.aio import aclosing
 
 from auth.errors import Unauthenticated
 from auth.principals import Principal
-from auth.sessions import still_valid
+from auth.sessions import ended_logins, login_of
 from models.activity import Activity
 from resolvers import activity
+from resolvers.database_outage import is_database_unreachable
 from schema import delivery
 from schema.audience import ANSWERS_PER_CONTACT, audience_of
 from schema.context import Info
@@ -79,7 +81,6 @@ async def subscribe(
         await feed.started.wait()
         yield subscriber
     finally:
-        subscriber.close()
         feed.subscribers.discard(subscriber)
         if not feed.subscribers:
             feed.close()
@@ -110,6 +111,7 @@ class ActivityFeed:
         self._follower: activity.Follower | None = None
         self._rendering: Activity | None = None
         self._task: asyncio.Task[None] | None = None
+        self._checker: asyncio.Task[None] | None = None
 
     @property
     def position(self) -> int:
@@ -118,12 +120,35 @@ class ActivityFeed:
 
     def start(self, schema: Any, operation: delivery.ClientOperation, context: Any) -> None:
         self._task = asyncio.create_task(self._run(schema, operation, context))
+        self._checker = asyncio.create_task(self._check_logins_now_and_then())
 
     def close(self) -> None:
         if _feeds.get(self.key) is self:
             del _feeds[self.key]
-        if self._task is not None:
-            self._task.cancel()
+        for task in (self._task, self._checker):
+            if task is not None:
+                task.cancel()
+
+    async def check_logins(self) -> None:
+        """Ends the subscriptions whose login no longer stands: one query for all of them."""
+        subscribers = list(self.subscribers)
+        ended = await ended_logins(subscriber.principal for subscriber in subscribers)
+        for subscriber in subscribers:
+            if login_of(subscriber.principal) in ended:
+                subscriber.end_login()
+
+    async def _check_logins_now_and_then(self) -> None:
+        """Catches what is never announced (expiry, a revocation that told no one)."""
+        while True:
+            # Spread out, or the feeds started in one burst check at the same moment.
+            await asyncio.sleep(REVALIDATE_SECONDS * random.uniform(0.75, 1.25))  # noqa: S311
+            try:
+                await self.check_logins()
+            except Exception as exc:  # tried again next time; until then nothing changes
+                if is_database_unreachable(exc):
+                    logger.warning("Live subscribers' logins unchecked: database unreachable")
+                else:
+                    logger.exception("Live subscribers' logins unchecked")
 
     async def rows(self) -> AsyncIterator[Activity]:
         """The source of the shared execution (`portalActivity` with the feed as root value)."""
@@ -132,8 +157,8 @@ class ActivityFeed:
             self.started.set()
             async for event in follower.events():
                 if event == activity.ACCESS_CHANGED:
-                    for subscriber in self.subscribers:
-                        subscriber.revalidate()
+                    # Before the next event, so none reaches a login that has just ended.
+                    await self.check_logins()
                     continue
                 assert isinstance(event, Activity)
                 self._rendering = event
@@ -157,6 +182,8 @@ class ActivityFeed:
         finally:
             self.ended = True
             self.started.set()
+            if self._checker is not None:
+                self._checker.cancel()
             if _feeds.get(self.key) is self:
                 del _feeds[self.key]
             for subscriber in self.subscribers:
@@ -189,8 +216,7 @@ class FeedSubscriber:
         self._behind = True  # it replays before it takes the live stream
         self._pending: deque[tuple[int | None, str]] = deque()
         self._wakeup: asyncio.Future[None] | None = None
-        self._revalidate = False
-        self._timer = self._revalidation_timer()
+        self._login_ended = False
 
     def offer(self, seq: int | None, payload: str) -> None:
         """From the feed; never waits."""
@@ -205,16 +231,14 @@ class FeedSubscriber:
         self._pending.append((seq, payload))
         self.wake()
 
-    def revalidate(self) -> None:
-        self._revalidate = True
+    def end_login(self) -> None:
+        """From the feed: nothing more reaches this subscriber, but the error that says why."""
+        self._login_ended = True
         self.wake()
 
     def wake(self) -> None:
         if self._wakeup is not None and not self._wakeup.done():
             self._wakeup.set_result(None)
-
-    def close(self) -> None:
-        self._timer.cancel()
 
     async def catch_up(self) -> AsyncIterator[Activity]:
         """Its own replay, up to where the feed is: whatever the feed offers from now on comes
@@ -227,6 +251,7 @@ class FeedSubscriber:
             return
         position = activity.Position(self.principal, self.customer_id, self.last)
         async for row in position.catch_up(upto):
+            self._check_login()
             yield row
         self.last = max(self.last, upto)
 
@@ -234,9 +259,8 @@ class FeedSubscriber:
         """Sends what the feed offers until the subscriber falls behind (True: catch up, then
         relay again) or the feed ends (False)."""
         while True:
-            if self._revalidate:
-                await self._check_login()
-            elif self._behind:
+            self._check_login()
+            if self._behind:
                 return True
             elif self._pending:
                 seq, payload = self._pending.popleft()
@@ -256,17 +280,9 @@ class FeedSubscriber:
         finally:
             self._wakeup = None
 
-    async def _check_login(self) -> None:
-        self._revalidate = False
-        self._timer.cancel()
-        if not await still_valid(self.principal):
+    def _check_login(self) -> None:
+        if self._login_ended:
             raise Unauthenticated("Your session has ended.")
-        self._timer = self._revalidation_timer()
-
-    def _revalidation_timer(self) -> asyncio.TimerHandle:
-        # Spread out, or every subscriber that joined in one burst checks at the same moment.
-        delay = REVALIDATE_SECONDS * random.uniform(0.75, 1.25)  # noqa: S311 - not a secret
-        return asyncio.get_running_loop().call_later(delay, self.revalidate)
 
 
 def _key(operation: delivery.ClientOperation, info: Info, principal: Principal) -> Hashable:

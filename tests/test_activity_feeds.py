@@ -8,7 +8,7 @@ import base64
 import contextlib
 import json
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,11 +16,12 @@ from graphql import GraphQLError, GraphQLObjectType, get_named_type
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
 from strawberry.types import ExecutionResult
 
-from auth.api_keys import ApiScope, issue_api_key
+from auth.api_keys import ApiScope, issue_api_key, principal_for_api_key
 from auth.principals import ContactPrincipal, PartnerPrincipal, Principal, StaffPrincipal
-from auth.sessions import SessionPolicy, start_session
+from auth.sessions import SessionPolicy, ended_logins, login_of, start_session
 from integrations import broker
 from models.activity import ActivityKind
+from models.api_keys import ApiKey
 from models.customers import ContactPerson, PortalAccess
 from models.sessions import Session
 from resolvers import activity, transactions
@@ -32,7 +33,7 @@ from server import transport_ws
 from server.graphql import PorticoGraphQL
 from server.settings import Settings
 from tests import graphql_ws
-from tests.conftest import World
+from tests.conftest import QueryCounter, World
 from tests.test_activity import _until, websocket_client
 
 EVERYTHING = """subscription($customerId: ID, $after: String) {
@@ -568,6 +569,43 @@ async def test_a_subscriber_whose_login_ends_stops_and_the_others_go_on(
     assert second_session.id != third_session.id
 
 
+async def test_logins_that_ended_are_found_in_one_query_for_every_session(
+    db, world: World, count_queries: QueryCounter
+) -> None:
+    policy = SessionPolicy.from_settings(db)
+    now = datetime.now(UTC)
+    sessions = {}
+    for name, account in (("live", {"staff_user": world.staff}),
+                          ("revoked", {"staff_user": world.staff}),
+                          ("expired", {"staff_user": world.admin}),
+                          ("contact", {"contact": world.contact_a}),
+                          ("disabled contact", {"contact": world.contact_b})):  # fmt: skip
+        sessions[name] = (await start_session(policy, **account))[1]
+    await Session.filter(id=sessions["revoked"].id).update(revoked_at=now)
+    await Session.filter(id=sessions["expired"].id).update(expires_at=now - timedelta(seconds=1))
+    await ContactPerson.filter(id=world.contact_b.id).update(portal_access=PortalAccess.DISABLED)
+    live_key, _ = await principal_for_api_key(await partner_key(world))
+    revoked_key, _ = await principal_for_api_key(await partner_key(world, ApiScope.CUSTOMERS_READ))
+    assert isinstance(revoked_key, PartnerPrincipal)
+    await ApiKey.filter(id=revoked_key.api_key.id).update(revoked_at=now)
+    principals = {
+        "live": StaffPrincipal(world.staff, sessions["live"].id),
+        "live again": StaffPrincipal(world.staff, sessions["live"].id),  # a second tab
+        "revoked": StaffPrincipal(world.staff, sessions["revoked"].id),
+        "expired": StaffPrincipal(world.admin, sessions["expired"].id),
+        "contact": ContactPrincipal(world.contact_a, sessions["contact"].id),
+        "disabled contact": ContactPrincipal(world.contact_b, sessions["disabled contact"].id),
+        "no session": StaffPrincipal(world.staff),
+        "live key": live_key,
+        "revoked key": revoked_key,
+    }
+    count_queries.reset()
+    ended = await ended_logins(principals.values())
+    gone = ("revoked", "expired", "disabled contact", "no session", "revoked key")
+    assert ended == {login_of(principals[name]) for name in gone}
+    assert count_queries.touching("session") == 1
+
+
 async def test_identical_subscribers_catch_up_from_the_database_together(db, world: World) -> None:
     """Events published nowhere (a broker outage) reach every subscriber once on RESYNC."""
     memory = broker.current()
@@ -684,8 +722,6 @@ async def world_rows(db: Settings, world: World) -> tuple:
         password_hash="-",
     )  # fmt: skip
     second, _ = await second_contact_of_customer_a(world, db)
-    from models.api_keys import ApiKey
-
     key = await ApiKey.first()
     assert key is not None
     keys = [
