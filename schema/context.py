@@ -28,6 +28,8 @@ class Context:
     locale: str = "en"
     # Set by graphql-transport-ws from the connection_init payload.
     connection_params: dict | None = None
+    # A trusted document, which runs on the planned path (schema.planned).
+    registered_document: bool = False
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
