@@ -311,12 +311,8 @@ async def _organization(portal_name: str) -> Organization:
 
 async def _count_request(limit: rate_limit.Limit, subject: str, client: Client) -> None:
     """Emails on request are rate-limited by address and by client, so nobody floods an inbox."""
-    if await rate_limit.is_blocked(limit, subject) or await rate_limit.is_blocked(
-        REQUESTS_PER_ADDRESS, client.address
-    ):
+    if await rate_limit.reserve((limit, subject), (REQUESTS_PER_ADDRESS, client.address)) is None:
         raise reject(ErrorCode.RATE_LIMITED, "Too many requests. Try again later.")
-    await rate_limit.record_failure(limit, subject)
-    await rate_limit.record_failure(REQUESTS_PER_ADDRESS, client.address)
 
 
 def _sign_up_details(data: dict[str, Any]) -> dict[str, str]:
