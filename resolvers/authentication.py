@@ -55,7 +55,7 @@ async def log_in_staff(
     attempt = await _reserve_login(account, client)
     user = await StaffUser.get_or_none(email=email, is_active=True)
     stored = user.password_hash if user else ""
-    if not passwords.verify_password(stored, password) or user is None:
+    if not await passwords.verify_password(stored, password) or user is None:
         raise reject(ErrorCode.INVALID_CREDENTIALS, _WRONG_CREDENTIALS)
     return await _password_accepted(policy, client, user, account, attempt, password)
 
@@ -71,7 +71,7 @@ async def log_in_contact(
         organization__portal_name=portal_name, email=email, portal_access=PortalAccess.ACTIVE
     )
     stored = contact.password_hash if contact else ""
-    if not passwords.verify_password(stored, password) or contact is None:
+    if not await passwords.verify_password(stored, password) or contact is None:
         raise reject(ErrorCode.INVALID_CREDENTIALS, _WRONG_CREDENTIALS)
     return await _password_accepted(policy, client, contact, account, attempt, password)
 
@@ -84,11 +84,15 @@ async def _password_accepted(
     attempt: rate_limit.Reservation,
     password: str,
 ) -> LoginResult:
+    # Hashed before the transaction, which would otherwise hold the database while it runs.
+    rehashed = None
+    if passwords.needs_rehash(account.password_hash):
+        rehashed = await passwords.hash_password(password)
     async with transactions.unit_of_work():
         await attempt.release()
         await rate_limit.clear_failures(rate_limit.LOGIN_PER_ACCOUNT, key)
-        if passwords.needs_rehash(account.password_hash):
-            account.password_hash = passwords.hash_password(password)
+        if rehashed is not None:
+            account.password_hash = rehashed
             await account.save(update_fields=["password_hash"])
     return await after_password(policy, client, account)
 
@@ -212,7 +216,7 @@ async def confirm_password(principal: StaffPrincipal | ContactPrincipal, passwor
             "Too many wrong passwords. Try again in a few minutes.",
             ["currentPassword"],
         )
-    if not passwords.verify_password(account.password_hash, password):
+    if not await passwords.verify_password(account.password_hash, password):
         raise reject(
             ErrorCode.INVALID_CREDENTIALS, "The current password is incorrect.", ["currentPassword"]
         )
@@ -225,7 +229,7 @@ async def change_password(
     account = principal.user if isinstance(principal, StaffPrincipal) else principal.contact
     await confirm_password(principal, current_password)
     check_new_password(new_password, account.email, _name_of(account))
-    account.password_hash = passwords.hash_password(new_password)
+    account.password_hash = await passwords.hash_password(new_password)
     await account.save(update_fields=["password_hash"])
     owner = {"staff_user_id" if isinstance(account, StaffUser) else "contact_id": account.pk}
     await end_sessions_of(**owner, keep_session_id=principal.session_id)

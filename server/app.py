@@ -47,7 +47,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     access_log.install()
-    passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
+    passwords.configure(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.password_workers
+    )
     mfa.configure(settings.secret_key)
     links.configure(settings.links)
     sms.install(sms.sender_from_url(settings.sms_url))
