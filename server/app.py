@@ -49,7 +49,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     )
     access_log.install()
     unavailable.install_log_filters()
-    passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
+    passwords.configure(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.password_workers
+    )
     sealing.configure(settings.secret_key)
     links.configure(settings.links)
     sms.install(sms.sender_from_url(settings.sms_url))

@@ -163,7 +163,9 @@ async def _with_database(settings: Settings, work):
     from server.app import install_gateways
     from server.database import close_database, open_database
 
-    passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
+    passwords.configure(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.password_workers
+    )
     sealing.configure(settings.secret_key)
     install_gateways(settings)
     await open_database(settings)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 
+from auth import passwords
 from integrations.mailer import (
     DEFAULT_MAIL_FROM,
     DEFAULT_MAIL_URL,
@@ -101,6 +102,7 @@ class Settings:
     session_max_hours: int = 24 * 7
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65_536
+    password_workers: int = passwords.DEFAULT_WORKERS
     var_dir: Path = field(default=Path("var"))
     gateway_webhook_secret: str = ""
     test_gateway_ledger: Path | None = None
@@ -184,12 +186,13 @@ class Settings:
             session_max_hours=_env_int("PORTICO_SESSION_MAX_HOURS", cls.session_max_hours),
             argon2_time_cost=_env_int("PORTICO_ARGON2_TIME_COST", cls.argon2_time_cost),
             argon2_memory_kib=_env_int("PORTICO_ARGON2_MEMORY_KIB", cls.argon2_memory_kib),
+            password_workers=_worker_count("PORTICO_PASSWORD_WORKERS", cls.password_workers),
             var_dir=var_dir,
             gateway_webhook_secret=_env("PORTICO_GATEWAY_WEBHOOK_SECRET"),
             test_gateway_ledger=Path(ledger)
             if (ledger := _env("PORTICO_TEST_GATEWAY_LEDGER"))
             else None,
-            pdf_workers=_pdf_workers(cls.pdf_workers),
+            pdf_workers=_worker_count("PORTICO_PDF_WORKERS", cls.pdf_workers),
             files_dir=Path(files) if (files := _env("PORTICO_FILES_DIR")) else None,
             max_upload_bytes=_max_upload_bytes(cls.max_upload_bytes),
         )
@@ -227,10 +230,10 @@ def _poll_seconds(default: int) -> int:
     return seconds
 
 
-def _pdf_workers(default: int) -> int:
-    workers = _env_int("PORTICO_PDF_WORKERS", default)
+def _worker_count(name: str, default: int) -> int:
+    workers = _env_int(name, default)
     if workers < 1:
-        raise ConfigurationError("PORTICO_PDF_WORKERS must be at least 1")
+        raise ConfigurationError(f"{name} must be at least 1")
     return workers
 
 
