@@ -24,6 +24,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from auth.errors import BadUserInput
+from resolvers.persisted_queries import PersistedQueries
 from schema import edge
 from schema.activity import ActivityMutations, ActivityQueries, ActivitySubscription
 from schema.api_keys import ApiKeyMutations, ApiKeyQueries
@@ -49,6 +50,7 @@ from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.my_details import MyDetailsMutations
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.payments import PaymentMutations, PaymentQueries, PortalPaymentMutations
+from schema.persisted_queries import PersistedQueryRules
 from schema.portal_access import PortalAccessMutations
 from schema.preferences import PreferencesMutations, PreferencesQueries
 from schema.projects import ProjectMutations, ProjectQueries
@@ -224,8 +226,12 @@ LIMIT_RULES = [
 ]
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+def build_schema(
+    *, introspection: bool = True, persisted_queries: PersistedQueries | None = None
+) -> strawberry.Schema:
     rules = LIMIT_RULES if introspection else [*LIMIT_RULES, IntrospectionOff]
+    if persisted_queries is None:
+        persisted_queries = PersistedQueries()
     return PorticoSchema(
         query=Query,
         mutation=Mutation,
@@ -237,6 +243,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         extensions=[
             lambda: ParserCacheReportingSyntaxErrors(maxsize=512),
             ValidationWithoutSuggestions,
+            lambda: PersistedQueryRules(persisted_queries=persisted_queries),
             lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             edge.OneOperation,

@@ -1,0 +1,92 @@
+"""Persisted queries: GraphQL documents known by the SHA-256 of their text, so that a client may
+send the hash instead of the text.
+
+Automatic persisted queries (Apollo's APQ) are a cache that authenticated clients fill by
+sending a document with its hash: at most `MAX_KEPT` of them, the oldest make room, and a client
+whose document was dropped simply sends its text again.
+
+Each worker keeps the texts it used last in a bounded LRU, so a request whose document is known
+costs no statement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+
+from tortoise.exceptions import IntegrityError
+
+from models.persisted_queries import PersistedQuery
+
+# The key of Apollo's protocol in a request's `extensions`.
+APQ_EXTENSION = "persistedQuery"
+MAX_KEPT = 2_000
+# Longer than any front end's document: a longer one runs, but its text has to be sent each time.
+MAX_KEPT_LENGTH = 32_768
+CACHED_TEXTS = 512
+
+
+def sha256_of(text: str) -> str:
+    """The hex SHA-256 of the text's UTF-8 bytes, as clients compute it. A lone surrogate, which
+    JSON can carry, is hashed as it comes instead of failing the request."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class PersistedQueries:
+    """The persisted queries as one worker sees them."""
+
+    def __init__(self) -> None:
+        self._texts: OrderedDict[str, str] = OrderedDict()
+
+    async def text(self, sha256: str) -> str | None:
+        text = self._texts.get(sha256)
+        if text is None:
+            text = await PersistedQuery.filter(sha256=sha256).first().values_list("text", flat=True)
+            if text is None:
+                return None
+        self._remember(sha256, text)
+        return text
+
+    def knows(self, sha256: str) -> bool:
+        """Whether the text is at hand, with no statement."""
+        return sha256 in self._texts
+
+    async def keep(self, sha256: str, text: str) -> None:
+        """An automatic persisted query, `text` being the document whose hash is `sha256`."""
+        if not _keepable(text):
+            return
+        try:
+            await PersistedQuery.create(sha256=sha256, text=text)
+        except IntegrityError:  # kept a moment ago, by this client or another worker
+            pass
+        else:
+            await _make_room()
+        self._remember(sha256, text)
+
+    def _remember(self, sha256: str, text: str) -> None:
+        self._texts[sha256] = text
+        self._texts.move_to_end(sha256)
+        while len(self._texts) > CACHED_TEXTS:
+            self._texts.popitem(last=False)
+
+
+def _keepable(text: str) -> bool:
+    """Within the size bound, and storable in either database (UTF-8 without NUL)."""
+    if len(text) > MAX_KEPT_LENGTH or "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+async def _make_room() -> None:
+    dropped = await (
+        PersistedQuery.filter(registered_at=None)
+        .order_by("-created_at")
+        .offset(MAX_KEPT)
+        .values_list("sha256", flat=True)
+    )
+    if dropped:
+        await PersistedQuery.filter(sha256__in=dropped, registered_at=None).delete()
