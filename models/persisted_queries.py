@@ -9,7 +9,7 @@ class PersistedQuery(Model):
 
     sha256 = fields.CharField(max_length=64, primary_key=True)
     text = fields.TextField()
-    # Set while the document is in the trusted registry.
+    # Set while the document is in the trusted registry (`portico documents register`).
     registered_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 

@@ -1,9 +1,11 @@
 """Persisted queries: GraphQL documents known by the SHA-256 of their text, so that a client may
 send the hash instead of the text.
 
-Automatic persisted queries (Apollo's APQ) are a cache that authenticated clients fill by
-sending a document with its hash: at most `MAX_KEPT` of them, the oldest make room, and a client
-whose document was dropped simply sends its text again.
+One table holds two kinds. Automatic persisted queries (Apollo's APQ) are a cache that
+authenticated clients fill by sending a document with its hash: at most `MAX_KEPT` of them, the
+oldest make room, and a client whose document was dropped simply sends its text again. The
+trusted registry holds the documents the operator registered (`portico documents register`);
+only they count as registered, and they are never dropped to make room.
 
 Each worker keeps the texts it used last in a bounded LRU, so a request whose document is known
 costs no statement.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
+from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 
@@ -90,3 +93,31 @@ async def _make_room() -> None:
     )
     if dropped:
         await PersistedQuery.filter(sha256__in=dropped, registered_at=None).delete()
+
+
+# -- the trusted registry, for `portico documents` -------------------------------------------
+
+
+async def register(text: str) -> tuple[str, bool]:
+    """The document's hash, and whether it was registered now (False: it already was)."""
+    sha256 = sha256_of(text)
+    now = datetime.now(UTC)
+    try:
+        await PersistedQuery.create(sha256=sha256, text=text, registered_at=now)
+    except IntegrityError:  # kept by a client already, or registered before
+        updated = await PersistedQuery.filter(sha256=sha256, registered_at=None).update(
+            registered_at=now
+        )
+        return sha256, updated > 0
+    return sha256, True
+
+
+async def registered() -> list[PersistedQuery]:
+    return await PersistedQuery.filter(registered_at__isnull=False).order_by(
+        "registered_at", "sha256"
+    )
+
+
+async def remove(sha256: str) -> bool:
+    """Takes the document out of the registry and forgets it; False if it was not registered."""
+    return await PersistedQuery.filter(sha256=sha256, registered_at__isnull=False).delete() > 0

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, parse, specified_rules
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -61,7 +61,7 @@ from schema.scalars import SCALAR_OVERRIDES
 from schema.staff import StaffMutations, StaffQueries
 from schema.statements import StatementQueries
 from schema.subscriptions import SubscriptionMutations, SubscriptionQueries
-from schema.validation import ValidationWithoutSuggestions
+from schema.validation import ValidationWithoutSuggestions, validate_without_suggestions
 
 logger = logging.getLogger("portico.graphql")
 
@@ -224,6 +224,16 @@ LIMIT_RULES = [
     *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
     SessionStartAlone,
 ]
+
+
+def document_errors(schema: strawberry.Schema, text: str) -> list[GraphQLError]:
+    """What keeps a document from running on the schema, whoever sends it: its syntax, the
+    token limit, validation and the depth and alias limits. Empty when nothing does."""
+    try:
+        document = parse(text, max_tokens=MAX_TOKENS)
+    except GraphQLError as error:
+        return [error]
+    return validate_without_suggestions(schema._schema, document, (*specified_rules, *LIMIT_RULES))
 
 
 def build_schema(
