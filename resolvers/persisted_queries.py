@@ -7,13 +7,16 @@ oldest make room, and a client whose document was dropped simply sends its text 
 trusted registry holds the documents the operator registered (`portico documents register`);
 only they count as registered, and they are never dropped to make room.
 
-Each worker keeps the texts it used last in a bounded LRU, so a request whose document is known
-costs no statement.
+Each worker keeps the registered hashes in memory (read on first use, then again every
+`REFRESH_SECONDS`) and the texts it used last in a bounded LRU, so a request whose document is
+known costs no statement.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 from collections import OrderedDict
 from datetime import UTC, datetime
 
@@ -21,12 +24,15 @@ from tortoise.exceptions import IntegrityError
 
 from models.persisted_queries import PersistedQuery
 
+logger = logging.getLogger("portico.persisted_queries")
+
 # The key of Apollo's protocol in a request's `extensions`.
 APQ_EXTENSION = "persistedQuery"
 MAX_KEPT = 2_000
 # Longer than any front end's document: a longer one runs, but its text has to be sent each time.
 MAX_KEPT_LENGTH = 32_768
 CACHED_TEXTS = 512
+REFRESH_SECONDS = 30.0
 
 
 def sha256_of(text: str) -> str:
@@ -40,6 +46,7 @@ class PersistedQueries:
 
     def __init__(self) -> None:
         self._texts: OrderedDict[str, str] = OrderedDict()
+        self._registered: frozenset[str] | None = None
 
     async def text(self, sha256: str) -> str | None:
         text = self._texts.get(sha256)
@@ -49,6 +56,19 @@ class PersistedQueries:
                 return None
         self._remember(sha256, text)
         return text
+
+    async def is_registered(self, sha256: str, *, ask_database: bool = False) -> bool:
+        """From memory, which may lag `REFRESH_SECONDS` behind the registry; `ask_database`
+        confirms a hash memory does not know, for an answer that refuses a request."""
+        if self._registered is None:
+            await self.refresh()
+        assert self._registered is not None
+        if sha256 in self._registered:
+            return True
+        if not ask_database or not await _registered_in_database(sha256):
+            return False
+        self._registered = self._registered | {sha256}
+        return True
 
     def knows(self, sha256: str) -> bool:
         """Whether the text is at hand, with no statement."""
@@ -65,6 +85,22 @@ class PersistedQueries:
         else:
             await _make_room()
         self._remember(sha256, text)
+
+    async def refresh(self) -> None:
+        self._registered = frozenset(
+            await PersistedQuery.filter(registered_at__isnull=False).values_list(
+                "sha256", flat=True
+            )
+        )
+
+    async def refresh_forever(self, interval: float = REFRESH_SECONDS) -> None:
+        """So a document removed from the registry stops counting on every worker."""
+        while True:
+            try:
+                await self.refresh()
+            except Exception:  # a failed round must not stop the next one
+                logger.exception("Reading the trusted registry failed; retrying in %s s", interval)
+            await asyncio.sleep(interval)
 
     def _remember(self, sha256: str, text: str) -> None:
         self._texts[sha256] = text
@@ -93,6 +129,10 @@ async def _make_room() -> None:
     )
     if dropped:
         await PersistedQuery.filter(sha256__in=dropped, registered_at=None).delete()
+
+
+async def _registered_in_database(sha256: str) -> bool:
+    return await PersistedQuery.filter(sha256=sha256, registered_at__isnull=False).exists()
 
 
 # -- the trusted registry, for `portico documents` -------------------------------------------

@@ -253,6 +253,7 @@ def build_schema(
         extensions=[
             lambda: ParserCacheReportingSyntaxErrors(maxsize=512),
             ValidationWithoutSuggestions,
+            # After validation: its refusal of an unregistered document replaces validation's.
             lambda: PersistedQueryRules(persisted_queries=persisted_queries),
             lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

@@ -12,7 +12,7 @@ from resolvers.persisted_queries import sha256_of
 from server import document_commands
 from server.document_commands import Refused
 from server.settings import Settings
-from tests.conftest import World, app_client
+from tests.conftest import World, app_client, error_codes
 from tests.test_cli import portico
 
 # Two operations sharing a fragment, with Windows line endings and a final newline: the file's
@@ -52,6 +52,20 @@ async def test_a_file_is_registered_as_one_document_of_its_exact_text(
             headers={"Authorization": f"Bearer {world.tokens['contact_a']}"},
         )
         assert response.json() == {"data": {"salesDocuments": {"nodes": []}}}
+    async with app_client(db, trusted_documents="contacts") as http:
+        response = await http.post(
+            "/graphql",
+            json={"query": INVOICES, "operationName": "Overdue"},
+            headers={"Authorization": f"Bearer {world.tokens['contact_a']}"},
+        )
+        assert response.json() == {"data": {"salesDocuments": {"nodes": []}}}
+        stripped = INVOICES.replace("\r\n", "\n")
+        response = await http.post(
+            "/graphql",
+            json={"query": stripped, "operationName": "Overdue"},
+            headers={"Authorization": f"Bearer {world.tokens['contact_a']}"},
+        )
+        assert error_codes(response.json()) == ["DOCUMENT_NOT_REGISTERED"]
 
 
 async def test_a_manifest_registers_each_of_its_documents(db: Settings, tmp_path: Path) -> None:
