@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         background = [
             asyncio.create_task(housekeeping.run_forever()),
             asyncio.create_task(housekeeping.reconcile_payments_forever()),
+            asyncio.create_task(graphql.persisted_queries.refresh_forever()),
         ]
         try:
             async with outbox_delivery(settings):

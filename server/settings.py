@@ -22,6 +22,9 @@ from integrations.sms import DEFAULT_SMS_URL, SmsConfigurationError, sender_from
 from resolvers.files import DEFAULT_MAX_UPLOAD_BYTES
 from resolvers.links import Links
 
+# Who must send documents of the trusted registry: nobody, or portal contacts.
+TRUSTED_DOCUMENTS = ("off", "contacts")
+
 
 class ConfigurationError(RuntimeError):
     pass
@@ -95,6 +98,8 @@ class Settings:
     graphiql: bool = True
     # None: on in development; in production only with GraphiQL, which cannot work without it.
     introspection: bool | None = None
+    # One of TRUSTED_DOCUMENTS; None: "contacts" in production, "off" in development.
+    trusted_documents: str | None = None
     max_body_bytes: int = 1_048_576
     body_timeout_seconds: float = 60.0
     shutdown_timeout_seconds: float = 30.0
@@ -142,6 +147,11 @@ class Settings:
         return not self.is_production or self.graphiql
 
     @property
+    def contacts_run_registered_documents_only(self) -> bool:
+        default = "contacts" if self.is_production else "off"
+        return (self.trusted_documents or default) == "contacts"
+
+    @property
     def secure_cookies(self) -> bool:
         return self.is_production or self.public_base_url.startswith("https://")
 
@@ -175,6 +185,7 @@ class Settings:
             log_level=_env("PORTICO_LOG_LEVEL", cls.log_level).upper(),
             graphiql=_env_bool("PORTICO_GRAPHIQL", not production),
             introspection=_env_flag("PORTICO_INTROSPECTION"),
+            trusted_documents=_trusted_documents(),
             max_body_bytes=_env_int("PORTICO_MAX_BODY_BYTES", cls.max_body_bytes),
             body_timeout_seconds=_env_seconds(
                 "PORTICO_BODY_TIMEOUT_SECONDS", cls.body_timeout_seconds
@@ -196,6 +207,15 @@ class Settings:
             files_dir=Path(files) if (files := _env("PORTICO_FILES_DIR")) else None,
             max_upload_bytes=_max_upload_bytes(cls.max_upload_bytes),
         )
+
+
+def _trusted_documents() -> str | None:
+    value = _env("PORTICO_TRUSTED_DOCUMENTS").lower()
+    if value and value not in TRUSTED_DOCUMENTS:
+        raise ConfigurationError(
+            f"PORTICO_TRUSTED_DOCUMENTS must be {' or '.join(TRUSTED_DOCUMENTS)}, got {value!r}"
+        )
+    return value or None
 
 
 def _mail_url(url: str) -> str:
