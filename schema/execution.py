@@ -53,6 +53,7 @@ class PorticoExecution(PlannedFields, StrawberryGraphQLCoreExecutionContext):
             context_value, "registered_document", False
         ):
             built.planned = True
+            built._planned_steps = {}
             built._generic = lambda: super(PorticoExecution, cls).build(  # type: ignore[misc]
                 schema, document, root_value, context_value, raw_variable_values, *args,
                 **{**kwargs, "hide_suggestions": True},
@@ -91,7 +92,7 @@ class PorticoExecution(PlannedFields, StrawberryGraphQLCoreExecutionContext):
             return super().complete_value(
                 return_type, field_details_list, info, path, result, position_context
             )
-        return self.complete_planned(completion, result, field_details_list, lambda: path)
+        return self.complete_planned(completion, result, field_details_list, path)
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         if not self.planned:
