@@ -7,6 +7,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.relay import to_base64
 from tortoise.expressions import Q
 
@@ -14,7 +15,6 @@ from auth.errors import Forbidden
 from models.documents import CreditUse as CreditUseRow
 from models.documents import DocumentKind as DocumentKindValue
 from models.documents import DocumentStatus as DocumentStatusValue
-from models.documents import LineItem as LineItemRow
 from models.documents import SalesDocument as SalesDocumentRow
 from models.documents import Shipment as ShipmentRow
 from pdf.links import pdf_path
@@ -24,11 +24,13 @@ from resolvers import (
     document_visibility,
     documents,
     due_dates,
+    line_items,
     links,
     portal_documents,
     shipments,
 )
 from resolvers.document_totals import margin_minor
+from resolvers.line_items import LineRow
 from resolvers.pagination import Ordering
 from schema.context import Info
 from schema.customers import ContactPerson, Customer
@@ -82,7 +84,7 @@ class PaymentMethod(Enum):
     ACH = "ach"
 
 
-def line_margin(row: LineItemRow, currency: str) -> int | None:
+def line_margin(row: LineRow, currency: str) -> int | None:
     if row.cost_rate is None:
         return None
     return margin_minor(row.amount_minor, row.discount_minor, row.quantity, row.cost_rate, currency)
@@ -103,7 +105,7 @@ class LineItem:
     tax_percent: Decimal
     amount: Money = strawberry.field(description="Quantity x rate, before discount and tax.")
     discount: Money
-    _row: strawberry.Private[LineItemRow]
+    _row: strawberry.Private[LineRow]
     _currency: strawberry.Private[str]
 
     @strawberry.field(
@@ -122,7 +124,7 @@ class LineItem:
         return None if minor is None else Money.of(minor, self._currency)
 
     @classmethod
-    def from_row(cls, row: LineItemRow, currency: str) -> LineItem:
+    def from_row(cls, row: LineRow, currency: str) -> LineItem:
         return cls(
             _row=row,
             _currency=currency,
@@ -229,8 +231,8 @@ class SalesDocumentNode(ModelNode):
         f"line has a cost. {STAFF_ONLY}",
     )
     async def margin(self, info: Info) -> Money | None:
-        loader = info.context.loaders.children(LineItemRow, "document_id", "position")
-        margins = [line_margin(row, self.currency) for row in await loader.load(self._row.id)]
+        lines = await _line_rows(info).load(self._row.id)
+        margins = [line_margin(row, self.currency) for row in lines]
         known = [minor for minor in margins if minor is not None]
         return Money.of(sum(known), self.currency) if known else None
 
@@ -276,10 +278,16 @@ class SalesDocumentNode(ModelNode):
 
 async def with_line_items(info: Info, documents: list[SalesDocumentNode]) -> None:
     """Loads the line items of all the documents at once (one statement for a page)."""
-    loader = info.context.loaders.children(LineItemRow, "document_id", "position")
-    lines = await loader.load_many([document._row.id for document in documents])
+    lines = await _line_rows(info).load_many([document._row.id for document in documents])
     for document, rows in zip(documents, lines, strict=True):
         document._line_items = [LineItem.from_row(row, document.currency) for row in rows]
+
+
+def _line_rows(info: Info) -> DataLoader[int, list[LineRow]]:
+    principal = info.context.principal
+    return info.context.loaders.keyed(
+        ("line_rows",), lambda ids: line_items.lines_of(principal, ids)
+    )
 
 
 @strawberry.interface(name="Payable", description="A document the customer pays.")
