@@ -90,7 +90,9 @@ def _plain_field(parent_type: GraphQLObjectType, field_name: str) -> tuple[str, 
     if field is None or field.args or not getattr(field.resolve, "_is_default", False):
         return None
     definition = (field.extensions or {}).get("strawberry-definition")
-    if definition is None or definition.base_resolver is not None:
+    # Strawberry marks a field without a resolver as default even when permission classes or
+    # field extensions wrap the read: those must run, so only a bare attribute is plain.
+    if definition is None or not definition.is_basic_field or definition.directives:
         return None
     completion = completion_of(field.type)
     return None if completion is None else (definition.python_name, completion)
