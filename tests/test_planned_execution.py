@@ -113,3 +113,54 @@ async def test_a_permission_on_a_plain_attribute_runs_on_the_planned_path(paths:
         [{"message": "Staff only.", "locations": [{"line": 1, "column": 18}],
           "path": ["account", "secret"]}],
     )  # fmt: skip
+
+
+# -- giving an operation back ------------------------------------------------------------------
+
+
+@dataclass
+class Runs:
+    started: int = 0
+    finished: int = 0
+
+
+RUNS = Runs()
+
+
+@strawberry.type
+class Broken:
+    @strawberry.field
+    def value(self) -> str:
+        raise ValueError("broken")
+
+
+@strawberry.type
+class SlowQuery:
+    @strawberry.field
+    async def slow(self) -> int:
+        RUNS.started += 1
+        await asyncio.sleep(0.05)
+        RUNS.finished += 1
+        return 1
+
+    @strawberry.field
+    async def broken(self) -> Broken | None:
+        return Broken()
+
+
+async def test_giving_an_operation_back_cancels_what_it_had_started(paths: Paths) -> None:
+    """The error below `broken` gives the operation back to graphql-core while `slow` is still
+    running: that run must end there, not race graphql-core's for the rest of the request."""
+    schema = strawberry.Schema(query=SlowQuery, execution_context_class=PorticoExecution)
+    answers = []
+    for registered in (False, True):
+        RUNS.started = RUNS.finished = 0
+        await paths.settle_and_reset()
+        context = Registered(registered)
+        result = await schema.execute("{ slow broken { value } }", context_value=context)
+        await asyncio.sleep(0.1)  # time enough for a run left behind to finish
+        answers.append((result.data, [error.formatted for error in result.errors or []]))
+        assert paths.replanned == int(registered)
+        assert (RUNS.started, RUNS.finished) == ((2, 1) if registered else (1, 1))
+    assert answers[0] == answers[1]
+    assert answers[1][0] == {"slow": 1, "broken": None}
