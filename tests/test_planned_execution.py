@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 import strawberry
+from graphql import OperationDefinitionNode, OperationType, parse
 from strawberry.permission import BasePermission
 
 from schema.execution import PorticoExecution
 from schema.planned import PlannedFields
+from server import document_commands
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = sorted((ROOT / "documents").glob("*.graphql"))
 
 # -- the two paths -----------------------------------------------------------------------------
 
@@ -66,6 +72,23 @@ def paths(monkeypatch: pytest.MonkeyPatch) -> Paths:
     monkeypatch.setattr(PlannedFields, "execute_planned_fields", counting)
     monkeypatch.setattr(PorticoExecution, "build", classmethod(building))
     return seen
+
+
+# -- what the front ends send ------------------------------------------------------------------
+
+
+def operations_of(text: str) -> list[OperationDefinitionNode]:
+    return [d for d in parse(text).definitions if isinstance(d, OperationDefinitionNode)]
+
+
+def test_every_front_end_document_registers() -> None:
+    assert {path.name for path in DOCUMENTS} >= {"portal.graphql", "staff.graphql"}
+    candidates = document_commands.read(DOCUMENTS)  # refuses any that would not run
+    for candidate in candidates:
+        names = [operation.name for operation in operations_of(candidate.text)]
+        assert all(names), f"{candidate.source}: every operation needs a name"
+        kinds = {operation.operation for operation in operations_of(candidate.text)}
+        assert kinds == {OperationType.QUERY}, candidate.source
 
 
 # -- permissions on plain attributes -----------------------------------------------------------
