@@ -18,6 +18,7 @@ runs every registered document both ways, for each kind of principal, and compar
 from __future__ import annotations
 
 import functools
+from asyncio import ensure_future, gather
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +40,6 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path
-from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.types.cast import get_strawberry_type_cast
 
 # Strawberry's own resolver for interfaces: the object's class names its type.
@@ -90,7 +90,9 @@ def _plain_field(parent_type: GraphQLObjectType, field_name: str) -> tuple[str, 
     if field is None or field.args or not getattr(field.resolve, "_is_default", False):
         return None
     definition = (field.extensions or {}).get("strawberry-definition")
-    if definition is None or definition.base_resolver is not None:
+    # Strawberry marks a field without a resolver as default even when permission classes or
+    # field extensions wrap the read: those must run, so only a bare attribute is plain.
+    if definition is None or not definition.is_basic_field or definition.directives:
         return None
     completion = completion_of(field.type)
     return None if completion is None else (definition.python_name, completion)
@@ -318,17 +320,34 @@ def _runtime_type_of(
     return runtime
 
 
+async def _gather_with_cancel(*awaitables: Awaitable[Any]) -> list[Any]:
+    """graphql-core's gather_with_cancel, which cancels the other awaitables when one raises an
+    Exception, and does the same for a Replan: siblings left running would outlive the
+    operation given back, racing the rerun for the database and answering nobody. (The lists
+    graphql-core completes itself, of unions or of lists, still gather its way; Portico's schema
+    has none.)"""
+    futures = [ensure_future(awaitable) for awaitable in awaitables]
+    try:
+        return await gather(*futures)
+    except BaseException:
+        for future in futures:
+            if not future.done():
+                future.cancel()
+        await gather(*futures, return_exceptions=True)
+        raise
+
+
 async def _gathered(results: dict[str, Any], pending: list[str]) -> dict[str, Any]:
     if len(pending) == 1:
         results[pending[0]] = await results[pending[0]]
     else:
-        values = await gather_with_cancel(*(results[key] for key in pending))
+        values = await _gather_with_cancel(*(results[key] for key in pending))
         results.update(zip(pending, values, strict=True))
     return results
 
 
 async def _gathered_list(items: list[Any], awaitable: list[int]) -> list[Any]:
-    values = await gather_with_cancel(*(items[index] for index in awaitable))
+    values = await _gather_with_cancel(*(items[index] for index in awaitable))
     for index, value in zip(awaitable, values, strict=True):
         items[index] = value
     return items
