@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
+import orjson
 from cross_web import HTTPException, StarletteRequestAdapter
 from cross_web.request import AsyncHTTPRequestAdapter, FormData
 from graphql import GraphQLError
@@ -107,6 +109,16 @@ class PorticoGraphQL(GraphQL):
         )
         self.settings = settings
         self.session_policy = SessionPolicy.from_settings(settings)
+
+    def encode_json(self, data: object) -> str:
+        # orjson writes a page of documents ten times faster than the json module; text comes
+        # out as UTF-8 rather than \u escapes. A str, since websocket messages must be text
+        # frames. A string orjson refuses (a lone surrogate someone stored) is still
+        # answered, the way the json module writes it.
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:
+            return json.dumps(data, separators=(",", ":"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
