@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from auth.principals import Principal, StaffPrincipal
 from auth.scoping import scoped
-from integrations.gateways.base import GatewayError
+from integrations.gateways.base import GatewayError, RefundStatus
 from integrations.gateways.registry import gateway as gateway_named
 from models.activity import ActivityKind
 from models.customers import ContactPerson, Customer
@@ -184,13 +184,16 @@ async def _refund_at_gateway(payment: Payment, minor: int) -> None:
     if not payment.gateway_reference:
         return
     try:
-        await gateway_named(payment.gateway).refund(
-            reference=payment.gateway_reference,
-            amount_minor=minor,
+        refund = await gateway_named(payment.gateway).refund(
             key=f"{payment.charge_key}-refund-after-{payment.refunded_minor}",
+            charge_reference=payment.gateway_reference,
+            amount_minor=minor,
         )
     except GatewayError as exc:
         raise reject(ErrorCode.GATEWAY_ERROR, f"The gateway refused the refund: {exc}") from exc
+    if refund.status != RefundStatus.SUCCEEDED:
+        message = f"The gateway refused the refund: {refund.failure_reason}"
+        raise reject(ErrorCode.GATEWAY_ERROR, message)
 
 
 async def _reopened(
