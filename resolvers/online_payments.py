@@ -15,8 +15,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
-import signal
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,6 +42,7 @@ from models.payments import (
 )
 from resolvers import activity, calendars, payment_methods, transactions
 from resolvers.balances import IN_FLIGHT, lock_documents, reserved, settle
+from resolvers.crash_safety import STALE_AFTER, crash_point
 from resolvers.errors import ErrorCode, reject
 from resolvers.numbering import next_number
 from resolvers.payments import (
@@ -65,8 +64,6 @@ ACCEPTS = {MethodKind.CARD: "card", MethodKind.BANK_ACCOUNT: "ach"}
 KEY_WAIT = timedelta(seconds=30)
 # Longer than anyone retries a payment request.
 KEYS_KEPT = timedelta(hours=48)
-# An attempt this old cannot still be waiting for its gateway call, which times out sooner.
-STALE_AFTER = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -369,15 +366,6 @@ async def _method(principal: ContactPrincipal, request: PayRequest, gateway: str
         return _Method(saved.token, saved.kind, saved.id)
     details = await payment_methods.describe(gateway, request.token or "")
     return _Method(details.token, MethodKind(details.kind.value), None)
-
-
-def crash_point(name: str) -> None:
-    """Lets the crash-safety tests kill the process at a named point of the payment flow;
-    honoured only outside production."""
-    wanted = os.environ.get("PORTICO_CRASH_AT", "").strip()
-    production = os.environ.get("PORTICO_ENV", "").strip().lower() == "production"
-    if wanted == name and not production:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _checked_key(key: str) -> str:

@@ -18,9 +18,10 @@ from models.payments import PaymentKind as PaymentKindValue
 from models.payments import PaymentMode as PaymentModeValue
 from models.payments import PaymentRefund as PaymentRefundRow
 from models.payments import PaymentStatus as PaymentStatusValue
+from models.payments import RefundStatus as RefundStatusValue
 from models.payments import SavedPaymentMethod as SavedPaymentMethodRow
 from pdf.links import receipt_pdf_path
-from resolvers import links, online_payments, payment_methods, payments
+from resolvers import links, online_payments, payment_methods, payments, refunds
 from resolvers.errors import ErrorCode
 from schema.context import Info
 from schema.customers import Customer
@@ -47,7 +48,15 @@ PaymentKind = strawberry.enum(
 )
 PaymentMode = strawberry.enum(PaymentModeValue, description="How the money was paid.")
 PaymentStatus = strawberry.enum(
-    PaymentStatusValue, description="PENDING until the money has arrived, e.g. a bank debit."
+    PaymentStatusValue,
+    description="PROCESSING while the gateway is being asked; PENDING until the money has "
+    "arrived, e.g. a bank debit.",
+)
+RefundStatus = strawberry.enum(
+    RefundStatusValue,
+    description="PROCESSING while the gateway gives the money back (nothing is applied yet, "
+    "but the amount is held: no other refund can take it); SUCCEEDED once given back; FAILED "
+    "when the gateway gave nothing back, which changed nothing.",
 )
 
 
@@ -81,7 +90,10 @@ class Payment(ModelNode):
         return [PaymentAllocation.from_row(row, self._row.currency)
                 for row in await loader.load(self._row.id)]  # fmt: skip
 
-    @strawberry.field
+    @strawberry.field(
+        description="Every refund asked for, oldest first, in progress and failed ones too "
+        "(see status); refundedAmount counts those that succeeded."
+    )
     async def refunds(self, info: Info) -> list[PaymentRefund]:
         loader = info.context.loaders.children(PaymentRefundRow, "payment_id", "id")
         return [PaymentRefund.from_row(row, self._row.currency)
@@ -211,17 +223,35 @@ class PaymentAllocation:
         )
 
 
-@strawberry.type(description="Money given back from a payment.")
+@strawberry.type(
+    description="Money given back from a payment: from one invoice, or from unused retainer "
+    "money. A refund that takes from several invoices is one of these for each."
+)
 class PaymentRefund:
     amount: Money
     refunded_on: date
     mode: PaymentMode  # type: ignore[valid-type]
     reference: str
-    _document_id: strawberry.Private[int | None]
+    status: RefundStatus  # type: ignore[valid-type]
+    _row: strawberry.Private[PaymentRefundRow]
 
     @strawberry.field(description="The invoice that is due again; null for retainer money.")
     async def document(self, info: Info) -> SalesDocumentNode | None:
-        return await _document(info, self._document_id)
+        return await _document(info, self._row.document_id)
+
+    @strawberry.field(
+        permission_classes=[IsStaffOrPartner],
+        description=f"Why the gateway gave nothing back; empty otherwise. {STAFF_ONLY}",
+    )
+    def failure_reason(self) -> str:
+        return self._row.failure_reason
+
+    @strawberry.field(
+        permission_classes=[IsStaffOrPartner],
+        description=f"The gateway's id for the refund. {STAFF_ONLY}",
+    )
+    def gateway_reference(self) -> str:
+        return self._row.gateway_reference
 
     @classmethod
     def from_row(cls, row: PaymentRefundRow, currency: str) -> PaymentRefund:
@@ -230,7 +260,8 @@ class PaymentRefund:
             refunded_on=row.refunded_on,
             mode=row.mode,
             reference=row.reference,
-            _document_id=row.document_id,
+            status=row.status,
+            _row=row,
         )
 
 
@@ -394,6 +425,9 @@ class SettleTestPaymentInput:
 @strawberry.type
 class ReconcilePaymentsPayload:
     changed: int = strawberry.field(description="How many payments the gateway's answer ended.")
+    changed_refunds: int = strawberry.field(
+        description="How many refunds the gateway's answer ended."
+    )
     errors: list[UserError]
 
 
@@ -418,11 +452,15 @@ class PaymentMutations:
 
     @strawberry.mutation(
         permission_classes=[IsAdmin],
-        description="Asks the gateways now about payments left in flight for a minute or more "
-        "(Portico also does this every 30 seconds and at start-up).",
+        description="Asks the gateways now about payments and refunds left in flight for a "
+        "minute or more (Portico also does this every 30 seconds and at start-up).",
     )
     async def reconcile_payments(self, info: Info) -> ReconcilePaymentsPayload:
-        return ReconcilePaymentsPayload(changed=await online_payments.reconcile(), errors=[])
+        return ReconcilePaymentsPayload(
+            changed=await online_payments.reconcile(),
+            changed_refunds=await refunds.reconcile(),
+            errors=[],
+        )
 
     @strawberry.mutation(
         permission_classes=[IsStaff],
@@ -471,24 +509,33 @@ class PaymentMutations:
 
     @strawberry.mutation(
         permission_classes=[IsStaff],
-        description="Records money given back: unused retainer money first, then what it paid "
-        "of its invoices, newest first; those invoices are due again.",
+        description="Gives money back: unused retainer money first, then what it paid of its "
+        "invoices, newest first; those invoices are due again once the money is given back. "
+        "Through the gateway, the refund may answer PROCESSING with REFUND_IN_PROGRESS (the "
+        "gateway has not answered; Portico asks it again within minutes) or FAILED with "
+        "GATEWAY_ERROR (nothing was given back and nothing changed).",
     )
     async def refund_payment(self, info: Info, input: RefundPaymentInput) -> PaymentPayload:
+        problems: list[UserError] = []
+
         async def action() -> dict:
-            row = await payments.refund_payment(
+            refunded = await refunds.refund_payment(
                 info.context.staff,
                 decode_id(input.payment_id, Payment),
-                payments.RefundDetails(
+                refunds.RefundDetails(
                     amount=input.amount,
                     mode=PaymentModeValue(input.mode.value),
                     refunded_on=input.refunded_on,
                     reference=input.reference,
                 ),
             )
-            return {"payment": Payment.from_row(row)}
+            if (problem := refunded.problem()) is not None:
+                problems.append(UserError.from_problem(problem))
+            return {"payment": Payment.from_row(refunded.payment)}
 
-        return await payload_or_errors(PaymentPayload, action)
+        payload = await payload_or_errors(PaymentPayload, action)
+        payload.errors.extend(problems)
+        return payload
 
 
 @strawberry.input
