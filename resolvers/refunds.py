@@ -9,7 +9,8 @@ invoices; one the gateway refused ends FAILED and changes nothing. A crash in be
 PROCESSING refund that `reconcile` ends by asking the gateway, which cancels a key never used,
 so a call still under way can no longer give money back.
 
-A refund of a payment staff recorded is only recorded, at once: there is no gateway to ask.
+Money the business gives back itself (cash, cheque, a bank transfer), and any refund of a
+payment staff recorded, is only recorded, at once: the gateway is not asked.
 """
 
 from __future__ import annotations
@@ -53,12 +54,16 @@ from resolvers.validation import Checker
 
 logger = logging.getLogger("portico.refunds")
 
+# How a gateway takes payments: a refund in the payment's own mode goes back through it.
+GATEWAY_MODES = {PaymentMode.CARD: "card", PaymentMode.ACH: "bank account"}
 NOTHING_GIVEN_BACK = "The gateway gave nothing back."
 
 
 @dataclass(frozen=True)
 class RefundDetails:
     amount: Decimal
+    # The payment's own gateway mode goes back through the gateway; any other mode records
+    # money the business gave back itself.
     mode: PaymentMode
     refunded_on: date | None = None
     reference: str = ""
@@ -97,7 +102,7 @@ async def refund_payment(
         payment = await locked_payment(principal, payment_id)
         if payment.status != PaymentStatus.SUCCEEDED:
             raise reject(ErrorCode.INVALID_TRANSITION, "Only a completed payment is refunded.")
-        through_gateway = _through_gateway(payment)
+        through_gateway = _through_gateway(payment, details.mode)
         refunded_on = details.refunded_on or today
         minor = amount_in(details.amount, payment.currency)
         held = await held_by_refunds(payment.id)
@@ -128,9 +133,23 @@ async def refund_payment(
     return Refunded(await Payment.get(id=payment.id), refund.status, refund.failure_reason)
 
 
-def _through_gateway(payment: Payment) -> bool:
-    """Whether the gateway gives the money back: it does for a payment it took."""
-    return bool(payment.gateway_reference)
+def _through_gateway(payment: Payment, mode: PaymentMode) -> bool:
+    """Whether the gateway gives the money back: it does for a payment it took, refunded the
+    way it was paid. Money the business gave back another way is only recorded, so the
+    customer is never paid back twice."""
+    if not payment.gateway_reference:
+        return False
+    if mode == payment.mode:
+        return True
+    if mode in GATEWAY_MODES:
+        raise reject(
+            ErrorCode.INVALID,
+            f"This payment goes back to the {GATEWAY_MODES[payment.mode]} it was paid with "
+            f"({payment.mode}), or is recorded as given back another way (cash, cheque, bank "
+            "transfer, other).",
+            ["mode"],
+        )
+    return False
 
 
 def _what_is_left(held: RefundHold) -> str:

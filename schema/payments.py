@@ -230,7 +230,10 @@ class PaymentAllocation:
 class PaymentRefund:
     amount: Money
     refunded_on: date
-    mode: PaymentMode  # type: ignore[valid-type]
+    mode: PaymentMode = strawberry.field(  # type: ignore[valid-type]
+        description="The payment's own mode (CARD, ACH) for a payment taken online: given back "
+        "through the gateway. Any other: given back by the business itself."
+    )
     reference: str
     status: RefundStatus  # type: ignore[valid-type]
     _row: strawberry.Private[PaymentRefundRow]
@@ -403,7 +406,11 @@ class ApplyRetainerPaymentPayload:
 class RefundPaymentInput:
     payment_id: strawberry.ID
     amount: Decimal
-    mode: PaymentMode  # type: ignore[valid-type]
+    mode: PaymentMode = strawberry.field(  # type: ignore[valid-type]
+        description="How the money goes back. A payment taken online goes back through its "
+        "gateway when refunded in its own mode (CARD, ACH); CASH, CHEQUE, BANK_TRANSFER or "
+        "OTHER record money the business gave back itself, and the gateway is not asked."
+    )
     refunded_on: date | None = strawberry.field(default=None, description=TODAY_BY_DEFAULT)
     reference: str = ""
 

@@ -1,6 +1,7 @@
 """Staff giving money back from payments: a refund of a payment taken online goes back through
 the gateway under its own key and is committed before the gateway is asked, so a lost answer or
-a refused refund never leaves Portico and the gateway disagreeing."""
+a refused refund never leaves Portico and the gateway disagreeing; money the business gave back
+itself is only recorded."""
 
 from __future__ import annotations
 
@@ -166,3 +167,21 @@ async def test_retainer_money_being_refunded_cannot_be_applied(
     stored = await Payment.get(id=row_id(payment["id"]))
     # Never given back, so the retainer money is the customer's again.
     assert (stored.unused_minor, stored.refunded_minor) == (30000, 0)
+
+
+async def test_money_given_back_another_way_is_only_recorded(client, world: World) -> None:
+    document, payment = await paid_by_card(client, world)
+    cash = await refund(client, world, payment, "20", mode="CASH", reference="Till 2")
+    assert cash["errors"] == []
+    assert [(r["mode"], r["status"]) for r in cash["payment"]["refunds"]] == [("CASH", "SUCCEEDED")]
+    assert cash["payment"]["refundedAmount"] == {"amount": "20.00"}
+    assert await given_back(payment) == []  # the customer is not paid back twice
+    assert await invoice_state(document) == (2000, "PARTIALLY_PAID")
+    card = await refund(client, world, payment, "80")
+    assert card["errors"] == []
+    assert [r.amount_minor for r in await given_back(payment)] == [8000]
+    # A card payment cannot go back to a bank account through the gateway.
+    other_document, other = await paid_by_card(client, world)
+    wrong = await refund(client, world, other, "10", mode="ACH")
+    assert [(e["code"], e["field"]) for e in wrong["errors"]] == [("INVALID", ["mode"])]
+    assert await invoice_state(other_document) == (0, "PAID")
