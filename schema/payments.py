@@ -411,7 +411,10 @@ class RefundPaymentInput:
         "gateway when refunded in its own mode (CARD, ACH); CASH, CHEQUE, BANK_TRANSFER or "
         "OTHER record money the business gave back itself, and the gateway is not asked."
     )
-    refunded_on: date | None = strawberry.field(default=None, description=TODAY_BY_DEFAULT)
+    refunded_on: date | None = strawberry.field(
+        default=None,
+        description="From the payment's date to today. " + TODAY_BY_DEFAULT,
+    )
     reference: str = ""
 
 

@@ -14,16 +14,20 @@ from integrations.gateways.base import GatewayError, Refund, RefundStatus
 from models.documents import SalesDocument
 from models.payments import Payment, PaymentRefund
 from resolvers import refunds
-from tests.conftest import World, gql
+from tests.conftest import TODAY, World, gid, gql
 from tests.test_online_payments import gateway, invoice, pay, row_id
 
 REFUND = """mutation($input: RefundPaymentInput!) { refundPayment(input: $input) {
   payment { refundedAmount { amount } unusedAmount { amount }
     refunds { amount { amount } mode status failureReason document { number status } } }
   errors { code field message } } }"""
+REFUND_CREDIT = """mutation($input: RefundCreditInput!) { refundCredit(input: $input) {
+  creditNote { creditsRemaining { amount } } errors { code field } } }"""
 APPLY = """mutation($p: ID!, $i: ID!, $amount: Decimal!) {
   applyRetainerPayment(input: {paymentId: $p, invoiceId: $i, amount: $amount}) {
     payment { unusedAmount { amount } } errors { code } } }"""
+RECORD = """mutation($input: RecordPaymentInput!) { recordPayment(input: $input) {
+  payment { id } errors { code } } }"""
 
 
 async def refund(client, world: World, payment: dict, amount: str, mode: str = "CARD", **more):
@@ -185,3 +189,46 @@ async def test_money_given_back_another_way_is_only_recorded(client, world: Worl
     wrong = await refund(client, world, other, "10", mode="ACH")
     assert [(e["code"], e["field"]) for e in wrong["errors"]] == [("INVALID", ["mode"])]
     assert await invoice_state(other_document) == (0, "PAID")
+
+
+async def test_refunds_are_dated_from_the_payment_to_today(client, world: World) -> None:
+    document = await invoice(client, world)
+    recorded = await gql(
+        client,
+        RECORD,
+        {"input": {"customerId": gid("Customer", world.customer_a), "mode": "CHEQUE",
+                   "paidOn": "2026-11-10",
+                   "allocations": [{"documentId": document["id"], "amount": "100"}]}},
+        token=world.tokens["staff"],
+    )  # fmt: skip
+    payment = recorded["data"]["recordPayment"]["payment"]
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    for on, message in (("2099-01-01", "in the future"), (tomorrow, "in the future"),
+                        ("2026-11-09", "before the payment")):  # fmt: skip
+        refused = await refund(client, world, payment, "10", mode="CHEQUE", refundedOn=on)
+        assert [(e["code"], e["field"]) for e in refused["errors"]] == [("INVALID", ["refundedOn"])]
+        assert message in refused["errors"][0]["message"]
+    for on in ("2026-11-10", TODAY.isoformat()):
+        done = await refund(client, world, payment, "10", mode="CHEQUE", refundedOn=on)
+        assert done["errors"] == []
+    assert await PaymentRefund.all().count() == 2
+
+
+async def test_credit_refunds_are_dated_from_the_credit_note_to_today(client, world: World) -> None:
+    from tests.test_credits import issued
+
+    credit = await issued(client, world, "CREDIT_NOTE", issueDate="2026-11-10")
+
+    async def refund_credit(on: str) -> dict:
+        refund_input = {"creditNoteId": credit["id"], "amount": "10", "refundedOn": on}
+        body = await gql(
+            client, REFUND_CREDIT, {"input": refund_input}, token=world.tokens["staff"]
+        )
+        return body["data"]["refundCredit"]
+
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    for on in ("2099-01-01", tomorrow, "2026-11-09"):
+        refused = await refund_credit(on)
+        assert refused["errors"] == [{"code": "INVALID", "field": ["refundedOn"]}], on
+    done = await refund_credit("2026-11-10")
+    assert done["creditNote"] == {"creditsRemaining": {"amount": "90.00"}}
