@@ -131,17 +131,33 @@ async def pay_as(payer: Payer, request: PayRequest) -> Payment:
             await IdempotencyKey.filter(contact_id=principal.contact.id, key=key).update(
                 payment_id=payment.id
             )
-    if earlier is not None:
-        return await _outcome_of(earlier)
-    crash_point("before-charge")
-    charge = await _charge(payment, method.token)
-    crash_point("after-charge")
-    if charge is not None:
-        payment = await resolve(payment.id, charge)
-    crash_point("after-commit")
-    if request.save_payment_method and request.token and payment.status != PaymentStatus.FAILED:
-        await payment_methods.save(principal, request.token, quietly=True)
+    if earlier is None:
+        crash_point("before-charge")
+        charge = await _charge(payment, method.token)
+        crash_point("after-charge")
+        if charge is not None:
+            payment = await resolve(payment.id, charge)
+        crash_point("after-commit")
+    else:
+        payment = await _outcome_of(earlier)
+    if request.save_payment_method and request.token:
+        payment = await _save_method(principal, payment, request.token)
     return payment
+
+
+async def _save_method(principal: ContactPrincipal, payment: Payment, token: str) -> Payment:
+    """Keeps the card or bank account a payment was made with, as its payer asked, once the
+    gateway took it. Whichever request gets here first (the payment's own, or a repeat after
+    it died) saves it; the payment then names it, so a later repeat has nothing to do."""
+    taken = payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.PENDING)
+    if not taken or payment.payment_method_id is not None:
+        return payment
+    saved = await payment_methods.save(principal, token, quietly=True)
+    if saved is not None:
+        await Payment.filter(id=payment.id, payment_method_id__isnull=True).update(
+            payment_method_id=saved.id
+        )
+    return await Payment.get(id=payment.id)
 
 
 async def _attempt(payer: Payer, request: PayRequest, method: _Method, gateway: str) -> Payment:

@@ -327,6 +327,33 @@ async def test_reconcile_ends_attempts_whose_answer_was_lost(
     assert await online_payments.reconcile(older_than=timedelta(0)) == 0
 
 
+async def test_a_repeat_after_the_payer_died_saves_the_card_once(
+    client, world: World, monkeypatch
+) -> None:
+    document = await invoice(client, world)
+
+    def die_after_commit(name: str) -> None:
+        if name == "after-commit":
+            raise RuntimeError("the worker died")
+
+    monkeypatch.setattr(online_payments, "crash_point", die_after_commit)
+    payment_input = {"idempotencyKey": "save-after-crash", "token": "tok_mastercard",
+                     "savePaymentMethod": True,
+                     "allocations": [{"documentId": document["id"], "amount": "100"}]}  # fmt: skip
+    died = await gql(client, PAY, {"input": payment_input}, token=world.tokens["contact_a"])
+    assert died["data"] is None or died["data"]["payInvoices"] is None
+    monkeypatch.undo()
+    saved = "{ savedPaymentMethods { last4 } }"
+    for _ in range(2):
+        again = await pay(client, world, (document, "100"), key="save-after-crash",
+                          token="tok_mastercard", savePaymentMethod=True)  # fmt: skip
+        assert (again["payment"]["status"], again["errors"]) == ("SUCCEEDED", [])
+        listed = await gql(client, saved, token=world.tokens["contact_a"])
+        assert listed["data"]["savedPaymentMethods"] == [{"last4": "4444"}]
+    payment = await Payment.get(id=row_id(again["payment"]["id"]))
+    assert payment.payment_method_id is not None
+
+
 async def test_refunding_a_card_payment_goes_back_through_the_gateway(client, world: World) -> None:
     document = await invoice(client, world)
     paid = (await pay(client, world, (document, "100")))["payment"]
