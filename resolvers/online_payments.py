@@ -5,12 +5,12 @@ The attempt is committed first (PROCESSING; its allocations hold the invoices' b
 other payment can take it), then the gateway is charged with the payment's own key, then the
 outcome is written in a second transaction. A crash in between leaves a PROCESSING payment that
 `reconcile` ends by asking the gateway, which charges at most once per key: nothing is lost
-and nothing is taken twice.
+and nothing is taken twice. A request repeated with the same idempotency key is answered at
+once with the first one's payment as it stands, in progress or not.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import json
@@ -61,7 +61,6 @@ logger = logging.getLogger("portico.payments")
 
 MODE_OF = {MethodKind.CARD: PaymentMode.CARD, MethodKind.BANK_ACCOUNT: PaymentMode.ACH}
 ACCEPTS = {MethodKind.CARD: "card", MethodKind.BANK_ACCOUNT: "ach"}
-KEY_WAIT = timedelta(seconds=30)
 # Longer than anyone retries a payment request.
 KEYS_KEPT = timedelta(hours=48)
 
@@ -354,18 +353,16 @@ async def _claim(principal: ContactPrincipal, key: str, fingerprint: str) -> Ide
 
 
 async def _outcome_of(claim: IdempotencyKey) -> Payment:
-    """The first request's payment, once its gateway call has ended (or the wait runs out)."""
-    deadline = datetime.now(UTC) + KEY_WAIT
-    while True:
-        payment = await Payment.get(id=claim.payment_id)
-        if payment.status != PaymentStatus.PROCESSING:
-            return payment
-        if datetime.now(UTC) >= deadline:
-            # No gateway call lasts this long: the first request died. Ending its attempt now
-            # is safe, as cancelling the key stops any charge still under way.
-            charge = await _current_charge(payment)
-            return payment if charge is None else await resolve(payment.id, charge)
-        await asyncio.sleep(0.05)
+    """The first request's payment, at once: a request repeated while the first one is still
+    with the gateway gets it PROCESSING, and asks again later. Only an attempt gone stale (its
+    request died) is ended here, as the reconciler would: cancelling its key stops any charge
+    still under way."""
+    payment = await Payment.get(id=claim.payment_id)
+    stale = payment.updated_at <= datetime.now(UTC) - STALE_AFTER
+    if payment.status != PaymentStatus.PROCESSING or not stale:
+        return payment
+    charge = await _current_charge(payment)
+    return payment if charge is None else await resolve(payment.id, charge)
 
 
 async def _method(principal: ContactPrincipal, request: PayRequest, gateway: str) -> _Method:

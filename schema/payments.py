@@ -552,8 +552,8 @@ class PaymentMutations:
 class PayInvoicesInput:
     idempotency_key: str = strawberry.field(
         description="Unique per payment the contact means to make (8-100 characters): sending "
-        "the same request again with it returns the first result and never charges twice. "
-        "Kept for at least 24 hours."
+        "the same request again with it returns the first result, as it stands then, and "
+        "never charges twice. Kept for at least 24 hours."
     )
     allocations: list[PaymentAllocationInput] = strawberry.field(
         description="The invoices, or one retainer invoice, and how much of each to pay: the "
@@ -592,6 +592,12 @@ class RemovePaymentMethodPayload:
     errors: list[UserError]
 
 
+IN_PROGRESS = (
+    "The payment is still with the gateway. Send the same request again (same idempotency key) "
+    "or read the payment by id until it has ended; it is never charged twice."
+)
+
+
 @strawberry.type
 class PortalPaymentMutations:
     @strawberry.mutation(
@@ -600,7 +606,9 @@ class PortalPaymentMutations:
         "payment by card or bank account. A card payment completes at once; a bank debit stays "
         "PENDING until the bank settles it. A failed payment is kept as FAILED and returned "
         "with an error: PAYMENT_DECLINED when the bank said no, PAYMENT_NOT_COMPLETED when it "
-        "may be tried again with a new idempotency key.",
+        "may be tried again with a new idempotency key. A payment the gateway has not answered "
+        "for yet is returned PROCESSING with PAYMENT_IN_PROGRESS, at once, also to a repeated "
+        "request: send it again or read the payment until it has ended.",
     )
     async def pay_invoices(self, info: Info, input: PayInvoicesInput) -> PaymentPayload:
         async def action() -> dict:
@@ -621,6 +629,10 @@ class PortalPaymentMutations:
         if row is not None and row.status == PaymentStatusValue.FAILED:
             code = ErrorCode.PAYMENT_DECLINED if row.declined else ErrorCode.PAYMENT_NOT_COMPLETED
             payload.errors.append(UserError(field=None, message=row.failure_reason, code=code))
+        if row is not None and row.status == PaymentStatusValue.PROCESSING:
+            payload.errors.append(
+                UserError(field=None, message=IN_PROGRESS, code=ErrorCode.PAYMENT_IN_PROGRESS)
+            )
         return payload
 
     @strawberry.mutation(
