@@ -5,7 +5,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0014_conversation')]
+    dependencies = [('models', '0016_persisted_queries')]
 
     initial = False
 
