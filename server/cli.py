@@ -36,10 +36,10 @@ def main(argv: list[str] | None = None) -> None:
 
     commands.add_parser("export-schema", help="print the GraphQL SDL")
 
-    payments = commands.add_parser("payments", help="online payments")
+    payments = commands.add_parser("payments", help="online payments and refunds")
     payment_commands = payments.add_subparsers(dest="payments_command", required=True)
     reconcile = payment_commands.add_parser(
-        "reconcile", help="end payments left in flight by asking their gateway"
+        "reconcile", help="end payments and refunds left in flight by asking their gateway"
     )
     reconcile.add_argument(
         "--older-than", type=float, default=60, metavar="SECONDS",
@@ -158,8 +158,10 @@ def _payments(settings: Settings, args: argparse.Namespace) -> None:
     from server import payment_commands
 
     if args.payments_command == "reconcile":
-        changed = asyncio.run(_with_database(settings, payment_commands.reconcile(args.older_than)))
-        print(f"Reconciled {changed} payments.")
+        payments, refunds = asyncio.run(
+            _with_database(settings, payment_commands.reconcile(args.older_than))
+        )
+        print(f"Reconciled {payments} payments and {refunds} refunds.")
         return
     settled = asyncio.run(
         _with_database(
