@@ -18,7 +18,7 @@ from enum import Enum
 from itertools import count
 from typing import Any, Generic, TypeVar
 
-from tortoise.queryset import AwaitableQuery, QuerySet
+from tortoise.queryset import AwaitableQuery, QuerySet, ValuesListQuery
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -33,6 +33,8 @@ class _Rendered:
     params: tuple[Any, ...]
     slots: tuple[tuple[int, tuple[Hashable, ...]], ...]  # parameter index, path of its value
     select_related_idx: list[Any] | None
+    # For a values_list query: the columns the driver does not give as their Python values.
+    conversions: tuple[tuple[int, Callable[[Any], Any]], ...]
 
     def get_parameterized_sql(self, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
         params = list(self.params)
@@ -68,6 +70,27 @@ class PreparedQuery(Generic[R]):
         self._rendered: dict[Hashable, _Rendered] = {}
 
     async def run(self, **values: Any) -> R:
+        query, rendered = self._prepared(values)
+        # Concurrent runs share the template: _execute reads what is set here before it first
+        # awaits, so each run executes its own SQL parameters on its own connection.
+        query.query = _Fixed(*rendered.get_parameterized_sql(values))
+        if rendered.select_related_idx is not None:
+            query._select_related_idx = rendered.select_related_idx
+        return await query._execute()
+
+    async def rows(self, **values: Any) -> list[list[Any]]:
+        """The rows of a `values_list` query as plain lists of Python values, for hot read
+        paths: no model objects, and a call per value only where the driver's value is not
+        already the field's (decimals, and dates on SQLite)."""
+        query, rendered = self._prepared(values)
+        _, result = await query._db.execute_query(*rendered.get_parameterized_sql(values))
+        rows = [list(row) for row in result]
+        for index, convert in rendered.conversions:
+            for row in rows:
+                row[index] = convert(row[index])
+        return rows
+
+    def _prepared(self, values: Mapping[str, Any]) -> tuple[AwaitableQuery, _Rendered]:
         shape = _shape(values)
         query = self._templates.get(shape)
         if query is None:
@@ -78,12 +101,7 @@ class PreparedQuery(Generic[R]):
         rendered = self._rendered.get(key)
         if rendered is None:
             rendered = self._rendered[key] = _render(self._build, values, query._db)
-        # Concurrent runs share the template: _execute reads what is set here before it first
-        # awaits, so each run executes its own SQL parameters on its own connection.
-        query.query = _Fixed(*rendered.get_parameterized_sql(values))
-        if rendered.select_related_idx is not None:
-            query._select_related_idx = rendered.select_related_idx
-        return await query._execute()
+        return query, rendered
 
 
 def _render(build: Callable[..., AwaitableQuery], values: Mapping[str, Any], db: Any) -> _Rendered:
@@ -103,7 +121,18 @@ def _render(build: Callable[..., AwaitableQuery], values: Mapping[str, Any], db:
     if missing:
         raise TypeError(f"Not SQL parameters of the prepared query: {sorted(missing)}")
     related = query._select_related_idx if isinstance(query, QuerySet) else None
-    return _Rendered(sql, tuple(params), slots, related)
+    return _Rendered(sql, tuple(params), slots, related, _conversions(query))
+
+
+def _conversions(query: AwaitableQuery) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    if not isinstance(query, ValuesListQuery):
+        return ()
+    native = {name for _, name, _ in query.model._meta.db_native_fields}
+    return tuple(
+        (index, query.resolve_to_python_value(query.model, name))
+        for index, name in enumerate(query.fields.values())
+        if name not in native
+    )
 
 
 def _is_parameter(value: Any) -> bool:

@@ -204,7 +204,7 @@ class FeedSubscriber:
         feed: ActivityFeed,
         principal: Principal,
         customer_id: int | None,
-        send_payload: Callable[[str], Awaitable[None]],
+        send_payload: Callable[[delivery.EncodedPayload], Awaitable[None]],
     ) -> None:
         self.feed = feed
         self.principal = principal
@@ -214,11 +214,11 @@ class FeedSubscriber:
         self.joined = False
         self._send_payload = send_payload
         self._behind = True  # it replays before it takes the live stream
-        self._pending: deque[tuple[int | None, str]] = deque()
+        self._pending: deque[tuple[int | None, delivery.EncodedPayload]] = deque()
         self._wakeup: asyncio.Future[None] | None = None
         self._login_ended = False
 
-    def offer(self, seq: int | None, payload: str) -> None:
+    def offer(self, seq: int | None, payload: delivery.EncodedPayload) -> None:
         """From the feed; never waits."""
         if seq is not None:
             if self._behind:

@@ -7,6 +7,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.relay import to_base64
 from tortoise.expressions import Q
 
@@ -14,7 +15,6 @@ from auth.errors import Forbidden
 from models.documents import CreditUse as CreditUseRow
 from models.documents import DocumentKind as DocumentKindValue
 from models.documents import DocumentStatus as DocumentStatusValue
-from models.documents import LineItem as LineItemRow
 from models.documents import SalesDocument as SalesDocumentRow
 from models.documents import Shipment as ShipmentRow
 from pdf.links import pdf_path
@@ -24,11 +24,13 @@ from resolvers import (
     document_visibility,
     documents,
     due_dates,
+    line_items,
     links,
     portal_documents,
     shipments,
 )
 from resolvers.document_totals import margin_minor
+from resolvers.line_items import LineRow
 from resolvers.pagination import Ordering
 from schema.context import Info
 from schema.customers import ContactPerson, Customer
@@ -52,6 +54,7 @@ from schema.relay import (
     resolve_node,
     row_id,
 )
+from schema.selection import selects
 
 if TYPE_CHECKING:
     from schema.comments import Comment
@@ -81,7 +84,7 @@ class PaymentMethod(Enum):
     ACH = "ach"
 
 
-def line_margin(row: LineItemRow, currency: str) -> int | None:
+def line_margin(row: LineRow, currency: str) -> int | None:
     if row.cost_rate is None:
         return None
     return margin_minor(row.amount_minor, row.discount_minor, row.quantity, row.cost_rate, currency)
@@ -102,7 +105,7 @@ class LineItem:
     tax_percent: Decimal
     amount: Money = strawberry.field(description="Quantity x rate, before discount and tax.")
     discount: Money
-    _row: strawberry.Private[LineItemRow]
+    _row: strawberry.Private[LineRow]
     _currency: strawberry.Private[str]
 
     @strawberry.field(
@@ -121,7 +124,7 @@ class LineItem:
         return None if minor is None else Money.of(minor, self._currency)
 
     @classmethod
-    def from_row(cls, row: LineItemRow, currency: str) -> LineItem:
+    def from_row(cls, row: LineRow, currency: str) -> LineItem:
         return cls(
             _row=row,
             _currency=currency,
@@ -157,16 +160,22 @@ class SalesDocumentNode(ModelNode):
     created_at: datetime
     status: DocumentStatus
     _row: strawberry.Private[SalesDocumentRow]
+    # Set when the page that holds the document loaded them with its other documents'.
+    _line_items: strawberry.Private[list[LineItem] | None] = None
 
     @strawberry.field
     async def customer(self, info: Info) -> Customer:
         return await Customer.load(info, self._row.customer_id)
 
     @strawberry.field(description="In the order they appear on the document.")
-    async def line_items(self, info: Info) -> list[LineItem]:
-        loader = info.context.loaders.children(LineItemRow, "document_id", "position")
-        rows = await loader.load(self._row.id)
-        return [LineItem.from_row(row, self.currency) for row in rows]
+    def line_items(self, info: Info) -> list[LineItem]:
+        if self._line_items is not None:
+            return self._line_items
+        return self._load_line_items(info)  # type: ignore[return-value] - graphql-core awaits it
+
+    async def _load_line_items(self, info: Info) -> list[LineItem]:
+        await with_line_items(info, [self])
+        return self._line_items or []
 
     @strawberry.field(
         description="The PDF: GET it with the same authentication as /graphql. Add "
@@ -222,8 +231,8 @@ class SalesDocumentNode(ModelNode):
         f"line has a cost. {STAFF_ONLY}",
     )
     async def margin(self, info: Info) -> Money | None:
-        loader = info.context.loaders.children(LineItemRow, "document_id", "position")
-        margins = [line_margin(row, self.currency) for row in await loader.load(self._row.id)]
+        lines = await _line_rows(info).load(self._row.id)
+        margins = [line_margin(row, self.currency) for row in lines]
         known = [minor for minor in margins if minor is not None]
         return Money.of(sum(known), self.currency) if known else None
 
@@ -265,6 +274,20 @@ class SalesDocumentNode(ModelNode):
         rows = await info.context.loaders.by_id(SalesDocumentRow).load_many(ids)
         return [cls.from_row(r) if r is not None and r.kind == cls.kind_value else None
                 for r in rows]  # fmt: skip
+
+
+async def with_line_items(info: Info, documents: list[SalesDocumentNode]) -> None:
+    """Loads the line items of all the documents at once (one statement for a page)."""
+    lines = await _line_rows(info).load_many([document._row.id for document in documents])
+    for document, rows in zip(documents, lines, strict=True):
+        document._line_items = [LineItem.from_row(row, document.currency) for row in rows]
+
+
+def _line_rows(info: Info) -> DataLoader[int, list[LineRow]]:
+    principal = info.context.principal
+    return info.context.loaders.keyed(
+        ("line_rows",), lambda ids: line_items.lines_of(principal, ids)
+    )
 
 
 @strawberry.interface(name="Payable", description="A document the customer pays.")
@@ -551,10 +574,13 @@ class DocumentQueries:
             raise Forbidden("Only staff can filter by what the customer viewed.")
         hidden = await document_visibility.hidden_kinds(principal)
         where = _where(filter, hidden, await calendars.today(principal.organization_id))
-        return await connection(
+        page = await connection(
             info, SalesDocumentNode, where=where, order_by=_ordering(order_by),
             first=first, after=after,
         )  # fmt: skip
+        if selects(info, "lineItems"):
+            await with_line_items(info, [edge.node for edge in page.edges])
+        return page
 
     @strawberry.field(
         permission_classes=[IsAuthenticated],
@@ -700,7 +726,9 @@ class RefundCreditInput:
     credit_note_id: strawberry.ID
     amount: Decimal
     reference: str = ""
-    refunded_on: date | None = strawberry.field(default=None, description=TODAY_BY_DEFAULT)
+    refunded_on: date | None = strawberry.field(
+        default=None, description="From the credit note's date to today. " + TODAY_BY_DEFAULT
+    )
 
 
 @strawberry.type

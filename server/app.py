@@ -19,7 +19,7 @@ from integrations.gateways.test_gateway import TestGateway
 from pdf import renderer as pdf_renderer
 from pdf.links import DOCUMENT_ROUTE, RECEIPT_ROUTE, STATEMENT_ROUTE
 from resolvers import files, links
-from server import access_log, housekeeping, unavailable
+from server import access_log, heap, housekeeping, unavailable
 from server.database import close_database, open_database
 from server.delivery import configure_pdfs, outbox_delivery
 from server.file_routes import FileDownloads
@@ -49,7 +49,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     )
     access_log.install()
     unavailable.install_log_filters()
-    passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
+    passwords.configure(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.password_workers
+    )
     sealing.configure(settings.secret_key)
     links.configure(settings.links)
     sms.install(sms.sender_from_url(settings.sms_url))
@@ -72,7 +74,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         background = [
             asyncio.create_task(housekeeping.run_forever()),
             asyncio.create_task(housekeeping.reconcile_payments_forever()),
+            asyncio.create_task(graphql.persisted_queries.refresh_forever()),
         ]
+        heap.freeze_startup_objects()
         try:
             async with outbox_delivery(settings):
                 yield

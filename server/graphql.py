@@ -16,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
@@ -26,10 +26,12 @@ from auth.principals import Anonymous, Principal
 from auth.sessions import SessionPolicy, principal_for_session
 from resolvers import calendars, mfa, preferences
 from resolvers.database_outage import is_database_unreachable
+from resolvers.persisted_queries import PersistedQueries
 from schema import delivery
 from schema.authentication import SESSION_COOKIE
 from schema.context import Context
 from schema.root import build_schema
+from server import persisted_queries
 from server.settings import Settings
 from server.transport_ws import TransportWSHandler
 
@@ -76,8 +78,12 @@ class PorticoGraphQL(GraphQL):
             logger.warning(
                 "GraphiQL is served but PORTICO_INTROSPECTION is off: it cannot read the schema."
             )
+        self.persisted_queries = PersistedQueries()
         super().__init__(
-            build_schema(introspection=settings.allows_introspection),
+            build_schema(
+                introspection=settings.allows_introspection,
+                persisted_queries=self.persisted_queries,
+            ),
             graphql_ide="graphiql" if settings.graphiql else None,
             # Queries over GET would let a cross-site page read with the viewer's cookie.
             allow_queries_via_get=False,
@@ -89,6 +95,11 @@ class PorticoGraphQL(GraphQL):
         )
         self.settings = settings
         self.session_policy = SessionPolicy.from_settings(settings)
+
+    def encode_json(self, data: object) -> str:
+        # One function for responses and websocket messages alike (orjson, see there): the
+        # shared live path (schema.activity_feeds) splices `next` frames from pieces it encodes.
+        return delivery.encode_json(data)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -119,10 +130,22 @@ class PorticoGraphQL(GraphQL):
                 raise error.original_error
         return await super().process_result(request, result)
 
-    def encode_json(self, data: object) -> str:
-        # Strawberry's own encoding, pinned: the shared live path (schema.activity_feeds)
-        # splices `next` frames from pieces encoded with the same function.
-        return delivery.encode_json(data)
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # A document named by its hash (persisted queries, server.persisted_queries).
+        named = await persisted_queries.with_document(request_data, self.persisted_queries)
+        if isinstance(named, ExecutionResult):
+            return named
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, named
+        )
 
     def parse_json(self, data: str | bytes) -> Any:
         # A body of `5` or `null`, or one nested beyond reason, is the client's mistake.

@@ -44,13 +44,13 @@ class _PayloadSender:
         self.operation = operation
         # Starlette's socket, under strawberry's adapter: the frame is already text.
         self.websocket: WebSocket = handler.websocket.ws  # type: ignore[attr-defined]
-        self.frame_start, self.frame_end = delivery.next_frame_around(operation.id)
+        self.frames = delivery.NextFrames(operation.id)
 
-    async def __call__(self, payload: str) -> None:
+    async def __call__(self, payload: delivery.EncodedPayload) -> None:
         if self.operation.completed:
             return
         try:
-            await self.websocket.send_text(self.frame_start + payload + self.frame_end)
+            await self.websocket.send_text(self.frames.around(payload))
         except WebSocketDisconnect:
             # The connection is gone and the handler is ending its operations: this one ends
             # as they do, instead of reporting an error nobody can receive.

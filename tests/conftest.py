@@ -133,7 +133,9 @@ def test_settings(url: str, var_dir: Path) -> Settings:
 
 @pytest.fixture
 async def db(database: Settings) -> AsyncIterator[Settings]:
-    passwords.configure(database.argon2_time_cost, database.argon2_memory_kib)
+    passwords.configure(
+        database.argon2_time_cost, database.argon2_memory_kib, database.password_workers
+    )
     sealing.configure(database.secret_key)
     yield database
     await truncate_all_models()
@@ -218,7 +220,7 @@ async def _staff(org: Organization, email: str, role: StaffRole) -> StaffUser:
         email=email,
         name=email.split("@")[0].title(),
         role=role,
-        password_hash=passwords.hash_password(PASSWORD),
+        password_hash=await passwords.hash_password(PASSWORD),
     )
 
 
@@ -236,7 +238,7 @@ async def _customer_with_contact(
         email=email,
         is_primary=True,
         portal_access=PortalAccess.ACTIVE,
-        password_hash=passwords.hash_password(PASSWORD),
+        password_hash=await passwords.hash_password(PASSWORD),
     )
     return customer, contact
 

@@ -12,6 +12,7 @@ from integrations.gateways import registry
 from models.documents import SalesDocument
 from models.outbox import OutboxMessage
 from models.subscriptions import CustomerSubscription
+from server.graphql import PorticoGraphQL
 from tests import graphql_ws
 from tests.conftest import World, error_codes, gid, gql
 from tests.test_activity import websocket_client
@@ -264,3 +265,12 @@ def _resign(gateway, body: bytes) -> dict[str, str]:
     """The signature header for `body`, made as the test gateway makes it."""
     timestamp = int(gateway.clock())
     return {"Portico-Signature": f"t={timestamp},v1={gateway._signature(timestamp, body)}"}
+
+
+def test_text_that_utf8_cannot_hold_is_still_written_as_json() -> None:
+    """Responses are written by orjson, which refuses a lone surrogate; the answer must still
+    come out, escaped as the json module writes it, and not as an internal error."""
+    view = PorticoGraphQL.__new__(PorticoGraphQL)
+    answer = {"data": {"name": "caf\u00e9 \ud800"}}
+    assert json.loads(view.encode_json(answer)) == answer
+    assert json.loads(view.encode_json({"data": {"name": "café"}})) == {"data": {"name": "café"}}
