@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from tortoise.expressions import Q
@@ -17,7 +18,7 @@ from tortoise.functions import Count, Sum
 
 from auth.prepared import PreparedQuery
 from auth.principals import Principal
-from auth.scoping import conditions, scoped
+from auth.scoping import conditions
 from models.documents import DocumentKind, DocumentStatus, SalesDocument
 from models.payments import Payment, PaymentKind, PaymentStatus
 from resolvers import calendars, due_dates
@@ -120,21 +121,53 @@ class PaymentFigures:
     last_payment: Payment | None
 
 
-async def _payment_figures(principal: Principal, customer_id: int | None) -> PaymentFigures:
-    if customer_id is None:
-        return PaymentFigures([], None)
-    payments = scoped(Payment, principal).filter(
-        customer_id=customer_id, status=PaymentStatus.SUCCEEDED
-    )
-    rows = await (
-        payments.filter(kind=PaymentKind.RETAINER_PAYMENT, unused_minor__gt=0)
+def _retainers_query(where: dict[str, Any], customer_id: int) -> Any:
+    return (
+        Payment.filter(**where)
+        .filter(customer_id=customer_id, status=PaymentStatus.SUCCEEDED)
+        .filter(kind=PaymentKind.RETAINER_PAYMENT, unused_minor__gt=0)
         .annotate(amount=Sum("unused_minor"))
         .group_by("currency")
         .order_by("currency")
         .values("currency", "amount")
     )
-    last = await payments.order_by("-paid_on", "-id").first()
+
+
+def _last_payment_query(where: dict[str, Any], customer_id: int) -> Any:
+    return (
+        Payment.filter(**where)
+        .filter(customer_id=customer_id, status=PaymentStatus.SUCCEEDED)
+        .order_by("-paid_on", "-id")
+        .first()
+    )
+
+
+_RETAINERS = PreparedQuery[list[dict[str, Any]]](_retainers_query)
+_LAST_PAYMENT = PreparedQuery[Payment | None](_last_payment_query)
+
+
+async def _payment_figures(principal: Principal, customer_id: int | None) -> PaymentFigures:
+    if customer_id is None:
+        return PaymentFigures([], None)
+    where = conditions(Payment, principal)
+    rows = await _RETAINERS.run(where=where, customer_id=customer_id)
+    last = await _LAST_PAYMENT.run(where=where, customer_id=customer_id)
     return PaymentFigures([Amount(int(row["amount"]), row["currency"]) for row in rows], last)
+
+
+def _overdue_query(where: dict[str, Any], customer_id: int, today: date) -> Any:
+    return (
+        SalesDocument.filter(**where)
+        .filter(due_dates.overdue(today), customer_id=customer_id, kind=DocumentKind.INVOICE)
+        .annotate(amount=Sum("balance_minor"))
+        .group_by("currency")
+        .order_by("currency")
+        .values("currency", "amount")
+    )
+
+
+# The date is part of the shape, not a parameter: one rendering per organization's day.
+_OVERDUE = PreparedQuery[list[dict[str, Any]]](_overdue_query)
 
 
 async def _overdue_figures(principal: Principal, customer_id: int | None) -> list[Amount]:
@@ -142,14 +175,8 @@ async def _overdue_figures(principal: Principal, customer_id: int | None) -> lis
     if customer_id is None:
         return []
     today = await calendars.today(principal.organization_id)
-    rows = await (
-        scoped(SalesDocument, principal)
-        .filter(due_dates.overdue(today), customer_id=customer_id, kind=DocumentKind.INVOICE)
-        .annotate(amount=Sum("balance_minor"))
-        .group_by("currency")
-        .order_by("currency")
-        .values("currency", "amount")
-    )
+    where = conditions(SalesDocument, principal)
+    rows = await _OVERDUE.run(where=where, customer_id=customer_id, today=today)
     return [Amount(int(row["amount"]), row["currency"]) for row in rows]
 
 
