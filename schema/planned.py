@@ -17,7 +17,9 @@ runs every registered document both ways, for each kind of principal, and compar
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import inspect
 from asyncio import ensure_future, gather
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -156,6 +158,21 @@ def steps_of(parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet)
     return steps
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    # Held so that no other selection takes its id while the execution runs.
+    grouped_field_set: GroupedFieldSet
+    steps: list[Step]
+    # Only attributes and __typename: completed in one loop, with nothing that can be pending.
+    leaves_only: bool
+
+    @classmethod
+    def of(cls, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Plan:
+        steps = steps_of(parent_type, grouped_field_set)
+        leaves_only = all(step.kind in (LEAF, TYPENAME) for step in steps)
+        return cls(grouped_field_set, steps, leaves_only)
+
+
 class PlannedFields:
     """The part of an executor that completes plain fields; mixed into Portico's executor."""
 
@@ -164,8 +181,15 @@ class PlannedFields:
     collect_subfields: Callable[..., Any]
     execute_field: Callable[..., Any]
     settle_in_background: Callable[[list[Awaitable[Any]]], None]
-    # Per execution: the steps of each selection, by the selection's identity (kept alive).
-    _planned_steps: dict[int, tuple[GroupedFieldSet, list[Step]]]
+    # Per execution: the plan of each selection, by the selection's identity (kept alive).
+    _planned_steps: dict[int, Plan]
+
+    def plan_of(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Plan:
+        plan = self._planned_steps.get(id(grouped_field_set))
+        if plan is None:
+            plan = Plan.of(parent_type, grouped_field_set)
+            self._planned_steps[id(grouped_field_set)] = plan
+        return plan
 
     def execute_planned_fields(
         self,
@@ -175,14 +199,11 @@ class PlannedFields:
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> Any:
-        planned = self._planned_steps.get(id(grouped_field_set))
-        if planned is None:
-            planned = (grouped_field_set, steps_of(parent_type, grouped_field_set))
-            self._planned_steps[id(grouped_field_set)] = planned
+        plan = self.plan_of(parent_type, grouped_field_set)
         results: dict[str, Any] = {}
         pending: list[str] = []
         try:
-            for step in planned[1]:
+            for step in plan.steps:
                 kind = step.kind
                 key = step.key
                 if kind == LEAF:
@@ -214,6 +235,9 @@ class PlannedFields:
                 results[key] = result
                 if self.is_awaitable(result):
                     pending.append(key)
+        except Replan:  # what was started would race graphql-core's run: it never starts
+            _discard([results[key] for key in pending])
+            raise
         except BaseException:
             if pending:
                 self.settle_in_background([results[key] for key in pending])
@@ -237,14 +261,20 @@ class PlannedFields:
             return self._complete_item(completion.named, value, field_details_list, field_path)
         if not isinstance(value, list | tuple):
             raise Replan
-        items = [
-            None
-            if item is None and not completion.item_non_null
-            else self._complete_item(
-                completion.named, item, field_details_list, Path(field_path, index, None)
-            )
-            for index, item in enumerate(value)
-        ]
+        items: list[Any] = []
+        try:
+            for index, item in enumerate(value):
+                if item is None and not completion.item_non_null:
+                    items.append(None)
+                else:
+                    items.append(
+                        self._complete_item(
+                            completion.named, item, field_details_list, field_path, index
+                        )
+                    )
+        except Replan:
+            _discard([item for item in items if self.is_awaitable(item)])
+            raise
         awaitable = [index for index, item in enumerate(items) if self.is_awaitable(item)]
         if not awaitable:
             return items
@@ -256,6 +286,7 @@ class PlannedFields:
         value: Any,
         field_details_list: FieldDetailsList,
         path: Path,
+        index: int | None = None,
     ) -> Any:
         if value is None or isinstance(value, Exception):
             raise Replan
@@ -269,6 +300,11 @@ class PlannedFields:
         grouped, new_defer_usages, _ = self.collect_subfields(object_type, field_details_list)
         if new_defer_usages:
             raise Replan
+        plan = self.plan_of(object_type, grouped)
+        if plan.leaves_only:  # an amount, a line: no path, no pending results, no calls
+            return _leaves(plan.steps, object_type.name, value)
+        if index is not None:
+            path = Path(path, index, None)
         try:
             completed = self.execute_planned_fields(object_type, value, path, grouped, None)
         except Exception:  # an error below, which graphql-core would place: let it
@@ -284,6 +320,32 @@ class PlannedFields:
         if runtime is None:
             raise Replan
         return runtime
+
+
+def _discard(awaitables: list[Any]) -> None:
+    for awaitable in awaitables:
+        if inspect.iscoroutine(awaitable):
+            awaitable.close()
+        elif isinstance(awaitable, asyncio.Future):
+            awaitable.cancel()
+
+
+def _leaves(steps: list[Step], type_name: str, source: Any) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    try:
+        for step in steps:
+            if step.kind == TYPENAME:
+                results[step.key] = type_name
+                continue
+            value = getattr(source, step.attribute)
+            completion = step.completion
+            if value is not None and value.__class__ is completion.as_is:  # type: ignore[union-attr]
+                results[step.key] = value
+            else:
+                results[step.key] = _leaf(completion, value)  # type: ignore[arg-type]
+    except Exception:  # an attribute that is not there: graphql-core would place the error
+        raise Replan from None
+    return results
 
 
 def _leaf(completion: Completion, value: Any) -> Any:
