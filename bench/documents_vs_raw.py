@@ -310,15 +310,15 @@ Report = Callable[[int, str, Run], None]
 
 
 def measure(targets: dict[str, Target], plan: Load, report: Report) -> dict[str, list[Run]]:
-    """One run per target and round; the order rotates every round, so no side is always
-    first (or always right after the other)."""
+    """One run per target and round, in the given order and reversed in every other round, so
+    that no side is always first and the runs compared within a round (given next to each
+    other) stay next to each other."""
     for target in targets.values():
         load(target, plan.warmup, plan.script_dir, plan.connections)
     labels = list(targets)
     runs: dict[str, list[Run]] = {label: [] for label in labels}
     for round_ in range(plan.rounds):
-        shift = round_ % len(labels)
-        for label in labels[shift:] + labels[:shift]:
+        for label in labels if round_ % 2 == 0 else labels[::-1]:
             run = load(targets[label], plan.seconds, plan.script_dir, plan.connections)
             runs[label].append(run)
             report(round_ + 1, label, run)
@@ -472,13 +472,18 @@ def measure_all(
 def scale_lines(backend: str, runs: dict[str, list[Run]]) -> list[str]:
     lines = []
     for side in ("portico", "raw"):
-        per_round = ratios(runs[f"{side} small"], runs[f"{side} big"])
+        small, big = runs[f"{side} small"], runs[f"{side} big"]
+        per_round = ratios(small, big)
         figure = statistics.median(per_round)
         goal = f"   goal <= {SCALE_GOAL}   {verdict(figure <= SCALE_GOAL)}"
         lines.append(
             f"{backend}: staff invoices, {side}: cost in the big org / in the small org = "
             f"{figure:.2f} (median of rounds: {' '.join(f'{r:.2f}' for r in per_round)})"
             + (goal if side == "portico" else "   (for reference)")
+        )
+        lines.append(
+            f"{backend}: staff invoices, {side}: the same in server CPU per request = "
+            f"{statistics.median(cpu_ratios(small, big)):.2f}"
         )
     for size in ("small", "big"):
         portico, raw = runs[f"portico {size}"], runs[f"raw {size}"]
