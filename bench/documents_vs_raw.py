@@ -9,7 +9,8 @@ code. Each is loaded in turn by wrk with 16 kept-alive connections, POSTing the 
 sends (a named operation with variables) with the contact's or staff user's bearer token. Rounds
 alternate between the sides, and which side goes first alternates too; a figure is the median
 over rounds of the per-round ratio, so that the machine's other work (printed as the load
-average) weighs on both sides alike.
+average) weighs on both sides alike. Every run also reports the CPU the server process and wrk
+used, and a client check shows wrk is not what limits (see client_check).
 
   - portal invoices: a portal contact's first 20 invoices (its customer's, never drafts), each
     with id, number, status (OVERDUE by the organization's calendar), currency, dates, total,
@@ -25,7 +26,8 @@ again: the two bodies must be equal byte for byte, and so must the next pages (a
 page's endCursor), or the run fails. They are compared again after measuring. SQL statements
 per request are counted on one warmed request: Portico's in this process, through the same app
 and database with Tortoise's query log (bench.sql_count), the baseline's by its own counter.
-Exits non-zero only on a body mismatch or a crash, not on a missed goal.
+Exits non-zero only on a body mismatch or a crash, not on a missed goal. `--rounds 0` stops
+after comparing the bodies and counting the statements.
 
     .venv/bin/python -m bench.documents_vs_raw [--backend sqlite|postgres|both] [--rounds 6]
         [--seconds 5] [--warmup 2] [--connections 16] [--big 100000]
@@ -60,7 +62,7 @@ from bench.http_load import (
     load_average,
     uvicorn_server,
 )
-from bench.portal_data import Seeded, Tokens, describe, seed
+from bench.portal_data import Tokens, describe, seed
 from bench.sql_count import counting_sql
 from resolvers import calendars
 from server.app import create_app
@@ -262,8 +264,6 @@ def production_settings(url: str, var_dir: Path) -> Settings:
 
 async def portico_statements(settings: Settings, requests: dict[str, Request]) -> dict[str, int]:
     """Statements Portico's app sends for one warmed request of each, counted in process."""
-    EXECUTOR_CACHE.clear()  # compiled SQL is kept per connection name: "default" on both databases
-    calendars.forget_all()
     await open_database(settings)
     counts = {}
     try:
@@ -393,43 +393,59 @@ def both_sides(url: str, tmp: Path) -> Iterator[Sides]:
 
 
 def run_backend(backend: str, url: str, tmp: Path, plan: Load, big: int) -> None:
-    say = lambda text: print(f"{backend}: {text}", flush=True)  # noqa: E731
-    EXECUTOR_CACHE.clear()
-    calendars.forget_all()
-    asyncio.run(migrate(url))
-    settings = production_settings(url, tmp / "var")
-    seeded: Seeded = asyncio.run(seed(url, SessionPolicy.from_settings(settings), big))
-    say(describe(seeded))
-    requests = requests_for(seeded.tokens)
-    portico_sql = asyncio.run(portico_statements(settings, requests))
+    requests, portico_sql = prepare(backend, url, tmp, big)
     with both_sides(url, tmp) as sides:
-        for name, checked in check_bodies(sides, requests).items():
-            say(f"bodies equal, {name}: {checked}")
-        say(f"the contact's first page: {page_mix(sides, requests[PORTAL_INVOICES])}")
-        sql = {
-            name: (portico_sql[name], raw_statements(sides, request))
-            for name, request in requests.items()
-        }
-        say(
-            "SQL statements per request, Portico vs raw: "
-            + ", ".join(f"{name} {p} vs {r}" for name, (p, r) in sql.items())
-        )
+        sql = check_and_count(backend, sides, requests, portico_sql)
         if plan.rounds == 0:
             return
         client_check(sides.targets(requests[PORTAL_INVOICES])["raw"], plan, f"{backend}: ")
-        say(f"load average {load_average()}")
+        say(backend, f"load average {load_average()}")
         print(RUN_HEADER, flush=True)
         summaries = measure_all(backend, sides, requests, plan, sql)
         for name, checked in check_bodies(sides, requests).items():
-            say(f"bodies still equal after measuring, {name}: {checked}")
-    say(f"load average {load_average()}")
-    print()
-    for line in summaries:
-        print(line)
-    print(flush=True)
+            say(backend, f"bodies still equal after measuring, {name}: {checked}")
+    say(backend, f"load average {load_average()}")
+    print("\n" + "\n".join(summaries) + "\n", flush=True)
     for log in ("portico.log", "raw.log"):  # warnings and errors only: empty when all went well
         if text := (tmp / log).read_text().strip():
-            say(f"{log} (last lines):\n{text[-2000:]}")
+            say(backend, f"{log} (last lines):\n{text[-2000:]}")
+
+
+def say(backend: str, text: str) -> None:
+    print(f"{backend}: {text}", flush=True)
+
+
+def prepare(
+    backend: str, url: str, tmp: Path, big: int
+) -> tuple[dict[str, Request], dict[str, int]]:
+    """The schema, the data and Portico's SQL statements per request, before any server."""
+    EXECUTOR_CACHE.clear()  # compiled SQL is kept per connection name: "default" on both
+    calendars.forget_all()
+    asyncio.run(migrate(url))
+    settings = production_settings(url, tmp / "var")
+    seeded = asyncio.run(seed(url, SessionPolicy.from_settings(settings), big))
+    say(backend, describe(seeded))
+    requests = requests_for(seeded.tokens)
+    return requests, asyncio.run(portico_statements(settings, requests))
+
+
+def check_and_count(
+    backend: str, sides: Sides, requests: dict[str, Request], portico_sql: dict[str, int]
+) -> dict[str, tuple[int, int]]:
+    """Equal bodies, or Mismatch; then SQL statements per request, Portico's and raw's."""
+    for name, checked in check_bodies(sides, requests).items():
+        say(backend, f"bodies equal, {name}: {checked}")
+    say(backend, f"the contact's first page: {page_mix(sides, requests[PORTAL_INVOICES])}")
+    sql = {
+        name: (portico_sql[name], raw_statements(sides, request))
+        for name, request in requests.items()
+    }
+    say(
+        backend,
+        "SQL statements per request, Portico vs raw: "
+        + ", ".join(f"{name} {p} vs {r}" for name, (p, r) in sql.items()),
+    )
+    return sql
 
 
 def measure_all(
