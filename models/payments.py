@@ -106,9 +106,19 @@ class PaymentAllocation(Model):
         indexes = (("payment_id",), ("document_id",))
 
 
+class RefundStatus(StrEnum):
+    # Recorded before the gateway is asked; its answer, or the reconciler, ends it. Meanwhile
+    # it holds what it gives back, so no other refund can take that.
+    PROCESSING = "PROCESSING"
+    SUCCEEDED = "SUCCEEDED"
+    # The gateway gave nothing back, so the refund changed nothing.
+    FAILED = "FAILED"
+
+
 class PaymentRefund(Model):
     """Money given back from a payment. `document` is the invoice whose balance the refund
-    reopened, or null when unused retainer money went back."""
+    reopens, or null when unused retainer money goes back. One refund that takes from several
+    invoices is one row for each, sharing its `refund_key`."""
 
     id = fields.BigIntField(primary_key=True)
     organization = fields.ForeignKeyField(
@@ -130,11 +140,17 @@ class PaymentRefund(Model):
     created_by = fields.ForeignKeyField(
         "models.StaffUser", related_name="payment_refunds", null=True, on_delete=fields.SET_NULL
     )
+    status = fields.CharEnumField(RefundStatus, max_length=16, default=RefundStatus.SUCCEEDED)
+    # Refunds through the payment's gateway: the key it refunds the rows' sum under, at most
+    # once, and its id for that refund.
+    refund_key = fields.CharField(max_length=64, null=True)
+    gateway_reference = fields.CharField(max_length=100, default="")
+    failure_reason = fields.CharField(max_length=300, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "payment_refund"
-        indexes = (("payment_id",), ("document_id",))
+        indexes = (("payment_id",), ("document_id",), ("refund_key",), ("status", "created_at"))
 
 
 class MethodKind(StrEnum):

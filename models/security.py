@@ -2,8 +2,9 @@ from tortoise import fields
 from tortoise.models import Model
 
 
-# One failed login or code entry, counted per key over a window to rate-limit guessing.
-# Kept in the database so that every worker sees the same count.
+# One attempt counted against a limit (auth.rate_limit), per key over a window: a failed login
+# or code entry, a request that sends email, or an attempt still under way, whose row goes
+# again if it turns out not to count. Kept in the database so every worker sees the same count.
 class FailedAttempt(Model):
     id = fields.BigIntField(primary_key=True)
     key = fields.CharField(max_length=300)

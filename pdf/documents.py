@@ -30,6 +30,7 @@ from models.payments import (
     PaymentAllocation,
     PaymentRefund,
     PaymentStatus,
+    RefundStatus,
     SavedPaymentMethod,
 )
 from pdf import cache
@@ -119,7 +120,8 @@ def _mark(document: SalesDocument) -> str:
 
 async def _paid(document: SalesDocument) -> dict[str, Any]:
     """Payments (those in flight marked pending, failed ones left out), refunds that reopened
-    the balance, and credit notes applied: the rows between the total and the balance due."""
+    the balance (once given back), and credit notes applied: the rows between the total and
+    the balance due."""
     payments = await (
         PaymentAllocation.filter(document_id=document.id)
         .exclude(payment__status=PaymentStatus.FAILED)
@@ -146,7 +148,7 @@ async def _paid(document: SalesDocument) -> dict[str, Any]:
 
 async def _refunds(document_id: int) -> list[dict[str, Any]]:
     return await (
-        PaymentRefund.filter(document_id=document_id)
+        PaymentRefund.filter(document_id=document_id, status=RefundStatus.SUCCEEDED)
         .order_by("refunded_on", "id")
         .values("amount_minor", date="refunded_on", number="payment__number")
     )

@@ -52,13 +52,12 @@ async def log_in_staff(
 ) -> LoginResult:
     email = normalize_email(email)
     account = f"staff:{email}"
-    await _refuse_if_blocked(account, client)
+    attempt = await _reserve_login(account, client)
     user = await StaffUser.get_or_none(email=email, is_active=True)
     stored = user.password_hash if user else ""
-    if not passwords.verify_password(stored, password) or user is None:
-        await _record_failure(account, client)
+    if not await passwords.verify_password(stored, password) or user is None:
         raise reject(ErrorCode.INVALID_CREDENTIALS, _WRONG_CREDENTIALS)
-    return await _password_accepted(policy, client, user, account, password)
+    return await _password_accepted(policy, client, user, account, attempt, password)
 
 
 async def log_in_contact(
@@ -67,15 +66,14 @@ async def log_in_contact(
     email = normalize_email(email)
     portal_name = portal_name.strip().lower()
     account = f"contact:{portal_name}:{email}"
-    await _refuse_if_blocked(account, client)
+    attempt = await _reserve_login(account, client)
     contact = await ContactPerson.get_or_none(
         organization__portal_name=portal_name, email=email, portal_access=PortalAccess.ACTIVE
     )
     stored = contact.password_hash if contact else ""
-    if not passwords.verify_password(stored, password) or contact is None:
-        await _record_failure(account, client)
+    if not await passwords.verify_password(stored, password) or contact is None:
         raise reject(ErrorCode.INVALID_CREDENTIALS, _WRONG_CREDENTIALS)
-    return await _password_accepted(policy, client, contact, account, password)
+    return await _password_accepted(policy, client, contact, account, attempt, password)
 
 
 async def _password_accepted(
@@ -83,12 +81,18 @@ async def _password_accepted(
     client: Client,
     account: StaffUser | ContactPerson,
     key: str,
+    attempt: rate_limit.Reservation,
     password: str,
 ) -> LoginResult:
+    # Hashed before the transaction, which would otherwise hold the database while it runs.
+    rehashed = None
+    if passwords.needs_rehash(account.password_hash):
+        rehashed = await passwords.hash_password(password)
     async with transactions.unit_of_work():
+        await attempt.release()
         await rate_limit.clear_failures(rate_limit.LOGIN_PER_ACCOUNT, key)
-        if passwords.needs_rehash(account.password_hash):
-            account.password_hash = passwords.hash_password(password)
+        if rehashed is not None:
+            account.password_hash = rehashed
             await account.save(update_fields=["password_hash"])
     return await after_password(policy, client, account)
 
@@ -205,17 +209,18 @@ async def confirm_password(principal: StaffPrincipal | ContactPrincipal, passwor
         account, subject = principal.user, f"staff:{principal.user.id}"
     else:
         account, subject = principal.contact, f"contact:{principal.contact.id}"
-    if await rate_limit.is_blocked(PASSWORD_CHECKS, subject):
+    attempt = await rate_limit.reserve((PASSWORD_CHECKS, subject))
+    if attempt is None:
         raise reject(
             ErrorCode.RATE_LIMITED,
             "Too many wrong passwords. Try again in a few minutes.",
             ["currentPassword"],
         )
-    if not passwords.verify_password(account.password_hash, password):
-        await rate_limit.record_failure(PASSWORD_CHECKS, subject)
+    if not await passwords.verify_password(account.password_hash, password):
         raise reject(
             ErrorCode.INVALID_CREDENTIALS, "The current password is incorrect.", ["currentPassword"]
         )
+    await attempt.release()
 
 
 async def change_password(
@@ -224,7 +229,7 @@ async def change_password(
     account = principal.user if isinstance(principal, StaffPrincipal) else principal.contact
     await confirm_password(principal, current_password)
     check_new_password(new_password, account.email, _name_of(account))
-    account.password_hash = passwords.hash_password(new_password)
+    account.password_hash = await passwords.hash_password(new_password)
     await account.save(update_fields=["password_hash"])
     owner = {"staff_user_id" if isinstance(account, StaffUser) else "contact_id": account.pk}
     await end_sessions_of(**owner, keep_session_id=principal.session_id)
@@ -243,18 +248,17 @@ def _name_of(account: StaffUser | ContactPerson) -> str:
     return f"{account.first_name}{account.last_name}"
 
 
-async def _refuse_if_blocked(account: str, client: Client) -> None:
-    if await rate_limit.is_blocked(rate_limit.LOGIN_PER_ACCOUNT, account) or (
-        await rate_limit.is_blocked(rate_limit.LOGIN_PER_ADDRESS, client.address)
-    ):
+async def _reserve_login(account: str, client: Client) -> rate_limit.Reservation:
+    """Counts the login as failed until its password proves right, so no more passwords are
+    checked than the limits allow, however many arrive at once."""
+    attempt = await rate_limit.reserve(
+        (rate_limit.LOGIN_PER_ACCOUNT, account), (rate_limit.LOGIN_PER_ADDRESS, client.address)
+    )
+    if attempt is None:
         raise reject(
             ErrorCode.RATE_LIMITED, "Too many failed attempts. Try again in a few minutes."
         )
-
-
-async def _record_failure(account: str, client: Client) -> None:
-    await rate_limit.record_failure(rate_limit.LOGIN_PER_ACCOUNT, account)
-    await rate_limit.record_failure(rate_limit.LOGIN_PER_ADDRESS, client.address)
+    return attempt
 
 
 async def organization_by_portal_name(portal_name: str) -> Organization | None:

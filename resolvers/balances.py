@@ -1,10 +1,12 @@
 """What credits, retainer money and payments take off a document's balance, and what refunds
 put back. Every change of an issued invoice's balance goes through `settle`, so its status
-always follows what has been paid."""
+always follows what has been paid. Money that payments or refunds still in flight will move is
+held: nothing else may take it until they end."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from tortoise.functions import Sum
@@ -12,7 +14,7 @@ from tortoise.functions import Sum
 from auth.principals import Principal
 from auth.scoping import scoped
 from models.documents import DocumentKind, DocumentStatus, SalesDocument
-from models.payments import PaymentAllocation, PaymentStatus
+from models.payments import PaymentAllocation, PaymentRefund, PaymentStatus, RefundStatus
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
 
@@ -97,3 +99,22 @@ async def available(documents: Sequence[SalesDocument]) -> dict[int, int]:
     """Each document's balance due less what payments in flight hold of it."""
     held = await reserved(document.id for document in documents)
     return {d.id: d.balance_minor - held.get(d.id, 0) for d in documents}
+
+
+@dataclass(frozen=True)
+class RefundHold:
+    """What the refunds of a payment still in flight will give back."""
+
+    total_minor: int
+    # The part of it that is retainer money not applied to invoices.
+    unused_minor: int
+
+
+async def held_by_refunds(payment_id: int) -> RefundHold:
+    rows = await PaymentRefund.filter(
+        payment_id=payment_id, status=RefundStatus.PROCESSING
+    ).values_list("document_id", "amount_minor")
+    return RefundHold(
+        total_minor=sum(minor for _, minor in rows),
+        unused_minor=sum(minor for document_id, minor in rows if document_id is None),
+    )

@@ -57,13 +57,12 @@ async def add_comment(principal: Author, new: NewComment) -> Comment:
     document = await _commentable(principal, new.document_id)
     if new.attachments:
         await files.require_uploads(principal)
-    limited = f"contact:{principal.contact.id}" if isinstance(principal, ContactPrincipal) else ""
-    if limited and await rate_limit.is_blocked(COMMENTS_PER_CONTACT, limited):
-        raise reject(ErrorCode.RATE_LIMITED, "Too many comments. Try again later.")
+    if isinstance(principal, ContactPrincipal):
+        counted = (COMMENTS_PER_CONTACT, f"contact:{principal.contact.id}")
+        if await rate_limit.reserve(counted) is None:
+            raise reject(ErrorCode.RATE_LIMITED, "Too many comments. Try again later.")
     uploads = [(file, ["attachments", str(index)]) for index, file in enumerate(new.attachments)]
     async with files.staged_uploads(uploads) as staged, transactions.unit_of_work():
-        if limited:
-            await rate_limit.record_failure(COMMENTS_PER_CONTACT, limited)
         comment = await _save(principal, document, body, new.internal, staged)
     return comment
 

@@ -57,6 +57,7 @@ async def refund_credit(
     checker = Checker()
     reference = checker.text(reference, ["reference"], max_length=100)
     checker.raise_if_any()
+    today = await calendars.today(principal.organization_id)
     async with transactions.unit_of_work():
         row = (
             await scoped(SalesDocument, principal)
@@ -67,7 +68,7 @@ async def refund_credit(
         _require_open_credit(credit)
         minor = amount_in(amount, credit.currency)
         within(minor, credit.balance_minor, "the credit note's balance")
-        on = on or await calendars.today(credit.organization_id)
+        on = _checked_date(on or today, credit, today)
         await CreditUse.create(
             organization_id=credit.organization_id, credit_note=credit,
             kind=CreditUseKind.REFUNDED, amount_minor=minor, used_on=on,
@@ -75,6 +76,16 @@ async def refund_credit(
         )  # fmt: skip
         await _spend(credit, minor)
     return credit
+
+
+def _checked_date(on: date, credit: SalesDocument, today: date) -> date:
+    if on > today:
+        raise reject(ErrorCode.INVALID, "A refund cannot be dated in the future.", ["refundedOn"])
+    if on < credit.issue_date:
+        raise reject(
+            ErrorCode.INVALID, "A refund cannot be dated before the credit note.", ["refundedOn"]
+        )
+    return on
 
 
 def _require_open_credit(credit: SalesDocument) -> None:

@@ -41,11 +41,9 @@ async def forward_document(
     if document is None or document.kind not in FORWARDABLE:
         raise reject(ErrorCode.NOT_FOUND, "No such invoice, quote or sales order.", ["id"])
     await require_visible(principal, [document.kind])
-    subject = f"contact:{principal.contact.id}"
-    if await rate_limit.is_blocked(FORWARDS_PER_CONTACT, subject):
+    if await rate_limit.reserve((FORWARDS_PER_CONTACT, f"contact:{principal.contact.id}")) is None:
         raise reject(ErrorCode.RATE_LIMITED, "Too many forwards. Try again later.")
     async with transactions.unit_of_work():
-        await rate_limit.record_failure(FORWARDS_PER_CONTACT, subject)
         await _email(principal.contact, document, to, message)
         await _add_contact(document.customer_id, principal.organization_id, to)
         activity.record(

@@ -170,10 +170,11 @@ async def _enabled_factor(account: Account) -> MfaFactor:
 async def prove_possession(account: Account, factor: MfaFactor, code: str) -> None:
     """Accept an app code or a recovery code, each once; wrong codes count against the account.
 
-    Call it outside a unit of work: a refusal must not roll back the failure it records.
+    Call it outside a unit of work: the attempt's slot must be taken before the code is tried.
     """
     key = limit_subject(account)
-    if await rate_limit.is_blocked(rate_limit.MFA_PER_ACCOUNT, key):
+    # Counted as wrong until it proves right, so concurrent guesses never pass the limit.
+    if await rate_limit.reserve((rate_limit.MFA_PER_ACCOUNT, key)) is None:
         raise reject(
             ErrorCode.RATE_LIMITED, "Too many incorrect codes. Try again in a few minutes."
         )
@@ -181,9 +182,8 @@ async def prove_possession(account: Account, factor: MfaFactor, code: str) -> No
     async with transactions.unit_of_work():
         accepted = await mfa.use_code(factor, code)
     if not accepted:
-        await rate_limit.record_failure(rate_limit.MFA_PER_ACCOUNT, key)
         raise reject(ErrorCode.INVALID_CODE, "The code is incorrect.", ["code"])
-    await rate_limit.clear_failures(rate_limit.MFA_PER_ACCOUNT, key)
+    await rate_limit.clear_failures(rate_limit.MFA_PER_ACCOUNT, key)  # this attempt's slot too
 
 
 def limit_subject(account: Account) -> str:

@@ -115,12 +115,10 @@ async def add_my_contact_person(principal: ContactPrincipal, data: dict[str, Any
     values = clean_contact(checker, _only(data, CONTACT_FIELDS), [])
     require_name(checker, values, [])
     checker.raise_if_any()
-    subject = f"contact:{principal.contact.id}"
-    if await rate_limit.is_blocked(CONTACTS_ADDED, subject):
-        raise reject(ErrorCode.RATE_LIMITED, "Too many new contact persons. Try again later.")
     await refuse_duplicate_emails(principal.organization_id, [values.get("email", "")])
+    if await rate_limit.reserve((CONTACTS_ADDED, f"contact:{principal.contact.id}")) is None:
+        raise reject(ErrorCode.RATE_LIMITED, "Too many new contact persons. Try again later.")
     async with transactions.unit_of_work():
-        await rate_limit.record_failure(CONTACTS_ADDED, subject)
         contact = await ContactPerson.create(
             organization_id=principal.organization_id,
             customer_id=principal.customer_id,

@@ -5,18 +5,16 @@ The attempt is committed first (PROCESSING; its allocations hold the invoices' b
 other payment can take it), then the gateway is charged with the payment's own key, then the
 outcome is written in a second transaction. A crash in between leaves a PROCESSING payment that
 `reconcile` ends by asking the gateway, which charges at most once per key: nothing is lost
-and nothing is taken twice.
+and nothing is taken twice. A request repeated with the same idempotency key is answered at
+once with the first one's payment as it stands, in progress or not.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import json
 import logging
-import os
-import signal
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,6 +42,7 @@ from models.payments import (
 )
 from resolvers import activity, calendars, payment_methods, transactions
 from resolvers.balances import IN_FLIGHT, lock_documents, reserved, settle
+from resolvers.crash_safety import STALE_AFTER, crash_point
 from resolvers.errors import ErrorCode, reject
 from resolvers.numbering import next_number
 from resolvers.payments import (
@@ -62,11 +61,8 @@ logger = logging.getLogger("portico.payments")
 
 MODE_OF = {MethodKind.CARD: PaymentMode.CARD, MethodKind.BANK_ACCOUNT: PaymentMode.ACH}
 ACCEPTS = {MethodKind.CARD: "card", MethodKind.BANK_ACCOUNT: "ach"}
-KEY_WAIT = timedelta(seconds=30)
 # Longer than anyone retries a payment request.
 KEYS_KEPT = timedelta(hours=48)
-# An attempt this old cannot still be waiting for its gateway call, which times out sooner.
-STALE_AFTER = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -134,17 +130,33 @@ async def pay_as(payer: Payer, request: PayRequest) -> Payment:
             await IdempotencyKey.filter(contact_id=principal.contact.id, key=key).update(
                 payment_id=payment.id
             )
-    if earlier is not None:
-        return await _outcome_of(earlier)
-    crash_point("before-charge")
-    charge = await _charge(payment, method.token)
-    crash_point("after-charge")
-    if charge is not None:
-        payment = await resolve(payment.id, charge)
-    crash_point("after-commit")
-    if request.save_payment_method and request.token and payment.status != PaymentStatus.FAILED:
-        await payment_methods.save(principal, request.token, quietly=True)
+    if earlier is None:
+        crash_point("before-charge")
+        charge = await _charge(payment, method.token)
+        crash_point("after-charge")
+        if charge is not None:
+            payment = await resolve(payment.id, charge)
+        crash_point("after-commit")
+    else:
+        payment = await _outcome_of(earlier)
+    if request.save_payment_method and request.token:
+        payment = await _save_method(principal, payment, request.token)
     return payment
+
+
+async def _save_method(principal: ContactPrincipal, payment: Payment, token: str) -> Payment:
+    """Keeps the card or bank account a payment was made with, as its payer asked, once the
+    gateway took it. Whichever request gets here first (the payment's own, or a repeat after
+    it died) saves it; the payment then names it, so a later repeat has nothing to do."""
+    taken = payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.PENDING)
+    if not taken or payment.payment_method_id is not None:
+        return payment
+    saved = await payment_methods.save(principal, token, quietly=True)
+    if saved is not None:
+        await Payment.filter(id=payment.id, payment_method_id__isnull=True).update(
+            payment_method_id=saved.id
+        )
+    return await Payment.get(id=payment.id)
 
 
 async def _attempt(payer: Payer, request: PayRequest, method: _Method, gateway: str) -> Payment:
@@ -341,18 +353,16 @@ async def _claim(principal: ContactPrincipal, key: str, fingerprint: str) -> Ide
 
 
 async def _outcome_of(claim: IdempotencyKey) -> Payment:
-    """The first request's payment, once its gateway call has ended (or the wait runs out)."""
-    deadline = datetime.now(UTC) + KEY_WAIT
-    while True:
-        payment = await Payment.get(id=claim.payment_id)
-        if payment.status != PaymentStatus.PROCESSING:
-            return payment
-        if datetime.now(UTC) >= deadline:
-            # No gateway call lasts this long: the first request died. Ending its attempt now
-            # is safe, as cancelling the key stops any charge still under way.
-            charge = await _current_charge(payment)
-            return payment if charge is None else await resolve(payment.id, charge)
-        await asyncio.sleep(0.05)
+    """The first request's payment, at once: a request repeated while the first one is still
+    with the gateway gets it PROCESSING, and asks again later. Only an attempt gone stale (its
+    request died) is ended here, as the reconciler would: cancelling its key stops any charge
+    still under way."""
+    payment = await Payment.get(id=claim.payment_id)
+    stale = payment.updated_at <= datetime.now(UTC) - STALE_AFTER
+    if payment.status != PaymentStatus.PROCESSING or not stale:
+        return payment
+    charge = await _current_charge(payment)
+    return payment if charge is None else await resolve(payment.id, charge)
 
 
 async def _method(principal: ContactPrincipal, request: PayRequest, gateway: str) -> _Method:
@@ -369,15 +379,6 @@ async def _method(principal: ContactPrincipal, request: PayRequest, gateway: str
         return _Method(saved.token, saved.kind, saved.id)
     details = await payment_methods.describe(gateway, request.token or "")
     return _Method(details.token, MethodKind(details.kind.value), None)
-
-
-def crash_point(name: str) -> None:
-    """Lets the crash-safety tests kill the process at a named point of the payment flow;
-    honoured only outside production."""
-    wanted = os.environ.get("PORTICO_CRASH_AT", "").strip()
-    production = os.environ.get("PORTICO_ENV", "").strip().lower() == "production"
-    if wanted == name and not production:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _checked_key(key: str) -> str:

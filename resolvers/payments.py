@@ -1,5 +1,6 @@
-"""Payments received from customers, as staff record them: what each paid, retainer money
-applied to invoices, refunds. Balances and statuses follow through `balances.settle`."""
+"""Payments received from customers, as staff record them: what each paid, and retainer money
+applied to invoices (refunds are `resolvers.refunds`). Balances and statuses follow through
+`balances.settle`."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ from decimal import Decimal
 
 from auth.principals import Principal, StaffPrincipal
 from auth.scoping import scoped
-from integrations.gateways.base import GatewayError
-from integrations.gateways.registry import gateway as gateway_named
 from models.activity import ActivityKind
 from models.customers import ContactPerson, Customer
 from models.documents import DocumentKind, SalesDocument
@@ -20,13 +19,13 @@ from models.payments import (
     PaymentAllocation,
     PaymentKind,
     PaymentMode,
-    PaymentRefund,
     PaymentStatus,
 )
 from resolvers import activity, calendars, reviews, transactions
 from resolvers.balances import (
     amount_in,
     available,
+    held_by_refunds,
     lock_documents,
     of_kind,
     require_open,
@@ -113,7 +112,7 @@ async def apply_retainer(
 ) -> tuple[Payment, SalesDocument]:
     """Pays an invoice from the customer's unused retainer money."""
     async with transactions.unit_of_work():
-        payment = await _locked_payment(principal, payment_id)
+        payment = await locked_payment(principal, payment_id)
         invoice = of_kind((await lock_documents(principal, [invoice_id])).get(invoice_id),
                           INVOICE, ["invoiceId"])  # fmt: skip
         if payment.kind != PaymentKind.RETAINER_PAYMENT:
@@ -124,101 +123,14 @@ async def apply_retainer(
             raise reject(ErrorCode.CURRENCY_MISMATCH, "They differ in currency.", ["invoiceId"])
         require_open(invoice, ["invoiceId"])
         minor = amount_in(amount, payment.currency)
-        within(minor, payment.unused_minor, "the unused retainer")
+        # Refunds in progress give back unused retainer money first: it is not there to apply.
+        unused = payment.unused_minor - (await held_by_refunds(payment.id)).unused_minor
+        within(minor, unused, "the unused retainer")
         within(minor, (await available([invoice]))[invoice.id], "the invoice's balance due")
         payment.unused_minor -= minor
         await payment.save(update_fields=["unused_minor", "updated_at"])
         await allocate(payment, invoice, minor, await calendars.today(payment.organization_id))
     return payment, invoice
-
-
-@dataclass(frozen=True)
-class RefundDetails:
-    amount: Decimal
-    mode: PaymentMode
-    refunded_on: date | None = None
-    reference: str = ""
-
-
-async def refund_payment(
-    principal: StaffPrincipal, payment_id: int, details: RefundDetails
-) -> Payment:
-    """Gives money back: unused retainer money first, then what the payment paid of its
-    invoices, newest allocation first; those invoices are due again."""
-    checker = Checker()
-    reference = checker.text(details.reference, ["reference"], max_length=100)
-    checker.raise_if_any()
-    async with transactions.unit_of_work():
-        payment = await _locked_payment(principal, payment_id)
-        if payment.status != PaymentStatus.SUCCEEDED:
-            raise reject(ErrorCode.INVALID_TRANSITION, "Only a completed payment is refunded.")
-        minor = amount_in(details.amount, payment.currency)
-        within(minor, payment.amount_minor - payment.refunded_minor, "what is left of it")
-        refunded_on = details.refunded_on or await calendars.today(payment.organization_id)
-
-        async def refund(document: SalesDocument | None, part: int) -> None:
-            await PaymentRefund.create(
-                organization_id=payment.organization_id, customer_id=payment.customer_id,
-                payment=payment, document=document, amount_minor=part, refunded_on=refunded_on,
-                mode=details.mode, reference=reference, created_by_id=principal.user.id,
-            )  # fmt: skip
-
-        from_unused = min(minor, payment.unused_minor)
-        if from_unused:
-            await refund(None, from_unused)
-        for document, part in await _reopened(principal, payment, minor - from_unused):
-            await refund(document, part)
-            await settle(document, -part)
-        # Last, so a refused refund changes nothing; the key makes a retried request (after a
-        # crash before commit) return the gateway's first refund instead of a second one.
-        await _refund_at_gateway(payment, minor)
-        payment.unused_minor -= from_unused
-        payment.refunded_minor += minor
-        await payment.save(update_fields=["unused_minor", "refunded_minor", "updated_at"])
-        _record(ActivityKind.PAYMENT_REFUNDED, principal, payment, minor)
-    return payment
-
-
-async def _refund_at_gateway(payment: Payment, minor: int) -> None:
-    """Card and bank payments go back through the gateway that took them."""
-    if not payment.gateway_reference:
-        return
-    try:
-        await gateway_named(payment.gateway).refund(
-            reference=payment.gateway_reference,
-            amount_minor=minor,
-            key=f"{payment.charge_key}-refund-after-{payment.refunded_minor}",
-        )
-    except GatewayError as exc:
-        raise reject(ErrorCode.GATEWAY_ERROR, f"The gateway refused the refund: {exc}") from exc
-
-
-async def _reopened(
-    principal: StaffPrincipal, payment: Payment, minor: int
-) -> list[tuple[SalesDocument, int]]:
-    """The documents a refund of `minor` takes money back from, and how much from each."""
-    if minor == 0:
-        return []
-    allocated = await PaymentAllocation.filter(payment_id=payment.id).order_by("-id")
-    refunded = await PaymentRefund.filter(payment_id=payment.id, document_id__isnull=False)
-    left: dict[int, int] = {}
-    for allocation in allocated:
-        left[allocation.document_id] = left.get(allocation.document_id, 0) + allocation.amount_minor
-    for row in refunded:
-        left[row.document_id] -= row.amount_minor
-    # A retainer invoice was paid by this payment, but its money now sits in the invoices it
-    # was applied to; it is never reopened.
-    locked = await lock_documents(principal, left)
-    parts: list[tuple[SalesDocument, int]] = []
-    for document_id in left:
-        document = locked[document_id]
-        if document.kind != DocumentKind.INVOICE or minor == 0:
-            continue
-        part = min(minor, left[document_id])
-        if part > 0:
-            parts.append((document, part))
-            minor -= part
-    return parts
 
 
 async def allocate(
@@ -324,26 +236,21 @@ async def _receipt_contact(customer_id: int) -> ContactPerson:
     return contact
 
 
-async def _locked_payment(principal: StaffPrincipal, payment_id: int) -> Payment:
+async def locked_payment(principal: StaffPrincipal, payment_id: int) -> Payment:
     payment = await scoped(Payment, principal).select_for_update().get_or_none(id=payment_id)
     if payment is None:
         raise reject(ErrorCode.NOT_FOUND, "No such payment.", ["paymentId"])
     return payment
 
 
-def _record(
-    kind: ActivityKind, principal: StaffPrincipal, payment: Payment, minor: int | None = None
-) -> None:
+def _record(kind: ActivityKind, principal: StaffPrincipal, payment: Payment) -> None:
     activity.record(
         kind,
         actor=principal,
         organization_id=payment.organization_id,
         customer_id=payment.customer_id,
         document=("PAYMENT", payment.id, payment.number),
-        data={
-            "amount_minor": payment.amount_minor if minor is None else minor,
-            "currency": payment.currency,
-        },
+        data={"amount_minor": payment.amount_minor, "currency": payment.currency},
     )
 
 

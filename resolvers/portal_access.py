@@ -152,9 +152,10 @@ async def accept_invitation(
     row = await _usable(TokenPurpose.INVITATION, token)
     contact = await ContactPerson.get(id=row.contact_id)
     check_new_password(password, contact.email, contact.display_name, field="password")
+    password_hash = await passwords.hash_password(password)
     async with transactions.unit_of_work():
         await _use(TokenPurpose.INVITATION, token)
-        await _activate(contact, password, ActivityKind.INVITE_ACCEPTED)
+        await _activate(contact, password_hash, ActivityKind.INVITE_ACCEPTED)
     return await _log_in(policy, client, contact)
 
 
@@ -194,16 +195,18 @@ async def complete_sign_up(
     details = row.data
     name = f"{details['first_name']} {details['last_name']}"
     check_new_password(password, details["email"], name, field="password")
+    password_hash = await passwords.hash_password(password)
     async with transactions.unit_of_work():
         await _use(TokenPurpose.EMAIL_VERIFICATION, token)
         contact = await _contact_for_sign_up(row)
-        await _activate(contact, password, ActivityKind.SIGNED_UP)
+        await _activate(contact, password_hash, ActivityKind.SIGNED_UP)
     return await _log_in(policy, client, contact)
 
 
-async def _activate(contact: ContactPerson, password: str, kind: ActivityKind) -> None:
-    """The emailed link proved the address: the contact may now use the portal."""
-    contact.password_hash = passwords.hash_password(password)
+async def _activate(contact: ContactPerson, password_hash: str, kind: ActivityKind) -> None:
+    """The emailed link proved the address: the contact may now use the portal. The password is
+    hashed before the transaction, which would otherwise hold the database while it runs."""
+    contact.password_hash = password_hash
     contact.portal_access = PortalAccess.ACTIVE
     contact.accepted_at = datetime.now(UTC)
     await contact.save(update_fields=["password_hash", "portal_access", "accepted_at"])
@@ -267,9 +270,10 @@ async def reset_password(
     check_new_password(password, contact.email, contact.display_name, field="password")
     if contact.portal_access != PortalAccess.ACTIVE:
         raise reject(*_TOKEN_ERRORS[TokenProblem.INVALID], ["token"])
+    password_hash = await passwords.hash_password(password)
     async with transactions.unit_of_work():
         await _use(TokenPurpose.PASSWORD_RESET, token)
-        contact.password_hash = passwords.hash_password(password)
+        contact.password_hash = password_hash
         await contact.save(update_fields=["password_hash"])
         await end_sessions_of(contact_id=contact.id)
         await transactions.after_commit(lambda: announce_access_change(contact.organization_id))
@@ -311,12 +315,8 @@ async def _organization(portal_name: str) -> Organization:
 
 async def _count_request(limit: rate_limit.Limit, subject: str, client: Client) -> None:
     """Emails on request are rate-limited by address and by client, so nobody floods an inbox."""
-    if await rate_limit.is_blocked(limit, subject) or await rate_limit.is_blocked(
-        REQUESTS_PER_ADDRESS, client.address
-    ):
+    if await rate_limit.reserve((limit, subject), (REQUESTS_PER_ADDRESS, client.address)) is None:
         raise reject(ErrorCode.RATE_LIMITED, "Too many requests. Try again later.")
-    await rate_limit.record_failure(limit, subject)
-    await rate_limit.record_failure(REQUESTS_PER_ADDRESS, client.address)
 
 
 def _sign_up_details(data: dict[str, Any]) -> dict[str, str]:

@@ -91,7 +91,8 @@ async def _load(organization_id: int) -> PortalPreferences:
     if preferences is not None:
         return preferences
     try:
-        return await PortalPreferences.create(organization_id=organization_id)
+        async with transactions.savepoint():  # the caller's transaction outlives a lost race
+            return await PortalPreferences.create(organization_id=organization_id)
     except IntegrityError:  # another request created it first
         return await PortalPreferences.get(organization_id=organization_id)
 

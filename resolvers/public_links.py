@@ -255,24 +255,29 @@ async def pay_by_link(
     document: SalesDocument = link.document
     if document.kind not in PAYABLE:
         raise reject(ErrorCode.INVALID, "Only invoices and retainer invoices can be paid.")
-    subjects = ((DECLINES_PER_LINK, str(link.id)), (DECLINES_PER_ADDRESS, client.address))
-    for limit, subject in subjects:
-        if await rate_limit.is_blocked(limit, subject):
-            raise reject(ErrorCode.RATE_LIMITED, "Too many declined payments. Try again later.")
+    # Counted as declined until the gateway says otherwise, so that concurrent payments cannot
+    # try more cards than the limits allow.
+    attempt = await rate_limit.reserve(
+        (DECLINES_PER_LINK, str(link.id)), (DECLINES_PER_ADDRESS, client.address)
+    )
+    if attempt is None:
+        raise reject(ErrorCode.RATE_LIMITED, "Too many declined payments. Try again later.")
     request = online_payments.PayRequest(
         idempotency_key=idempotency_key,
         allocations=[Allocation(document.id, amount)],
         token=token,
     )
     payer = online_payments.Payer(await _customer_scope(document), link_id=link.id)
+    declined = False
     try:
         payment = await online_payments.pay_as(payer, request)
+        declined = payment.status == PaymentStatus.FAILED and payment.declined
     except Rejected as refused:
         raise Rejected([_link_field(problem) for problem in refused.errors]) from refused
+    finally:
+        if not declined:
+            await attempt.release()
     await _log(link, LinkAction.PAY, client)
-    if payment.status == PaymentStatus.FAILED and payment.declined:
-        for limit, subject in subjects:
-            await rate_limit.record_failure(limit, subject)
     return payment
 
 
@@ -368,11 +373,8 @@ async def _count_code_request(link: PublicLink, client: Client) -> None:
         (CODES_PER_LINK_DAY, str(link.id)),
         (CODES_PER_ADDRESS, client.address),
     )
-    for limit, subject in subjects:
-        if await rate_limit.is_blocked(limit, subject):
-            raise reject(ErrorCode.RATE_LIMITED, "Too many codes requested. Try again later.")
-    for limit, subject in subjects:
-        await rate_limit.record_failure(limit, subject)
+    if await rate_limit.reserve(*subjects) is None:
+        raise reject(ErrorCode.RATE_LIMITED, "Too many codes requested. Try again later.")
 
 
 def _code_digest(secret: str, code: str) -> str:

@@ -29,7 +29,7 @@ async def create_staff_user(principal: StaffPrincipal, data: dict[str, Any]) -> 
         email=email,
         name=name,
         role=data.get("role") or StaffRole.STAFF,
-        password_hash=passwords.hash_password(data["password"]),
+        password_hash=await passwords.hash_password(data["password"]),
     )
 
 

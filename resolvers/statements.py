@@ -39,7 +39,14 @@ from auth.errors import BadUserInput, NotFound
 from auth.principals import Principal
 from auth.scoping import scoped
 from models.documents import CreditUse, CreditUseKind, DocumentKind, DocumentStatus, SalesDocument
-from models.payments import Payment, PaymentAllocation, PaymentKind, PaymentRefund, PaymentStatus
+from models.payments import (
+    Payment,
+    PaymentAllocation,
+    PaymentKind,
+    PaymentRefund,
+    PaymentStatus,
+    RefundStatus,
+)
 from resolvers import calendars
 from resolvers.customers import get_customer
 from resolvers.errors import Rejected
@@ -221,8 +228,10 @@ class _Ledger:
         )
 
     def payment_refunds(self) -> QuerySet[PaymentRefund]:
-        # Only payments that succeeded can be refunded.
-        return scoped(PaymentRefund, self.principal).filter(customer_id=self.customer_id)
+        # Only payments that succeeded can be refunded; only refunds that succeeded gave back.
+        return scoped(PaymentRefund, self.principal).filter(
+            customer_id=self.customer_id, status=RefundStatus.SUCCEEDED
+        )
 
     def credit_refunds(self) -> QuerySet[CreditUse]:
         return scoped(CreditUse, self.principal).filter(

@@ -28,6 +28,9 @@ class Context:
     locale: str = "en"
     # Set by graphql-transport-ws from the connection_init payload.
     connection_params: dict | None = None
+    # The document about to execute is in the trusted registry (schema.persisted_queries sets
+    # it before each execution; a websocket's operations share the connection's context).
+    registered_document: bool = False
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -700,7 +700,9 @@ class RefundCreditInput:
     credit_note_id: strawberry.ID
     amount: Decimal
     reference: str = ""
-    refunded_on: date | None = strawberry.field(default=None, description=TODAY_BY_DEFAULT)
+    refunded_on: date | None = strawberry.field(
+        default=None, description="From the credit note's date to today. " + TODAY_BY_DEFAULT
+    )
 
 
 @strawberry.type

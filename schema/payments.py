@@ -18,9 +18,10 @@ from models.payments import PaymentKind as PaymentKindValue
 from models.payments import PaymentMode as PaymentModeValue
 from models.payments import PaymentRefund as PaymentRefundRow
 from models.payments import PaymentStatus as PaymentStatusValue
+from models.payments import RefundStatus as RefundStatusValue
 from models.payments import SavedPaymentMethod as SavedPaymentMethodRow
 from pdf.links import receipt_pdf_path
-from resolvers import links, online_payments, payment_methods, payments
+from resolvers import links, online_payments, payment_methods, payments, refunds
 from resolvers.errors import ErrorCode
 from schema.context import Info
 from schema.customers import Customer
@@ -47,7 +48,15 @@ PaymentKind = strawberry.enum(
 )
 PaymentMode = strawberry.enum(PaymentModeValue, description="How the money was paid.")
 PaymentStatus = strawberry.enum(
-    PaymentStatusValue, description="PENDING until the money has arrived, e.g. a bank debit."
+    PaymentStatusValue,
+    description="PROCESSING while the gateway is being asked; PENDING until the money has "
+    "arrived, e.g. a bank debit.",
+)
+RefundStatus = strawberry.enum(
+    RefundStatusValue,
+    description="PROCESSING while the gateway gives the money back (nothing is applied yet, "
+    "but the amount is held: no other refund can take it); SUCCEEDED once given back; FAILED "
+    "when the gateway gave nothing back, which changed nothing.",
 )
 
 
@@ -81,7 +90,10 @@ class Payment(ModelNode):
         return [PaymentAllocation.from_row(row, self._row.currency)
                 for row in await loader.load(self._row.id)]  # fmt: skip
 
-    @strawberry.field
+    @strawberry.field(
+        description="Every refund asked for, oldest first, in progress and failed ones too "
+        "(see status); refundedAmount counts those that succeeded."
+    )
     async def refunds(self, info: Info) -> list[PaymentRefund]:
         loader = info.context.loaders.children(PaymentRefundRow, "payment_id", "id")
         return [PaymentRefund.from_row(row, self._row.currency)
@@ -211,17 +223,38 @@ class PaymentAllocation:
         )
 
 
-@strawberry.type(description="Money given back from a payment.")
+@strawberry.type(
+    description="Money given back from a payment: from one invoice, or from unused retainer "
+    "money. A refund that takes from several invoices is one of these for each."
+)
 class PaymentRefund:
     amount: Money
     refunded_on: date
-    mode: PaymentMode  # type: ignore[valid-type]
+    mode: PaymentMode = strawberry.field(  # type: ignore[valid-type]
+        description="The payment's own mode (CARD, ACH) for a payment taken online: given back "
+        "through the gateway. Any other: given back by the business itself."
+    )
     reference: str
-    _document_id: strawberry.Private[int | None]
+    status: RefundStatus  # type: ignore[valid-type]
+    _row: strawberry.Private[PaymentRefundRow]
 
     @strawberry.field(description="The invoice that is due again; null for retainer money.")
     async def document(self, info: Info) -> SalesDocumentNode | None:
-        return await _document(info, self._document_id)
+        return await _document(info, self._row.document_id)
+
+    @strawberry.field(
+        permission_classes=[IsStaffOrPartner],
+        description=f"Why the gateway gave nothing back; empty otherwise. {STAFF_ONLY}",
+    )
+    def failure_reason(self) -> str:
+        return self._row.failure_reason
+
+    @strawberry.field(
+        permission_classes=[IsStaffOrPartner],
+        description=f"The gateway's id for the refund. {STAFF_ONLY}",
+    )
+    def gateway_reference(self) -> str:
+        return self._row.gateway_reference
 
     @classmethod
     def from_row(cls, row: PaymentRefundRow, currency: str) -> PaymentRefund:
@@ -230,7 +263,8 @@ class PaymentRefund:
             refunded_on=row.refunded_on,
             mode=row.mode,
             reference=row.reference,
-            _document_id=row.document_id,
+            status=row.status,
+            _row=row,
         )
 
 
@@ -372,8 +406,15 @@ class ApplyRetainerPaymentPayload:
 class RefundPaymentInput:
     payment_id: strawberry.ID
     amount: Decimal
-    mode: PaymentMode  # type: ignore[valid-type]
-    refunded_on: date | None = strawberry.field(default=None, description=TODAY_BY_DEFAULT)
+    mode: PaymentMode = strawberry.field(  # type: ignore[valid-type]
+        description="How the money goes back. A payment taken online goes back through its "
+        "gateway when refunded in its own mode (CARD, ACH); CASH, CHEQUE, BANK_TRANSFER or "
+        "OTHER record money the business gave back itself, and the gateway is not asked."
+    )
+    refunded_on: date | None = strawberry.field(
+        default=None,
+        description="From the payment's date to today. " + TODAY_BY_DEFAULT,
+    )
     reference: str = ""
 
 
@@ -394,6 +435,9 @@ class SettleTestPaymentInput:
 @strawberry.type
 class ReconcilePaymentsPayload:
     changed: int = strawberry.field(description="How many payments the gateway's answer ended.")
+    changed_refunds: int = strawberry.field(
+        description="How many refunds the gateway's answer ended."
+    )
     errors: list[UserError]
 
 
@@ -418,11 +462,15 @@ class PaymentMutations:
 
     @strawberry.mutation(
         permission_classes=[IsAdmin],
-        description="Asks the gateways now about payments left in flight for a minute or more "
-        "(Portico also does this every 30 seconds and at start-up).",
+        description="Asks the gateways now about payments and refunds left in flight for a "
+        "minute or more (Portico also does this every 30 seconds and at start-up).",
     )
     async def reconcile_payments(self, info: Info) -> ReconcilePaymentsPayload:
-        return ReconcilePaymentsPayload(changed=await online_payments.reconcile(), errors=[])
+        return ReconcilePaymentsPayload(
+            changed=await online_payments.reconcile(),
+            changed_refunds=await refunds.reconcile(),
+            errors=[],
+        )
 
     @strawberry.mutation(
         permission_classes=[IsStaff],
@@ -471,32 +519,41 @@ class PaymentMutations:
 
     @strawberry.mutation(
         permission_classes=[IsStaff],
-        description="Records money given back: unused retainer money first, then what it paid "
-        "of its invoices, newest first; those invoices are due again.",
+        description="Gives money back: unused retainer money first, then what it paid of its "
+        "invoices, newest first; those invoices are due again once the money is given back. "
+        "Through the gateway, the refund may answer PROCESSING with REFUND_IN_PROGRESS (the "
+        "gateway has not answered; Portico asks it again within minutes) or FAILED with "
+        "GATEWAY_ERROR (nothing was given back and nothing changed).",
     )
     async def refund_payment(self, info: Info, input: RefundPaymentInput) -> PaymentPayload:
+        problems: list[UserError] = []
+
         async def action() -> dict:
-            row = await payments.refund_payment(
+            refunded = await refunds.refund_payment(
                 info.context.staff,
                 decode_id(input.payment_id, Payment),
-                payments.RefundDetails(
+                refunds.RefundDetails(
                     amount=input.amount,
                     mode=PaymentModeValue(input.mode.value),
                     refunded_on=input.refunded_on,
                     reference=input.reference,
                 ),
             )
-            return {"payment": Payment.from_row(row)}
+            if (problem := refunded.problem()) is not None:
+                problems.append(UserError.from_problem(problem))
+            return {"payment": Payment.from_row(refunded.payment)}
 
-        return await payload_or_errors(PaymentPayload, action)
+        payload = await payload_or_errors(PaymentPayload, action)
+        payload.errors.extend(problems)
+        return payload
 
 
 @strawberry.input
 class PayInvoicesInput:
     idempotency_key: str = strawberry.field(
         description="Unique per payment the contact means to make (8-100 characters): sending "
-        "the same request again with it returns the first result and never charges twice. "
-        "Kept for at least 24 hours."
+        "the same request again with it returns the first result, as it stands then, and "
+        "never charges twice. Kept for at least 24 hours."
     )
     allocations: list[PaymentAllocationInput] = strawberry.field(
         description="The invoices, or one retainer invoice, and how much of each to pay: the "
@@ -535,6 +592,12 @@ class RemovePaymentMethodPayload:
     errors: list[UserError]
 
 
+IN_PROGRESS = (
+    "The payment is still with the gateway. Send the same request again (same idempotency key) "
+    "or read the payment by id until it has ended; it is never charged twice."
+)
+
+
 @strawberry.type
 class PortalPaymentMutations:
     @strawberry.mutation(
@@ -543,7 +606,9 @@ class PortalPaymentMutations:
         "payment by card or bank account. A card payment completes at once; a bank debit stays "
         "PENDING until the bank settles it. A failed payment is kept as FAILED and returned "
         "with an error: PAYMENT_DECLINED when the bank said no, PAYMENT_NOT_COMPLETED when it "
-        "may be tried again with a new idempotency key.",
+        "may be tried again with a new idempotency key. A payment the gateway has not answered "
+        "for yet is returned PROCESSING with PAYMENT_IN_PROGRESS, at once, also to a repeated "
+        "request: send it again or read the payment until it has ended.",
     )
     async def pay_invoices(self, info: Info, input: PayInvoicesInput) -> PaymentPayload:
         async def action() -> dict:
@@ -564,6 +629,10 @@ class PortalPaymentMutations:
         if row is not None and row.status == PaymentStatusValue.FAILED:
             code = ErrorCode.PAYMENT_DECLINED if row.declined else ErrorCode.PAYMENT_NOT_COMPLETED
             payload.errors.append(UserError(field=None, message=row.failure_reason, code=code))
+        if row is not None and row.status == PaymentStatusValue.PROCESSING:
+            payload.errors.append(
+                UserError(field=None, message=IN_PROGRESS, code=ErrorCode.PAYMENT_IN_PROGRESS)
+            )
         return payload
 
     @strawberry.mutation(

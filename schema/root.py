@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, parse, specified_rules
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -24,6 +24,8 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from auth.errors import BadUserInput
+from resolvers.database_outage import SERVICE_UNAVAILABLE_MESSAGE, is_database_unreachable
+from resolvers.persisted_queries import PersistedQueries
 from schema import edge
 from schema.activity import ActivityMutations, ActivityQueries, ActivitySubscription
 from schema.api_keys import ApiKeyMutations, ApiKeyQueries
@@ -49,6 +51,7 @@ from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.my_details import MyDetailsMutations
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.payments import PaymentMutations, PaymentQueries, PortalPaymentMutations
+from schema.persisted_queries import PersistedQueryRules
 from schema.portal_access import PortalAccessMutations
 from schema.preferences import PreferencesMutations, PreferencesQueries
 from schema.projects import ProjectMutations, ProjectQueries
@@ -59,7 +62,7 @@ from schema.scalars import SCALAR_OVERRIDES
 from schema.staff import StaffMutations, StaffQueries
 from schema.statements import StatementQueries
 from schema.subscriptions import SubscriptionMutations, SubscriptionQueries
-from schema.validation import ValidationWithoutSuggestions
+from schema.validation import ValidationWithoutSuggestions, validate_without_suggestions
 
 logger = logging.getLogger("portico.graphql")
 
@@ -157,7 +160,9 @@ class ParserCacheReportingSyntaxErrors(ParserCache):
 
 
 class MaskUnexpectedErrors(SchemaExtension):
-    """Expected errors keep their code; anything else becomes INTERNAL_SERVER_ERROR."""
+    """Expected errors keep their code; a database out of reach is SERVICE_UNAVAILABLE (over
+    HTTP the whole request gets a 503: server.unavailable); anything else becomes
+    INTERNAL_SERVER_ERROR."""
 
     def on_operation(self) -> Iterator[None]:
         yield
@@ -169,6 +174,14 @@ class MaskUnexpectedErrors(SchemaExtension):
 def _public(error: GraphQLError) -> GraphQLError:
     if is_expected(error):
         return error
+    if is_database_unreachable(error.original_error):
+        return GraphQLError(
+            SERVICE_UNAVAILABLE_MESSAGE,
+            nodes=error.nodes,
+            path=error.path,
+            original_error=error.original_error,
+            extensions={"code": "SERVICE_UNAVAILABLE"},
+        )
     return GraphQLError(
         "Unexpected error.",
         nodes=error.nodes,
@@ -197,6 +210,8 @@ class PorticoSchema(strawberry.Schema):
         for error in errors:
             if is_expected(error):
                 _give_code(error, execution_context)
+            elif is_database_unreachable(error.original_error):
+                continue  # an outage, not a fault: logged once per request by server.unavailable
             else:
                 original = error.original_error
                 logger.error(
@@ -224,8 +239,22 @@ LIMIT_RULES = [
 ]
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+def document_errors(schema: strawberry.Schema, text: str) -> list[GraphQLError]:
+    """What keeps a document from running on the schema, whoever sends it: its syntax, the
+    token limit, validation and the depth and alias limits. Empty when nothing does."""
+    try:
+        document = parse(text, max_tokens=MAX_TOKENS)
+    except GraphQLError as error:
+        return [error]
+    return validate_without_suggestions(schema._schema, document, (*specified_rules, *LIMIT_RULES))
+
+
+def build_schema(
+    *, introspection: bool = True, persisted_queries: PersistedQueries | None = None
+) -> strawberry.Schema:
     rules = LIMIT_RULES if introspection else [*LIMIT_RULES, IntrospectionOff]
+    if persisted_queries is None:
+        persisted_queries = PersistedQueries()
     return PorticoSchema(
         query=Query,
         mutation=Mutation,
@@ -237,6 +266,8 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         extensions=[
             lambda: ParserCacheReportingSyntaxErrors(maxsize=512),
             ValidationWithoutSuggestions,
+            # After validation: its refusal of an unregistered document replaces validation's.
+            lambda: PersistedQueryRules(persisted_queries=persisted_queries),
             lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             edge.OneOperation,

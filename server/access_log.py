@@ -14,10 +14,16 @@ class RedactLinkSecrets(logging.Filter):
         # uvicorn's access records carry (client, method, path, http version, status).
         if isinstance(record.args, tuple) and len(record.args) >= 3:
             path = record.args[2]
-            if isinstance(path, str) and "/public/" in path:
-                redacted = _SECRET_PATH.sub("/public/[secret]", path.split("?", 1)[0])
-                record.args = (*record.args[:2], redacted, *record.args[3:])
+            if isinstance(path, str):
+                record.args = (*record.args[:2], redacted(path), *record.args[3:])
         return True
+
+
+def redacted(path: str) -> str:
+    """The path as the log may show it."""
+    if "/public/" not in path:
+        return path
+    return _SECRET_PATH.sub("/public/[secret]", path.split("?", 1)[0])
 
 
 def install() -> None:

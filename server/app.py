@@ -19,16 +19,17 @@ from integrations.gateways.test_gateway import TestGateway
 from pdf import renderer as pdf_renderer
 from pdf.links import DOCUMENT_ROUTE, RECEIPT_ROUTE, STATEMENT_ROUTE
 from resolvers import files, links
-from server import access_log, housekeeping
+from server import access_log, housekeeping, unavailable
 from server.database import close_database, open_database
 from server.delivery import configure_pdfs, outbox_delivery
 from server.file_routes import FileDownloads
 from server.graphql import PorticoGraphQL
 from server.health import healthz, readyz
-from server.limits import UPLOAD_OVERHEAD_BYTES, BodySizeLimit
+from server.limits import UPLOAD_OVERHEAD_BYTES, BodyLimits
 from server.pdf_routes import PdfDownloads
 from server.public_routes import public_document_pdf
 from server.settings import Settings
+from server.unavailable import ServiceUnavailable
 from server.webhooks import gateway_webhook
 
 
@@ -47,7 +48,10 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     access_log.install()
-    passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
+    unavailable.install_log_filters()
+    passwords.configure(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.password_workers
+    )
     sealing.configure(settings.secret_key)
     links.configure(settings.links)
     sms.install(sms.sender_from_url(settings.sms_url))
@@ -64,12 +68,13 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             yield
             return
         await open_database(settings)
-        events = broker.broker_from_url(settings.redis_url)
+        events = broker.broker_from_url(settings.redis_url, timeout=settings.redis_timeout_seconds)
         await events.start()
         broker.install(events)
         background = [
             asyncio.create_task(housekeeping.run_forever()),
             asyncio.create_task(housekeeping.reconcile_payments_forever()),
+            asyncio.create_task(graphql.persisted_queries.refresh_forever()),
         ]
         try:
             async with outbox_delivery(settings):
@@ -98,8 +103,9 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         ],
         middleware=[
             Middleware(
-                BodySizeLimit,
+                BodyLimits,
                 max_bytes=settings.max_body_bytes,
+                deadline_seconds=settings.body_timeout_seconds,
                 upload_max_bytes=settings.max_upload_bytes + UPLOAD_OVERHEAD_BYTES,
                 upload_path="/graphql",
             ),
@@ -110,6 +116,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 allow_methods=["GET", "POST"],
                 allow_headers=["authorization", "content-type"],
             ),
+            # Inside CORS, so that a browser lets the portal read the 503.
+            Middleware(ServiceUnavailable),
         ],
         lifespan=lifespan,
     )

@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import os
 import sys
+from pathlib import Path
 
 from server.settings import ConfigurationError, Settings
 
@@ -35,10 +36,10 @@ def main(argv: list[str] | None = None) -> None:
 
     commands.add_parser("export-schema", help="print the GraphQL SDL")
 
-    payments = commands.add_parser("payments", help="online payments")
+    payments = commands.add_parser("payments", help="online payments and refunds")
     payment_commands = payments.add_subparsers(dest="payments_command", required=True)
     reconcile = payment_commands.add_parser(
-        "reconcile", help="end payments left in flight by asking their gateway"
+        "reconcile", help="end payments and refunds left in flight by asking their gateway"
     )
     reconcile.add_argument(
         "--older-than", type=float, default=60, metavar="SECONDS",
@@ -50,6 +51,18 @@ def main(argv: list[str] | None = None) -> None:
     settle.add_argument("numbers", nargs="*", metavar="PAY-NUMBER", help="default: all pending")
     settle.add_argument("--portal-name", help="the organization, when numbers are given")
     settle.add_argument("--outcome", choices=["SUCCEEDED", "DECLINED"])
+
+    documents = commands.add_parser(
+        "documents", help="the trusted registry of GraphQL documents front ends send"
+    )
+    document_commands = documents.add_subparsers(dest="documents_command", required=True)
+    register = document_commands.add_parser(
+        "register", help="register documents: .graphql files, or a JSON manifest of them"
+    )
+    register.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    document_commands.add_parser("list", help="print the registered documents")
+    remove = document_commands.add_parser("remove", help="remove a document from the registry")
+    remove.add_argument("sha256", metavar="HASH")
 
     args = parser.parse_args(argv)
     try:
@@ -64,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
         "create-admin": _create_admin,
         "export-schema": _export_schema,
         "payments": _payments,
+        "documents": _documents,
     }[args.command]
     handler(settings, args)
 
@@ -80,6 +94,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         log_level=settings.log_level.lower(),
         proxy_headers=True,
         ws_max_size=settings.max_body_bytes,
+        # After SIGTERM, requests still running this long are cut short (server.unavailable
+        # answers them 503); open websockets are closed at once with 1012.
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
 
 
@@ -141,8 +158,10 @@ def _payments(settings: Settings, args: argparse.Namespace) -> None:
     from server import payment_commands
 
     if args.payments_command == "reconcile":
-        changed = asyncio.run(_with_database(settings, payment_commands.reconcile(args.older_than)))
-        print(f"Reconciled {changed} payments.")
+        payments, refunds = asyncio.run(
+            _with_database(settings, payment_commands.reconcile(args.older_than))
+        )
+        print(f"Reconciled {payments} payments and {refunds} refunds.")
         return
     settled = asyncio.run(
         _with_database(
@@ -155,12 +174,37 @@ def _payments(settings: Settings, args: argparse.Namespace) -> None:
         print("No pending payments.")
 
 
+def _documents(settings: Settings, args: argparse.Namespace) -> None:
+    from server import document_commands
+
+    if args.documents_command == "register":
+        try:
+            candidates = document_commands.read(args.files)
+        except document_commands.Refused as refused:
+            for problem in refused.problems:
+                print(f"portico: {problem}", file=sys.stderr)
+            sys.stderr.write("portico: nothing was registered.\n")
+            sys.exit(2)
+        for entry in asyncio.run(_with_database(settings, document_commands.register(candidates))):
+            status = "registered" if entry.new else "already registered"
+            print(f"{entry.sha256}  {status}  {entry.operations}  {entry.source}")
+    elif args.documents_command == "list":
+        for line in asyncio.run(_with_database(settings, document_commands.listing())):
+            print(line)
+    elif not asyncio.run(_with_database(settings, document_commands.remove(args.sha256))):
+        sys.exit(f"portico: no registered document has the hash {args.sha256}.")
+    else:
+        print(f"Removed {args.sha256}.")
+
+
 async def _with_database(settings: Settings, work):
     from auth import passwords, sealing
     from server.app import install_gateways
     from server.database import close_database, open_database
 
-    passwords.configure(settings.argon2_time_cost, settings.argon2_memory_kib)
+    passwords.configure(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.password_workers
+    )
     sealing.configure(settings.secret_key)
     install_gateways(settings)
     await open_database(settings)

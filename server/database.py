@@ -30,6 +30,7 @@ MODEL_MODULES = [
     "models.comments",
     "models.files",
     "models.reviews",
+    "models.persisted_queries",
 ]
 
 

@@ -82,7 +82,12 @@ async def load_demo() -> bool:
     """Create the demo organization unless it exists. Returns whether anything was created."""
     if await Organization.exists(portal_name=DEMO_PORTAL):
         return False
-    staff_hash = passwords.hash_password(STAFF_PASSWORD)
+    # Hashed before the transaction, which would otherwise hold the database while they run.
+    staff_hash = await passwords.hash_password(STAFF_PASSWORD)
+    admin_hash = await passwords.hash_password(ADMIN_PASSWORD)
+    portal_hashes = {
+        email: await passwords.hash_password(password) for email, password in PORTAL_LOGINS.items()
+    }
     async with in_transaction():
         org = await Organization.create(
             name="Acme Supplies",
@@ -97,14 +102,14 @@ async def load_demo() -> bool:
         )  # fmt: skip
         await StaffUser.create(
             organization=org, email=ADMIN_EMAIL, name="Alex Admin", role=StaffRole.ADMIN,
-            password_hash=passwords.hash_password(ADMIN_PASSWORD),
+            password_hash=admin_hash,
         )  # fmt: skip
         for email, name in (("sam@acme.example", "Sam Sales"), ("kim@acme.example", "Kim Ops")):
             await StaffUser.create(
                 organization=org, email=email, name=name, password_hash=staff_hash
             )
         for demo in CUSTOMERS:
-            await _create_customer(org, demo)
+            await _create_customer(org, demo, portal_hashes)
     admin = await StaffUser.get(email=ADMIN_EMAIL)
     await _create_documents(admin)
     await _start_conversations(admin)
@@ -237,7 +242,9 @@ async def _record_payments(
         )  # fmt: skip
 
 
-async def _create_customer(org: Organization, demo: DemoCustomer) -> None:
+async def _create_customer(
+    org: Organization, demo: DemoCustomer, portal_hashes: dict[str, str]
+) -> None:
     address = {"street1": "1 Main Street", "city": demo.city, "country": demo.country}
     customer = await Customer.create(
         organization=org,
@@ -253,7 +260,7 @@ async def _create_customer(org: Organization, demo: DemoCustomer) -> None:
         custom_fields=[{"name": "Account manager", "value": "Sam Sales"}],
     )
     for index, (first, last, email) in enumerate(demo.contacts):
-        password = PORTAL_LOGINS.get(email)
+        password_hash = portal_hashes.get(email, "")
         await ContactPerson.create(
             organization=org,
             customer=customer,
@@ -261,8 +268,8 @@ async def _create_customer(org: Organization, demo: DemoCustomer) -> None:
             last_name=last,
             email=email,
             is_primary=index == 0,
-            portal_access=PortalAccess.ACTIVE if password else PortalAccess.NOT_INVITED,
-            password_hash=passwords.hash_password(password) if password else "",
+            portal_access=PortalAccess.ACTIVE if password_hash else PortalAccess.NOT_INVITED,
+            password_hash=password_hash,
         )
 
 

@@ -17,6 +17,7 @@ from strawberry import relay
 from auth.errors import CodedError, Forbidden, MfaEnrollmentRequired, NotFound, Unauthenticated
 from auth.principals import Anonymous, ContactPrincipal, Principal
 from resolvers import preferences
+from resolvers.database_outage import is_database_unreachable
 from schema.relay import row_id
 
 logger = logging.getLogger("portico.downloads")
@@ -36,7 +37,9 @@ async def guarded(request: Request, authenticate: Authenticate, serve: Serve) ->
             return await serve(principal)
         except CodedError as exc:
             return error_response(STATUS.get(type(exc), 400), exc.code, exc.message)
-        except Exception:
+        except Exception as exc:
+            if is_database_unreachable(exc):
+                raise  # answered 503 "try again", as on every route, by server.unavailable
             logger.exception("Could not serve %s", request.url.path)
             return error_response(500, "INTERNAL_SERVER_ERROR", "Unexpected error.")
 

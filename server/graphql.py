@@ -17,19 +17,24 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from auth.api_keys import is_api_key, principal_for_api_key
 from auth.principals import Anonymous, Principal
 from auth.sessions import SessionPolicy, principal_for_session
 from resolvers import calendars, mfa, preferences
+from resolvers.database_outage import is_database_unreachable
+from resolvers.persisted_queries import PersistedQueries
 from schema.authentication import SESSION_COOKIE
 from schema.context import Context
 from schema.root import build_schema
+from server import persisted_queries
 from server.settings import Settings
 
 logger = logging.getLogger("portico.graphql")
@@ -85,8 +90,12 @@ class PorticoGraphQL(GraphQL):
             logger.warning(
                 "GraphiQL is served but PORTICO_INTROSPECTION is off: it cannot read the schema."
             )
+        self.persisted_queries = PersistedQueries()
         super().__init__(
-            build_schema(introspection=settings.allows_introspection),
+            build_schema(
+                introspection=settings.allows_introspection,
+                persisted_queries=self.persisted_queries,
+            ),
             graphql_ide="graphiql" if settings.graphiql else None,
             # Queries over GET would let a cross-site page read with the viewer's cookie.
             allow_queries_via_get=False,
@@ -120,6 +129,30 @@ class PorticoGraphQL(GraphQL):
         finally:
             if isinstance(request, Request):
                 await request.close()  # an upload's temporary files
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        for error in result.errors or ():
+            if is_database_unreachable(error.original_error):
+                # Answered as a whole, 503 "try again", by server.unavailable.
+                raise error.original_error
+        return await super().process_result(request, result)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        # A document named by its hash (persisted queries, server.persisted_queries).
+        named = await persisted_queries.with_document(request_data, self.persisted_queries)
+        if isinstance(named, ExecutionResult):
+            return named
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, named
+        )
 
     def parse_json(self, data: str | bytes) -> Any:
         # A body of `5` or `null`, or one nested beyond reason, is the client's mistake.

@@ -1,6 +1,6 @@
 """Periodic work inside `portico serve`: ended sessions, old failed-login counters and
-idempotency keys are pruned, stored files no row claims are deleted, and payments left in
-flight are reconciled with their gateway."""
+idempotency keys are pruned, stored files no row claims are deleted, and payments and refunds
+left in flight are reconciled with their gateway."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import logging
 
 from auth.rate_limit import prune as prune_failed_attempts
 from auth.sessions import prune_sessions
-from resolvers import files, online_payments, public_links
+from resolvers import files, online_payments, public_links, refunds
 
 logger = logging.getLogger("portico.housekeeping")
 
@@ -32,14 +32,17 @@ async def tidy_once() -> None:
 
 
 async def reconcile_payments_forever(interval: float = RECONCILE_SECONDS) -> None:
-    """Starts at once, so attempts a crash left behind are ended soon after a restart."""
+    """Starts at once, so payments and refunds a crash left behind are ended soon after a
+    restart."""
     while True:
-        try:
-            changed = await online_payments.reconcile()
-            if changed:
-                logger.info("Reconciled %d payments with their gateway", changed)
-        except Exception:
-            logger.exception("Reconciling payments failed; retrying in %s s", interval)
+        for what, reconcile in (("payments", online_payments.reconcile),
+                                ("refunds", refunds.reconcile)):  # fmt: skip
+            try:
+                changed = await reconcile()
+                if changed:
+                    logger.info("Reconciled %d %s with their gateway", changed, what)
+            except Exception:  # one failed round must not stop the other or the next
+                logger.exception("Reconciling %s failed; retrying in %s s", what, interval)
         await asyncio.sleep(interval)
 
 

@@ -1,14 +1,19 @@
-"""Refuse request bodies over the configured size before anything parses them.
+"""Refuse request bodies over the configured size, or slower to arrive than the configured
+time, before anything parses them.
 
 Multipart uploads to the GraphQL endpoint may be as large as a file upload plus a little for
-the operation and the part headers; everything else keeps the general limit.
+the operation and the part headers; everything else keeps the general limit. The time limit
+counts from the start of the request, so a client trickling its body a byte at a time holds a
+connection (and delays a shutdown) for that long at most.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.refusals import send_refusal
 
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
 MULTIPART = b"multipart/form-data"
@@ -18,16 +23,22 @@ class BodyTooLarge(Exception):
     pass
 
 
-class BodySizeLimit:
+class BodyTooSlow(Exception):
+    pass
+
+
+class BodyLimits:
     def __init__(
         self,
         app: ASGIApp,
         max_bytes: int,
+        deadline_seconds: float,
         upload_max_bytes: int = 0,
         upload_path: str | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.deadline_seconds = deadline_seconds
         self.upload_max_bytes = max(max_bytes, upload_max_bytes)
         self.upload_path = upload_path
 
@@ -41,16 +52,25 @@ class BodySizeLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
             await _too_large(send, max_bytes)
             return
+        deadline = asyncio.get_running_loop().time() + self.deadline_seconds
         received = 0
+        body_complete = False
         response_started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_complete
+            if body_complete:  # what follows is the client hanging up, whenever it does
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTooSlow from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > max_bytes:
                     raise BodyTooLarge
+                body_complete = not message.get("more_body", False)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -63,6 +83,9 @@ class BodySizeLimit:
         except BodyTooLarge:
             if not response_started:
                 await _too_large(send, max_bytes)
+        except BodyTooSlow:
+            if not response_started:
+                await _too_slow(send, self.deadline_seconds)
 
     def _limit_for(self, path: str, content_type: bytes) -> int:
         if path == self.upload_path and content_type.lower().startswith(MULTIPART):
@@ -71,24 +94,17 @@ class BodySizeLimit:
 
 
 async def _too_large(send: Send, max_bytes: int) -> None:
-    body = json.dumps(
-        {
-            "errors": [
-                {
-                    "message": f"Request body larger than {max_bytes} bytes.",
-                    "extensions": {"code": "PAYLOAD_TOO_LARGE"},
-                }
-            ]
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", b"%d" % len(body)),
-            ],
-        }
+    await send_refusal(
+        send, 413, "PAYLOAD_TOO_LARGE", f"Request body larger than {max_bytes} bytes."
     )
-    await send({"type": "http.response.body", "body": body})
+
+
+async def _too_slow(send: Send, deadline_seconds: float) -> None:
+    # The rest of the body may still be on its way: this connection cannot carry another request.
+    await send_refusal(
+        send,
+        408,
+        "REQUEST_TIMEOUT",
+        f"The request body did not arrive within {deadline_seconds:g} seconds.",
+        {"Connection": "close"},
+    )

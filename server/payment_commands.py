@@ -6,12 +6,14 @@ from datetime import timedelta
 
 from integrations.gateways.base import ChargeStatus
 from models.payments import Payment, PaymentStatus
-from resolvers import online_payments
+from resolvers import online_payments, refunds
 from resolvers.errors import Rejected
 
 
-async def reconcile(older_than_seconds: float) -> int:
-    return await online_payments.reconcile(timedelta(seconds=max(older_than_seconds, 0)))
+async def reconcile(older_than_seconds: float) -> tuple[int, int]:
+    """How many payments, and how many refunds, the gateways' answers ended."""
+    older_than = timedelta(seconds=max(older_than_seconds, 0))
+    return await online_payments.reconcile(older_than), await refunds.reconcile(older_than)
 
 
 async def settle(

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import hmac
+import math
 import os
 import secrets
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 
+from auth import passwords
 from integrations.mailer import (
     DEFAULT_MAIL_FROM,
     DEFAULT_MAIL_URL,
     MailConfigurationError,
     mailer_from_url,
 )
+from integrations.redis_broker import DEFAULT_TIMEOUT_SECONDS
 from integrations.sms import DEFAULT_SMS_URL, SmsConfigurationError, sender_from_url
 from resolvers.files import DEFAULT_MAX_UPLOAD_BYTES
 from resolvers.links import Links
+
+# Who must send documents of the trusted registry: nobody, or portal contacts.
+TRUSTED_DOCUMENTS = ("off", "contacts")
 
 
 class ConfigurationError(RuntimeError):
@@ -36,6 +42,19 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_seconds(name: str, default: float) -> float:
+    raw = _env(name)
+    if not raw:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from exc
+    if not 0 < seconds < math.inf:
+        raise ConfigurationError(f"{name} must be more than 0 seconds, got {raw!r}")
+    return seconds
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -70,6 +89,7 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8000"
     staff_app_url: str = ""
     redis_url: str = ""
+    redis_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     mail_url: str = DEFAULT_MAIL_URL
     mail_from: str = DEFAULT_MAIL_FROM
     sms_url: str = DEFAULT_SMS_URL
@@ -78,11 +98,16 @@ class Settings:
     graphiql: bool = True
     # None: on in development; in production only with GraphiQL, which cannot work without it.
     introspection: bool | None = None
+    # One of TRUSTED_DOCUMENTS; None: "contacts" in production, "off" in development.
+    trusted_documents: str | None = None
     max_body_bytes: int = 1_048_576
+    body_timeout_seconds: float = 60.0
+    shutdown_timeout_seconds: float = 30.0
     session_idle_minutes: int = 120
     session_max_hours: int = 24 * 7
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65_536
+    password_workers: int = passwords.DEFAULT_WORKERS
     var_dir: Path = field(default=Path("var"))
     gateway_webhook_secret: str = ""
     test_gateway_ledger: Path | None = None
@@ -122,6 +147,11 @@ class Settings:
         return not self.is_production or self.graphiql
 
     @property
+    def contacts_run_registered_documents_only(self) -> bool:
+        default = "contacts" if self.is_production else "off"
+        return (self.trusted_documents or default) == "contacts"
+
+    @property
     def secure_cookies(self) -> bool:
         return self.is_production or self.public_base_url.startswith("https://")
 
@@ -145,6 +175,9 @@ class Settings:
             public_base_url=_env("PORTICO_PUBLIC_URL", cls.public_base_url).rstrip("/"),
             staff_app_url=_env("PORTICO_STAFF_APP_URL").rstrip("/"),
             redis_url=_env("REDIS_URL"),
+            redis_timeout_seconds=_env_seconds(
+                "PORTICO_REDIS_TIMEOUT_SECONDS", cls.redis_timeout_seconds
+            ),
             mail_url=_mail_url(_env("PORTICO_MAIL_URL", cls.mail_url)),
             mail_from=_mail_from(_env("PORTICO_MAIL_FROM", cls.mail_from)),
             sms_url=_sms_url(_env("PORTICO_SMS_URL", cls.sms_url)),
@@ -152,20 +185,37 @@ class Settings:
             log_level=_env("PORTICO_LOG_LEVEL", cls.log_level).upper(),
             graphiql=_env_bool("PORTICO_GRAPHIQL", not production),
             introspection=_env_flag("PORTICO_INTROSPECTION"),
+            trusted_documents=_trusted_documents(),
             max_body_bytes=_env_int("PORTICO_MAX_BODY_BYTES", cls.max_body_bytes),
+            body_timeout_seconds=_env_seconds(
+                "PORTICO_BODY_TIMEOUT_SECONDS", cls.body_timeout_seconds
+            ),
+            shutdown_timeout_seconds=_env_seconds(
+                "PORTICO_SHUTDOWN_TIMEOUT_SECONDS", cls.shutdown_timeout_seconds
+            ),
             session_idle_minutes=_env_int("PORTICO_SESSION_IDLE_MINUTES", cls.session_idle_minutes),
             session_max_hours=_env_int("PORTICO_SESSION_MAX_HOURS", cls.session_max_hours),
             argon2_time_cost=_env_int("PORTICO_ARGON2_TIME_COST", cls.argon2_time_cost),
             argon2_memory_kib=_env_int("PORTICO_ARGON2_MEMORY_KIB", cls.argon2_memory_kib),
+            password_workers=_worker_count("PORTICO_PASSWORD_WORKERS", cls.password_workers),
             var_dir=var_dir,
             gateway_webhook_secret=_env("PORTICO_GATEWAY_WEBHOOK_SECRET"),
             test_gateway_ledger=Path(ledger)
             if (ledger := _env("PORTICO_TEST_GATEWAY_LEDGER"))
             else None,
-            pdf_workers=_pdf_workers(cls.pdf_workers),
+            pdf_workers=_worker_count("PORTICO_PDF_WORKERS", cls.pdf_workers),
             files_dir=Path(files) if (files := _env("PORTICO_FILES_DIR")) else None,
             max_upload_bytes=_max_upload_bytes(cls.max_upload_bytes),
         )
+
+
+def _trusted_documents() -> str | None:
+    value = _env("PORTICO_TRUSTED_DOCUMENTS").lower()
+    if value and value not in TRUSTED_DOCUMENTS:
+        raise ConfigurationError(
+            f"PORTICO_TRUSTED_DOCUMENTS must be {' or '.join(TRUSTED_DOCUMENTS)}, got {value!r}"
+        )
+    return value or None
 
 
 def _mail_url(url: str) -> str:
@@ -200,10 +250,10 @@ def _poll_seconds(default: int) -> int:
     return seconds
 
 
-def _pdf_workers(default: int) -> int:
-    workers = _env_int("PORTICO_PDF_WORKERS", default)
+def _worker_count(name: str, default: int) -> int:
+    workers = _env_int(name, default)
     if workers < 1:
-        raise ConfigurationError("PORTICO_PDF_WORKERS must be at least 1")
+        raise ConfigurationError(f"{name} must be at least 1")
     return workers
 
 

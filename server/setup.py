@@ -37,6 +37,7 @@ async def create_organization(
         return f"the portal name {portal_name!r} is taken"
     if await StaffUser.exists(email=email):
         return f"a staff user with email {email} exists"
+    password_hash = await passwords.hash_password(admin_password)
     async with in_transaction():
         org = await Organization.create(name=name, portal_name=portal_name, base_currency=currency)
         await StaffUser.create(
@@ -44,6 +45,6 @@ async def create_organization(
             email=email,
             name=admin_name,
             role=StaffRole.ADMIN,
-            password_hash=passwords.hash_password(admin_password),
+            password_hash=password_hash,
         )
     return None

@@ -28,7 +28,7 @@ from resolvers import calendars
 from server.app import create_app
 from server.database import close_database, migrate, open_database
 from server.settings import Settings
-from tests.services import postgres_server, services_required
+from tests.services import RedisServer, postgres_server, redis_server, services_required
 from tests.smtp import SmtpServer
 
 PASSWORD = "correct-horse-battery"
@@ -86,6 +86,17 @@ def postgres_url() -> Iterator[str | None]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def redis() -> Iterator[RedisServer]:
+    """A real redis-server of the module's own, which its tests may stop, start or freeze."""
+    with redis_server() as server:
+        if server is None:
+            if services_required():
+                pytest.fail("redis-server is required but not installed")
+            pytest.skip("redis-server is not installed")
+        yield server
+
+
 @pytest.fixture(scope="session")
 async def database(
     backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
@@ -122,7 +133,9 @@ def test_settings(url: str, var_dir: Path) -> Settings:
 
 @pytest.fixture
 async def db(database: Settings) -> AsyncIterator[Settings]:
-    passwords.configure(database.argon2_time_cost, database.argon2_memory_kib)
+    passwords.configure(
+        database.argon2_time_cost, database.argon2_memory_kib, database.password_workers
+    )
     sealing.configure(database.secret_key)
     yield database
     await truncate_all_models()
@@ -207,7 +220,7 @@ async def _staff(org: Organization, email: str, role: StaffRole) -> StaffUser:
         email=email,
         name=email.split("@")[0].title(),
         role=role,
-        password_hash=passwords.hash_password(PASSWORD),
+        password_hash=await passwords.hash_password(PASSWORD),
     )
 
 
@@ -225,7 +238,7 @@ async def _customer_with_contact(
         email=email,
         is_primary=True,
         portal_access=PortalAccess.ACTIVE,
-        password_hash=passwords.hash_password(PASSWORD),
+        password_hash=await passwords.hash_password(PASSWORD),
     )
     return customer, contact
 

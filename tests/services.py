@@ -6,6 +6,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -46,40 +47,71 @@ def _run_as() -> tuple[list[str], str | None]:
     raise RuntimeError("running as root without a postgres or nobody account")
 
 
+_QUIET = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster (initdb) on a free port, which a test may stop and start
+    again (an outage)."""
+
+    def __init__(self, initdb: str, pg_ctl: str) -> None:
+        self._initdb, self._pg_ctl = initdb, pg_ctl
+        self._prefix, user = _run_as()
+        self.root = Path(tempfile.mkdtemp(prefix="portico-pg-"))
+        if user:
+            shutil.chown(self.root, user=user)
+        self.port = free_port()
+        self.url = f"postgres://portico@127.0.0.1:{self.port}/postgres"
+
+    def create(self) -> None:
+        subprocess.run(
+            [*self._prefix, self._initdb, "-D", str(self.root / "data"), "-U", "portico",
+             "--auth=trust", "-E", "UTF8", "--locale=C", "-N"], **_QUIET,
+        )  # fmt: skip
+        self.start()
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
+        )
+        subprocess.run(
+            [*self._prefix, self._pg_ctl, "-D", str(self.root / "data"), "-o", options, "-l",
+             str(self.root / "log"), "-w", "start"], **_QUIET,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        """Stops at once, as a crash would: clients' connections simply end."""
+        subprocess.run(
+            [*self._prefix, self._pg_ctl, "-D", str(self.root / "data"), "-m", "immediate", "-w",
+             "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 @contextmanager
-def postgres_server() -> Iterator[str | None]:
-    """Yields a database URL, or None when PostgreSQL is not installed."""
+def postgres_cluster() -> Iterator[PostgresServer | None]:
+    """Yields a running cluster of the caller's own, or None when PostgreSQL is not installed."""
     initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
     if not (initdb and pg_ctl):
         yield None
         return
-    prefix, user = _run_as()
-    root = Path(tempfile.mkdtemp(prefix="portico-pg-"))
-    if user:
-        shutil.chown(root, user=user)
-    data, port = root / "data", free_port()
-    options = (
-        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
-    )
-    quiet = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
+    server = PostgresServer(initdb, pg_ctl)
     try:
-        subprocess.run(
-            [*prefix, initdb, "-D", str(data), "-U", "portico", "--auth=trust", "-E", "UTF8",
-             "--locale=C", "-N"], **quiet,
-        )  # fmt: skip
-        subprocess.run(
-            [*prefix, pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w",
-             "start"], **quiet,
-        )  # fmt: skip
-        yield f"postgres://portico@127.0.0.1:{port}/postgres"
+        server.create()
+        yield server
     finally:
-        subprocess.run(
-            [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        server.remove()
+
+
+@contextmanager
+def postgres_server() -> Iterator[str | None]:
+    """Yields a database URL, or None when PostgreSQL is not installed."""
+    with postgres_cluster() as server:
+        yield server.url if server else None
 
 
 class RedisServer:
@@ -108,9 +140,20 @@ class RedisServer:
 
     def stop(self) -> None:
         if self._process is not None:
+            self.thaw()  # a stopped process would not see the SIGTERM
             self._process.terminate()
             self._process.wait(timeout=10)
             self._process = None
+
+    def freeze(self) -> None:
+        """Suspend the server (SIGSTOP): its sockets stay open, even accept connections, and
+        nothing answers, as when a network silently drops packets."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)
 
 
 @contextmanager

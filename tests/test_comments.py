@@ -75,7 +75,7 @@ async def second_contact(world: World) -> tuple[ContactPerson, str]:
     contact = await ContactPerson.create(
         organization=world.org_a, customer=world.customer_a, first_name="Al",
         last_name="Acorn", email="al@acorn.example", portal_access=PortalAccess.ACTIVE,
-        password_hash=passwords.hash_password(PASSWORD),
+        password_hash=await passwords.hash_password(PASSWORD),
     )  # fmt: skip
     policy = SessionPolicy(idle=timedelta(hours=1), absolute=timedelta(hours=1))
     token, _ = await start_session(policy, contact=contact)

@@ -219,7 +219,12 @@ async def test_fifty_concurrent_requests_with_one_key(client, world: World) -> N
         *(pay(client, world, (document, "100"), key="same-key-for-all") for _ in range(50))
     )
     assert {r["payment"]["id"] for r in results} == {results[0]["payment"]["id"]}
-    assert {r["payment"]["status"] for r in results} == {"SUCCEEDED"}
+    # Repeats answer at once: those that came while the first was with the gateway say so.
+    answers = {(r["payment"]["status"], tuple(e["code"] for e in r["errors"])) for r in results}
+    assert answers <= {("SUCCEEDED", ()), ("PROCESSING", ("PAYMENT_IN_PROGRESS",))}
+    assert ("SUCCEEDED", ()) in answers
+    again = await pay(client, world, (document, "100"), key="same-key-for-all")
+    assert (again["payment"]["status"], again["errors"]) == ("SUCCEEDED", [])
     assert len(await charges_for(results[0]["payment"]["id"])) == 1
 
 
@@ -325,6 +330,66 @@ async def test_reconcile_ends_attempts_whose_answer_was_lost(
                                  currency="USD", description=payment.number)  # fmt: skip
         assert late.status == "CANCELLED"  # a call still under way can no longer charge
     assert await online_payments.reconcile(older_than=timedelta(0)) == 0
+
+
+async def test_a_repeat_while_the_payment_is_with_the_gateway_answers_at_once(
+    client, world: World, monkeypatch, clock
+) -> None:
+    document = await invoice(client, world)
+    real_charge = gateway().charge
+
+    async def lost_answer(**kwargs):
+        await real_charge(**kwargs)
+        raise GatewayError("connection reset")
+
+    monkeypatch.setattr(gateway(), "charge", lost_answer)
+    first = await pay(client, world, (document, "100"), key="order-in-flight")
+    monkeypatch.undo()
+    assert first["payment"]["status"] == "PROCESSING"
+    assert [e["code"] for e in first["errors"]] == ["PAYMENT_IN_PROGRESS"]
+    started = asyncio.get_running_loop().time()
+    repeat = await pay(client, world, (document, "100"), key="order-in-flight")
+    # No waiting for an answer that may never come (proxies cut requests at 30 s).
+    assert asyncio.get_running_loop().time() - started < 5
+    assert repeat["payment"]["id"] == first["payment"]["id"]
+    assert repeat["payment"]["status"] == "PROCESSING"
+    assert [e["code"] for e in repeat["errors"]] == ["PAYMENT_IN_PROGRESS"]
+    polled = await gql(client, "query($id: ID!) { node(id: $id) { ... on Payment { status } } }",
+                       {"id": first["payment"]["id"]}, token=world.tokens["contact_a"])  # fmt: skip
+    assert polled["data"]["node"] == {"status": "PROCESSING"}
+    # Once no gateway call can still be under way, a repeat ends the attempt itself.
+    clock.shift(timedelta(seconds=61))
+    ended = await pay(client, world, (document, "100"), key="order-in-flight")
+    assert (ended["payment"]["status"], ended["errors"]) == ("SUCCEEDED", [])
+    assert len(await charges_for(first["payment"]["id"])) == 1
+    assert (await SalesDocument.get(id=row_id(document["id"]))).status == "PAID"
+
+
+async def test_a_repeat_after_the_payer_died_saves_the_card_once(
+    client, world: World, monkeypatch
+) -> None:
+    document = await invoice(client, world)
+
+    def die_after_commit(name: str) -> None:
+        if name == "after-commit":
+            raise RuntimeError("the worker died")
+
+    monkeypatch.setattr(online_payments, "crash_point", die_after_commit)
+    payment_input = {"idempotencyKey": "save-after-crash", "token": "tok_mastercard",
+                     "savePaymentMethod": True,
+                     "allocations": [{"documentId": document["id"], "amount": "100"}]}  # fmt: skip
+    died = await gql(client, PAY, {"input": payment_input}, token=world.tokens["contact_a"])
+    assert died["data"] is None or died["data"]["payInvoices"] is None
+    monkeypatch.undo()
+    saved = "{ savedPaymentMethods { last4 } }"
+    for _ in range(2):
+        again = await pay(client, world, (document, "100"), key="save-after-crash",
+                          token="tok_mastercard", savePaymentMethod=True)  # fmt: skip
+        assert (again["payment"]["status"], again["errors"]) == ("SUCCEEDED", [])
+        listed = await gql(client, saved, token=world.tokens["contact_a"])
+        assert listed["data"]["savedPaymentMethods"] == [{"last4": "4444"}]
+    payment = await Payment.get(id=row_id(again["payment"]["id"]))
+    assert payment.payment_method_id is not None
 
 
 async def test_refunding_a_card_payment_goes_back_through_the_gateway(client, world: World) -> None:

@@ -268,7 +268,8 @@ async def test_a_receipt_shows_what_the_payment_paid(client, world: World) -> No
         f'attachment; filename="{payment["number"]}.pdf"'
     )
     content = text(response)
-    for expected in ("Payment receipt", payment["number"], "Acorn Ltd", "Payment method Card",
+    # The card the payer asked to save is the saved card the payment names.
+    for expected in ("Payment receipt", payment["number"], "Acorn Ltd", "Visa ending 4242",
                      "Amount received $60.00", "INV-000001 $60.00 $40.00",
                      "Thank you for your payment."):  # fmt: skip
         assert expected in content, expected

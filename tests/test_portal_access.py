@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,11 @@ from integrations.mailer import mailer_from_url
 from integrations.outbox import deliver_once
 from models.activity import Activity, ActivityKind
 from models.customers import ContactPerson, Customer, PortalAccess
+from models.organizations import Organization
+from models.preferences import PortalPreferences
 from models.tokens import OneTimeToken
+from resolvers import transactions
+from resolvers.preferences import preferences_for
 from tests.conftest import PASSWORD, World, error_codes, gid, gql
 from tests.smtp import SmtpServer
 
@@ -317,3 +322,17 @@ async def test_invalid_portal_names_are_refused(client, world: World, value: str
     body = await gql(client, PREFERENCES, {"input": {"portalName": value}},
                      token=world.tokens["admin"])  # fmt: skip
     assert body["data"]["updatePortalPreferences"]["errors"][0]["field"] == ["portalName"]
+
+
+async def test_preferences_are_created_once_by_concurrent_requests(db) -> None:
+    organization = await Organization.create(name="New", portal_name="new", base_currency="USD")
+
+    async def read_within_a_change() -> int:
+        async with transactions.unit_of_work():
+            preferences = await preferences_for(organization.id)
+            await Organization.filter(id=organization.id).update(name="New")  # still usable
+            return preferences.id
+
+    ids = await asyncio.gather(*(read_within_a_change() for _ in range(12)))
+    assert len(set(ids)) == 1
+    assert await PortalPreferences.filter(organization_id=organization.id).count() == 1

@@ -20,6 +20,7 @@ from integrations.gateways.base import (
     MethodDetails,
     MethodKind,
     Refund,
+    RefundStatus,
     WebhookEvent,
 )
 from integrations.gateways.test_gateway import TestGateway
@@ -354,59 +355,86 @@ async def test_concurrent_settles_settle_once(gateway: TestGateway) -> None:
 # Refunds
 
 
+async def refund(gateway: TestGateway, reference: str, amount: int, key: str) -> Refund:
+    return await gateway.refund(key=key, charge_reference=reference, amount_minor=amount)
+
+
 async def test_refunds_are_capped_and_idempotent(gateway: TestGateway) -> None:
     made = await charge(gateway, "k1", amount=1000)
-    first = await gateway.refund(reference=made.reference, amount_minor=600, key="r1")
+    first = await refund(gateway, made.reference, 600, "r1")
     assert re.fullmatch(r"re_[0-9a-f]{24}", first.reference)
-    assert first.amount_minor == 600
-    assert await gateway.refund(reference=made.reference, amount_minor=600, key="r1") == first
-    with pytest.raises(GatewayError, match="exceed"):
-        await gateway.refund(reference=made.reference, amount_minor=401, key="r2")
-    rest = await gateway.refund(reference=made.reference, amount_minor=400, key="r2")
-    assert rest == Refund(rest.reference, 400)
+    assert first == Refund("r1", RefundStatus.SUCCEEDED, 600, made.reference, first.reference)
+    assert await refund(gateway, made.reference, 600, "r1") == first
+    too_much = await refund(gateway, made.reference, 401, "r2")
+    assert too_much == Refund(
+        "r2", RefundStatus.FAILED, 0, made.reference,
+        failure_reason="The refunds would exceed the charge.",
+    )  # fmt: skip
+    rest = await refund(gateway, made.reference, 400, "r3")
+    assert (rest.status, rest.amount_minor) == (RefundStatus.SUCCEEDED, 400)
     assert rest.reference != first.reference
-    with pytest.raises(GatewayError, match="exceed"):
-        await gateway.refund(reference=made.reference, amount_minor=1, key="r3")
+    assert (await refund(gateway, made.reference, 1, "r4")).status == RefundStatus.FAILED
     # Still replayable once the charge is fully refunded.
-    assert await gateway.refund(reference=made.reference, amount_minor=400, key="r2") == rest
+    assert await refund(gateway, made.reference, 400, "r3") == rest
+    assert await gateway.refund_ledger() == [first, rest]
+
+
+async def test_a_refused_key_stays_refused(gateway: TestGateway) -> None:
+    made = await charge(gateway, "k1", amount=1000)
+    await refund(gateway, made.reference, 1001, "r1")
+    # Asked again for what the charge could give, the key still answers as it first did.
+    again = await refund(gateway, made.reference, 100, "r1")
+    assert (again.status, again.amount_minor) == (RefundStatus.FAILED, 0)
+    assert (await gateway.lookup_or_cancel_refund("r1")).status == RefundStatus.FAILED
+    assert await gateway.refund_ledger() == []
 
 
 async def test_refund_key_reused_with_different_amount(gateway: TestGateway) -> None:
     made = await charge(gateway, "k1", amount=1000)
-    await gateway.refund(reference=made.reference, amount_minor=100, key="r1")
+    await refund(gateway, made.reference, 100, "r1")
     with pytest.raises(GatewayError, match="key reused"):
-        await gateway.refund(reference=made.reference, amount_minor=200, key="r1")
+        await refund(gateway, made.reference, 200, "r1")
 
 
 @pytest.mark.parametrize("token", ["tok_declined", "tok_ach", "tok_retry"])
 async def test_only_succeeded_charges_are_refunded(gateway: TestGateway, token: str) -> None:
     made = await charge(gateway, "k1", token)
-    with pytest.raises(GatewayError):
-        await gateway.refund(reference=made.reference, amount_minor=100, key="r1")
+    refused = await refund(gateway, made.reference, 100, "r1")
+    assert refused.status == RefundStatus.FAILED
+    assert refused.failure_reason.endswith("charge cannot be refunded.")
 
 
 async def test_invalid_refunds_are_refused(gateway: TestGateway) -> None:
     made = await charge(gateway, "k1")
-    with pytest.raises(GatewayError, match="no such charge"):
-        await gateway.refund(reference="ch_nothing", amount_minor=100, key="r1")
+    unknown = await refund(gateway, "ch_nothing", 100, "r1")
+    assert (unknown.status, unknown.failure_reason) == (RefundStatus.FAILED, "No such charge.")
     with pytest.raises(GatewayError):
-        await gateway.refund(reference=made.reference, amount_minor=0, key="r1")
-    assert (
-        await gateway.refund(reference=made.reference, amount_minor=1000, key="r1")
-    ).amount_minor
+        await refund(gateway, made.reference, 0, "r2")
+    with pytest.raises(GatewayError):
+        await refund(gateway, made.reference, 100, "")
+    assert (await refund(gateway, made.reference, 1000, "r2")).amount_minor == 1000
+
+
+async def test_lookup_or_cancel_refund(gateway: TestGateway) -> None:
+    made = await charge(gateway, "k1", amount=1000)
+    given = await refund(gateway, made.reference, 300, "r1")
+    assert await gateway.lookup_or_cancel_refund("r1") == given
+    # A key never used is cancelled: a call still under way can no longer refund with it.
+    cancelled = Refund("r2", RefundStatus.CANCELLED, 0)
+    assert await gateway.lookup_or_cancel_refund("r2") == cancelled
+    assert await refund(gateway, made.reference, 300, "r2") == cancelled
+    assert await gateway.lookup_or_cancel_refund("r2") == cancelled
+    assert await gateway.refund_ledger() == [given]
 
 
 async def test_concurrent_refunds_never_exceed_the_charge(gateway: TestGateway) -> None:
     made = await charge(gateway, "k1", amount=1000)
     results = await asyncio.gather(
-        *(
-            gateway.refund(reference=made.reference, amount_minor=300, key=f"r{i}")
-            for i in range(10)
-        ),
-        return_exceptions=True,
+        *(refund(gateway, made.reference, 300, f"r{i}") for i in range(10))
     )
-    assert sum(isinstance(result, Refund) for result in results) == 3
-    assert sum(isinstance(result, GatewayError) for result in results) == 7
+    statuses = [result.status for result in results]
+    assert statuses.count(RefundStatus.SUCCEEDED) == 3
+    assert statuses.count(RefundStatus.FAILED) == 7
 
 
 # Webhooks

@@ -3,6 +3,7 @@
 Portico never sees card numbers or CVV. The browser hands card or bank details to the gateway
 and Portico receives a token; it charges that token with an idempotency key of its own, so a
 retried call never charges twice, and it can always ask the gateway what became of a key.
+Refunds work the same way, with keys of their own.
 """
 
 from __future__ import annotations
@@ -51,10 +52,22 @@ class Charge:
     failure_reason: str = ""
 
 
+class RefundStatus(StrEnum):
+    SUCCEEDED = "SUCCEEDED"
+    # The gateway refused it (e.g. more than is left of the charge); nothing was given back.
+    FAILED = "FAILED"
+    # The key was cancelled before any refund was made with it; it never will be.
+    CANCELLED = "CANCELLED"
+
+
 @dataclass(frozen=True)
 class Refund:
-    reference: str
-    amount_minor: int
+    key: str  # Portico's idempotency key for the refund
+    status: RefundStatus
+    amount_minor: int  # what was given back: nothing unless SUCCEEDED
+    charge_reference: str = ""
+    reference: str = ""  # the gateway's id for the refund; empty when none was made
+    failure_reason: str = ""
 
 
 # As long as Portico stores them (gateway_event.event_id, payment.charge_key).
@@ -126,8 +139,13 @@ class Gateway(Protocol):
         """The charge made with a key, if any, in its current state."""
         ...
 
-    async def refund(self, *, reference: str, amount_minor: int, key: str) -> Refund:
-        """Refunds part or all of a succeeded charge, at most once per key."""
+    async def refund(self, *, key: str, charge_reference: str, amount_minor: int) -> Refund:
+        """Gives back part or all of a succeeded charge, at most once per key: a repeated key
+        returns the first answer, a refusal included."""
+        ...
+
+    async def lookup_or_cancel_refund(self, key: str) -> Refund:
+        """What became of a refund key; a key never used is cancelled, so it never will be."""
         ...
 
     def parse_webhook(self, headers: dict[str, str], body: bytes) -> WebhookEvent:

@@ -21,6 +21,10 @@ again." (the first charge ever made with `tok_retry` in a ledger; a replay of it
 it, a new key succeeds), "The account has insufficient funds." (a bank debit settled as
 DECLINED). Any other token is invalid (`InvalidToken`).
 
+Refunds give back part or all of a SUCCEEDED charge, never more than is left of it, at most
+once per key. A refused refund (the charge is unknown, not SUCCEEDED, or has less left) is
+FAILED, and its key stays refused; `lookup_or_cancel_refund()` cancels a key never used.
+
 Bank debits stay PENDING until `settle()` ends them, as a bank would days later;
 `signed_webhook()` then builds the `charge.updated` delivery a real gateway would send.
 Webhooks carry the header `Portico-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>." +
@@ -53,6 +57,7 @@ from integrations.gateways.base import (
     MethodDetails,
     MethodKind,
     Refund,
+    RefundStatus,
     WebhookEvent,
 )
 
@@ -68,6 +73,8 @@ BUSY_TIMEOUT_SECONDS = 10.0
 DECLINED_REASON = "Your card was declined."
 TRY_AGAIN_REASON = "The bank did not answer; try again."
 INSUFFICIENT_FUNDS_REASON = "The account has insufficient funds."
+NO_SUCH_CHARGE_REASON = "No such charge."
+EXCEEDS_CHARGE_REASON = "The refunds would exceed the charge."
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,13 @@ CREATE TABLE IF NOT EXISTS refunds (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS refunds_charge ON refunds (charge_reference);
+-- Refund keys that never will refund: refused (FAILED) or cancelled before use (CANCELLED).
+CREATE TABLE IF NOT EXISTS closed_refund_keys (
+    key TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    failure_reason TEXT NOT NULL,
+    closed_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS attempts (
     token TEXT PRIMARY KEY,
     count INTEGER NOT NULL
@@ -183,12 +197,15 @@ class TestGateway:
     async def lookup_or_cancel(self, key: str) -> Charge:
         return await self._run(self._lookup_or_cancel, key)
 
-    async def refund(self, *, reference: str, amount_minor: int, key: str) -> Refund:
+    async def refund(self, *, key: str, charge_reference: str, amount_minor: int) -> Refund:
         if not key:
             raise GatewayError("an idempotency key is required")
         if amount_minor <= 0:
             raise GatewayError("amount_minor must be positive")
-        return await self._run(self._refund, reference, amount_minor, key)
+        return await self._run(self._refund, key, charge_reference, amount_minor)
+
+    async def lookup_or_cancel_refund(self, key: str) -> Refund:
+        return await self._run(self._lookup_or_cancel_refund, key)
 
     def parse_webhook(self, headers: dict[str, str], body: bytes) -> WebhookEvent:
         timestamp, signatures = _parse_signature_header(_header(headers, SIGNATURE_HEADER))
@@ -216,6 +233,10 @@ class TestGateway:
     async def ledger(self) -> list[Charge]:
         """Every charge made, in the order made; cancelled keys are not charges."""
         return await self._run(self._ledger)
+
+    async def refund_ledger(self) -> list[Refund]:
+        """Every refund made, in the order made; refused and cancelled keys are not refunds."""
+        return await self._run(self._refund_ledger)
 
     def signed_webhook(
         self,
@@ -291,24 +312,36 @@ class TestGateway:
             )
             return _cancelled(key)
 
-    def _refund(self, charge_reference: str, amount_minor: int, key: str) -> Refund:
+    def _refund(self, key: str, charge_reference: str, amount_minor: int) -> Refund:
         with self._transaction("IMMEDIATE") as db:
-            row = db.execute(
-                "SELECT reference, charge_reference, amount_minor FROM refunds WHERE key = ?",
-                (key,),
-            ).fetchone()
-            if row is not None:
-                if (row[1], row[2]) != (charge_reference, amount_minor):
+            made = _find_refund(db, key)
+            if made is not None:
+                if (made.charge_reference, made.amount_minor) != (charge_reference, amount_minor):
                     raise GatewayError("key reused with different parameters")
-                return Refund(row[0], row[2])
-            _check_refundable(db, charge_reference, amount_minor)
-            refund = Refund(f"re_{secrets.token_hex(12)}", amount_minor)
+                return made
+            closed = _closed_refund(db, key)
+            if closed is not None:
+                return closed
+            reason = _refusal(db, charge_reference, amount_minor)
+            if reason:
+                _close_refund_key(db, key, RefundStatus.FAILED, reason, self.clock())
+                return Refund(key, RefundStatus.FAILED, 0, charge_reference, failure_reason=reason)
             db.execute(
                 "INSERT INTO refunds (key, reference, charge_reference, amount_minor, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (key, refund.reference, charge_reference, amount_minor, self.clock()),
+                (key, f"re_{secrets.token_hex(12)}", charge_reference, amount_minor, self.clock()),
             )
+            refund = _find_refund(db, key)
+            assert refund is not None
             return refund
+
+    def _lookup_or_cancel_refund(self, key: str) -> Refund:
+        with self._transaction("IMMEDIATE") as db:
+            ended = _find_refund(db, key) or _closed_refund(db, key)
+            if ended is not None:
+                return ended
+            _close_refund_key(db, key, RefundStatus.CANCELLED, "", self.clock())
+            return Refund(key, RefundStatus.CANCELLED, 0)
 
     def _settle(self, key: str, forced: ChargeStatus | None) -> Charge:
         with self._transaction("IMMEDIATE") as db:
@@ -341,6 +374,11 @@ class TestGateway:
                 " FROM charges ORDER BY rowid"
             ).fetchall()
             return [_row_to_charge(row) for row in rows]
+
+    def _refund_ledger(self) -> list[Refund]:
+        with self._transaction("DEFERRED") as db:
+            rows = db.execute(f"{SELECT_REFUND} ORDER BY rowid").fetchall()
+            return [_row_to_refund(row) for row in rows]
 
     # Plumbing
 
@@ -458,21 +496,51 @@ def _count_attempt(db: sqlite3.Connection, token: str) -> int:
     return row[0]
 
 
-def _check_refundable(db: sqlite3.Connection, charge_reference: str, amount_minor: int) -> None:
+SELECT_REFUND = "SELECT key, amount_minor, charge_reference, reference FROM refunds"
+
+
+def _row_to_refund(row: tuple[Any, ...]) -> Refund:
+    key, amount_minor, charge_reference, reference = row
+    return Refund(key, RefundStatus.SUCCEEDED, amount_minor, charge_reference, reference)
+
+
+def _find_refund(db: sqlite3.Connection, key: str) -> Refund | None:
+    row = db.execute(f"{SELECT_REFUND} WHERE key = ?", (key,)).fetchone()
+    return None if row is None else _row_to_refund(row)
+
+
+def _closed_refund(db: sqlite3.Connection, key: str) -> Refund | None:
+    row = db.execute(
+        "SELECT status, failure_reason FROM closed_refund_keys WHERE key = ?", (key,)
+    ).fetchone()
+    return None if row is None else Refund(key, RefundStatus(row[0]), 0, failure_reason=row[1])
+
+
+def _close_refund_key(
+    db: sqlite3.Connection, key: str, status: RefundStatus, reason: str, now: float
+) -> None:
+    db.execute(
+        "INSERT INTO closed_refund_keys (key, status, failure_reason, closed_at)"
+        " VALUES (?, ?, ?, ?)",
+        (key, status, reason, now),
+    )
+
+
+def _refusal(db: sqlite3.Connection, charge_reference: str, amount_minor: int) -> str:
+    """Why the charge cannot give back `amount_minor`; empty when it can."""
     row = db.execute(
         "SELECT status, amount_minor FROM charges WHERE reference = ?", (charge_reference,)
     ).fetchone()
     if row is None:
-        raise GatewayError("no such charge")
+        return NO_SUCH_CHARGE_REASON
     status, charged = row
     if status != ChargeStatus.SUCCEEDED:
-        raise GatewayError(f"a {status} charge cannot be refunded")
+        return f"A {status.lower()} charge cannot be refunded."
     refunded = db.execute(
         "SELECT COALESCE(SUM(amount_minor), 0) FROM refunds WHERE charge_reference = ?",
         (charge_reference,),
     ).fetchone()[0]
-    if refunded + amount_minor > charged:
-        raise GatewayError("refunds would exceed the charge")
+    return EXCEEDS_CHARGE_REASON if refunded + amount_minor > charged else ""
 
 
 def _header(headers: dict[str, str], name: str) -> str:

@@ -1,7 +1,7 @@
-"""Kill `portico serve` in the middle of a card payment, at each of the payment flow's crash
-points, then restart it and reconcile: Portico's database must agree with the gateway's ledger
-(nothing lost, nothing taken twice) and the contact's retries must be safe. On SQLite and on a
-throwaway PostgreSQL."""
+"""Kill `portico serve` in the middle of a card payment, or of a refund of one, at each of the
+flow's crash points, then restart it and reconcile: Portico's database must agree with the
+gateway's ledger (nothing lost, nothing taken or given back twice) and retries must be safe. On
+SQLite and on a throwaway PostgreSQL."""
 
 from __future__ import annotations
 
@@ -22,13 +22,22 @@ from typing import Any
 import httpx
 import pytest
 
-from integrations.gateways.base import Charge, ChargeStatus
+from integrations.gateways.base import Charge, ChargeStatus, RefundStatus
 from integrations.gateways.test_gateway import TestGateway
-from server.demo import CONTACT_EMAIL, CONTACT_PASSWORD, DEMO_PORTAL
-from tests.e2e.processes import ROOT, portal_login, portico, portico_env, serve, serve_process
+from server.demo import ADMIN_EMAIL, ADMIN_PASSWORD, CONTACT_EMAIL, CONTACT_PASSWORD, DEMO_PORTAL
+from tests.e2e.processes import (
+    ROOT,
+    login,
+    portal_login,
+    portico,
+    portico_env,
+    serve,
+    serve_process,
+)
 from tests.services import create_database, services_required
 
 POINTS = ("before-charge", "after-charge", "after-commit")
+REFUND_POINTS = ("refund-before-call", "refund-after-call", "refund-after-commit")
 TEMPLATE_DATABASE = "crash_template"
 
 OPEN_INVOICES = """{ salesDocuments(filter: {kinds: [INVOICE], statuses: [SENT, OVERDUE]}) {
@@ -37,6 +46,8 @@ INVOICE = """query($id: ID!) { salesDocument(id: $id) { number status
   ... on Payable { balanceDue { amount } } } }"""
 PAY = """mutation($input: PayInvoicesInput!) { payInvoices(input: $input) {
   payment { id number status amount { amount } } errors { code message } } }"""
+REFUND = """mutation($input: RefundPaymentInput!) { refundPayment(input: $input) {
+  payment { refundedAmount { amount } } errors { code message } } }"""
 
 # What the gateway was asked to do, as Portico's database remembers it.
 ONLINE_PAYMENTS = (
@@ -47,8 +58,18 @@ IN_FLIGHT = "SELECT count(*) FROM payment WHERE status IN ('PROCESSING', 'PENDIN
 RECEIPTS = "SELECT count(*) FROM outbox_message WHERE template = 'payment_receipt'"
 PAYMENT_ACTIVITY = (
     "SELECT kind, count(*) FROM activity WHERE document_type = 'PAYMENT' AND document_id IN"
-    " (SELECT id FROM payment WHERE charge_key IS NOT NULL) GROUP BY kind ORDER BY kind"
+    " (SELECT id FROM payment WHERE charge_key IS NOT NULL) AND kind != 'PAYMENT_REFUNDED'"
+    " GROUP BY kind ORDER BY kind"
 )
+SAVED_METHODS = "SELECT count(*) FROM saved_payment_method"
+# What the gateway was asked to give back, as Portico's database remembers it.
+ONLINE_REFUNDS = (
+    "SELECT r.refund_key, r.status, r.amount_minor, r.gateway_reference, p.gateway_reference"
+    " FROM payment_refund r JOIN payment p ON p.id = r.payment_id"
+    " WHERE p.charge_key IS NOT NULL ORDER BY r.id"
+)
+REFUNDED = "SELECT gateway_reference, refunded_minor FROM payment WHERE charge_key IS NOT NULL"
+REFUND_ACTIVITY = "SELECT count(*) FROM activity WHERE kind = 'PAYMENT_REFUNDED'"
 
 
 @dataclass(frozen=True)
@@ -132,19 +153,23 @@ def test_a_crash_mid_payment_is_reconciled_with_the_gateway(
 
         with serve(env, tmp_path / "restarted.log") as base:
             changed = _portico_output("payments", "reconcile", "--older-than", "0", env=env)
-            assert changed == f"Reconciled {0 if point == 'after-commit' else 1} payments."
+            reconciled = 0 if point == "after-commit" else 1
+            assert changed == f"Reconciled {reconciled} payments and 0 refunds."
             charged = point != "before-charge"
             _assert_database_agrees_with_ledger(database_url, gateway, charges=int(charged))
             _assert_invoice(base, contact, invoice, paid=charged)
 
             # The contact's retry with the same key gets the first payment back, and is never
-            # charged again.
-            replay = _pay(base, contact, invoice, key)["data"]["payInvoices"]
-            [payment] = _online_payments(database_url)
-            assert replay["payment"]["number"] == payment.number
-            assert replay["payment"]["amount"] == invoice["balanceDue"]
-            outcome = ("SUCCEEDED", []) if charged else ("FAILED", ["PAYMENT_NOT_COMPLETED"])
-            assert (replay["payment"]["status"], [e["code"] for e in replay["errors"]]) == outcome
+            # charged again; the card it asked to keep is saved now, once.
+            for _ in range(2):
+                replay = _pay(base, contact, invoice, key)["data"]["payInvoices"]
+                [payment] = _online_payments(database_url)
+                assert replay["payment"]["number"] == payment.number
+                assert replay["payment"]["amount"] == invoice["balanceDue"]
+                outcome = ("SUCCEEDED", []) if charged else ("FAILED", ["PAYMENT_NOT_COMPLETED"])
+                codes = [e["code"] for e in replay["errors"]]
+                assert (replay["payment"]["status"], codes) == outcome
+                assert _scalar(database_url, SAVED_METHODS) == int(charged)
             _assert_database_agrees_with_ledger(database_url, gateway, charges=int(charged))
 
             if not charged:
@@ -162,6 +187,100 @@ def test_a_crash_mid_payment_is_reconciled_with_the_gateway(
                 assert again["data"]["payInvoices"]["payment"]["status"] == "SUCCEEDED"
                 _assert_database_agrees_with_ledger(database_url, gateway, charges=1)
                 _assert_invoice(base, contact, invoice, paid=True)
+                assert _scalar(database_url, SAVED_METHODS) == 1
+
+
+@pytest.mark.parametrize("point", REFUND_POINTS)
+def test_a_crash_mid_refund_is_reconciled_with_the_gateway(
+    template: Template, point: str, tmp_path: Path
+) -> None:
+    env, database_url = template.fresh(tmp_path, f"crash_{point.replace('-', '_')}")
+    gateway = TestGateway(tmp_path / "test-gateway.sqlite3", b"unused")
+    with _logs_shown_on_failure(tmp_path):
+        crashing_env = {**env, "PORTICO_CRASH_AT": point}
+        with serve_process(crashing_env, tmp_path / "crashing.log") as (base, process):
+            contact = portal_login(base, DEMO_PORTAL, CONTACT_EMAIL, CONTACT_PASSWORD)
+            staff = login(base, ADMIN_EMAIL, ADMIN_PASSWORD)
+            invoice = _invoice_to_pay_by_card(base, contact)
+            paid = _pay(base, contact, invoice, f"crash-{uuid.uuid4().hex}")["data"]["payInvoices"]
+            assert paid["payment"]["status"] == "SUCCEEDED"
+            total = Decimal(invoice["balanceDue"]["amount"])
+            half = (total / 2).quantize(Decimal("0.01"))
+            with pytest.raises(httpx.TransportError):
+                _refund(base, staff, paid["payment"]["id"], half)
+            assert process.wait(timeout=15) == -signal.SIGKILL
+
+        with serve(env, tmp_path / "restarted.log") as base:
+            changed = _portico_output("payments", "reconcile", "--older-than", "0", env=env)
+            reconciled = 0 if point == "refund-after-commit" else 1
+            assert changed == f"Reconciled 0 payments and {reconciled} refunds."
+            given_back = point != "refund-before-call"
+            _assert_refunds_agree_with_ledger(database_url, gateway, refunds=int(given_back))
+            refunded = half if given_back else Decimal(0)
+            _assert_due_again(base, contact, invoice, refunded)
+            if not given_back:
+                # Reconciling cancelled the key: a call still under way cannot give money back.
+                [(key, *_)] = _rows(database_url, ONLINE_REFUNDS)
+                [(charge_reference, _)] = _rows(database_url, REFUNDED)
+                late = asyncio.run(
+                    gateway.refund(key=key, charge_reference=charge_reference, amount_minor=1)
+                )
+                assert late.status == RefundStatus.CANCELLED
+
+            # The next refund has a key of its own: the rest goes back, and not a cent more.
+            staff = login(base, ADMIN_EMAIL, ADMIN_PASSWORD)
+            rest = _refund(base, staff, paid["payment"]["id"], total - refunded)["data"]
+            assert rest["refundPayment"]["errors"] == []
+            assert rest["refundPayment"]["payment"]["refundedAmount"] == invoice["balanceDue"]
+            over = _refund(base, staff, paid["payment"]["id"], Decimal("0.01"))["data"]
+            assert [e["code"] for e in over["refundPayment"]["errors"]] == ["EXCEEDS_BALANCE"]
+            _assert_refunds_agree_with_ledger(database_url, gateway, refunds=int(given_back) + 1)
+            _assert_due_again(base, contact, invoice, total)
+            _assert_database_agrees_with_ledger(database_url, gateway, charges=1)
+
+
+def _assert_refunds_agree_with_ledger(
+    database_url: str, gateway: TestGateway, *, refunds: int
+) -> None:
+    """Every refund the gateway made is a SUCCEEDED refund of Portico's, under the same key, of
+    the same charge and amount; every other ended FAILED; payments count what was given back."""
+    ledger = {refund.key: refund for refund in asyncio.run(gateway.refund_ledger())}
+    assert len(ledger) == refunds, ledger
+    by_key: dict[str, list[tuple[Any, ...]]] = {}
+    for key, *row in _rows(database_url, ONLINE_REFUNDS):
+        by_key.setdefault(key, []).append(tuple(row))
+    for key, rows in by_key.items():
+        statuses = {status for status, *_ in rows}
+        amount = sum(amount for _, amount, *_ in rows)
+        if key not in ledger:
+            assert statuses == {"FAILED"}, rows
+            continue
+        refund = ledger[key]
+        assert statuses == {"SUCCEEDED"}, rows
+        assert amount == refund.amount_minor
+        assert {(reference, charge) for _, _, reference, charge in rows} == {
+            (refund.reference, refund.charge_reference)
+        }
+    assert set(ledger) <= set(by_key)
+    for charge_reference, refunded_minor in _rows(database_url, REFUNDED):
+        given = [r.amount_minor for r in ledger.values() if r.charge_reference == charge_reference]
+        assert refunded_minor == sum(given)
+    assert _scalar(database_url, REFUND_ACTIVITY) == refunds
+
+
+def _assert_due_again(base: str, contact: str, invoice: dict[str, Any], refunded: Decimal) -> None:
+    """The invoice the payment paid is due again by what was given back, no more."""
+    if refunded in (0, Decimal(invoice["balanceDue"]["amount"])):
+        _assert_invoice(base, contact, invoice, paid=refunded == 0)
+        return
+    now = _graphql(base, INVOICE, {"id": invoice["id"]}, contact)["data"]["salesDocument"]
+    assert Decimal(now["balanceDue"]["amount"]) == refunded
+    assert now["status"] == ("OVERDUE" if invoice["status"] == "OVERDUE" else "PARTIALLY_PAID")
+
+
+def _refund(base: str, staff: str, payment_id: str, amount: Decimal) -> dict[str, Any]:
+    refund = {"paymentId": payment_id, "amount": str(amount), "mode": "CARD"}
+    return _graphql(base, REFUND, {"input": refund}, staff)
 
 
 def _assert_database_agrees_with_ledger(
@@ -224,7 +343,8 @@ def _invoice_to_pay_by_card(base: str, contact: str) -> dict[str, Any]:
 
 def _pay(base: str, contact: str, invoice: dict[str, Any], key: str) -> dict[str, Any]:
     allocation = {"documentId": invoice["id"], "amount": invoice["balanceDue"]["amount"]}
-    payment = {"idempotencyKey": key, "allocations": [allocation], "token": "tok_visa"}
+    payment = {"idempotencyKey": key, "allocations": [allocation], "token": "tok_visa",
+               "savePaymentMethod": True}  # fmt: skip
     return _graphql(base, PAY, {"input": payment}, contact)
 
 
