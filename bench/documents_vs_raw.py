@@ -4,9 +4,13 @@ requests with the same bytes.
 
 Both sides are uvicorn processes started with the same options (bench.http_load.UVICORN_OPTIONS,
 what `portico serve` passes): Portico as in production (PORTICO_ENV=production, a secret key,
-GraphiQL off, log level warning); the baseline with its own driver pool and none of Portico's
-code. Each is loaded in turn by wrk with 16 kept-alive connections, POSTing the body a front end
-sends (a named operation with variables) with the contact's or staff user's bearer token. Rounds
+GraphiQL off, log level warning, portal contacts held to the trusted registry of documents);
+the baseline with its own driver pool and none of Portico's code. The front ends' documents
+(bench/documents/*.graphql) are registered with `portico documents register` before Portico
+starts, as a deploy does. Each side is loaded in turn by wrk with 16 kept-alive connections,
+POSTing the body a front end sends (the operation's name, its variables and the document's
+SHA-256 in the persisted query extension, no text) with the contact's or staff user's bearer
+token. Rounds
 alternate between the sides, and which side goes first alternates too; a figure is the median
 over rounds of the per-round ratio, so that the machine's other work (printed as the load
 average) weighs on both sides alike. Every run also reports the CPU the server process and wrk
@@ -23,7 +27,8 @@ used, and a client check shows wrk is not what limits (see client_check).
 
 Before measuring, on each database, each side answers each request once to warm up and then
 again: the two bodies must be equal byte for byte, and so must the next pages (after the first
-page's endCursor), or the run fails. They are compared again after measuring. SQL statements
+page's endCursor), or the run fails; and an unregistered document from the contact must be
+refused. They are compared again after measuring. SQL statements
 per request are counted on one warmed request: Portico's in this process, through the same app
 and database with Tortoise's query log (bench.sql_count), the baseline's by its own counter.
 Exits non-zero only on a body mismatch or a crash, not on a missed goal. `--rounds 0` stops
@@ -37,10 +42,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import hashlib
 import json
 import os
 import secrets
 import statistics
+import subprocess
+import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -70,38 +79,13 @@ from server.database import close_database, migrate, open_database
 from server.settings import Settings
 from tests.services import create_database, postgres_server
 
-INVOICES_QUERY = """query PortalInvoices($first: Int!, $after: String) {
-  salesDocuments(first: $first, after: $after, filter: {kinds: [INVOICE]}) {
-    nodes {
-      id
-      number
-      status
-      currency
-      issueDate
-      total { amount currency }
-      ... on Invoice {
-        dueDate
-        balanceDue { amount currency }
-      }
-      lineItems { name quantity rate amount { amount currency } }
-    }
-    pageInfo { hasNextPage endCursor }
-  }
-}"""
-
-HOME_QUERY = """query PortalHome {
-  portalHome {
-    bannerMessage
-    canEditDetails
-    outstandingInvoices { amount currency }
-    overdueInvoices { amount currency }
-    availableCredits { amount currency }
-    outstandingRetainerInvoices { amount currency }
-    availableRetainerPayments { amount currency }
-    lastPaymentMade { number paidOn amount { amount currency } }
-    salesOrderCounts { status count }
-  }
-}"""
+# The front ends' documents, registered in the trusted registry before Portico starts, as a
+# deploy does (`portico documents register`), and sent by hash (see Request.body).
+DOCUMENTS = Path(__file__).parent / "documents"
+PORTAL_INVOICES_DOCUMENT = DOCUMENTS / "portal_invoices.graphql"
+PORTAL_HOME_DOCUMENT = DOCUMENTS / "portal_home.graphql"
+STAFF_INVOICES_DOCUMENT = DOCUMENTS / "staff_invoices.graphql"
+REGISTERED = (PORTAL_INVOICES_DOCUMENT, PORTAL_HOME_DOCUMENT, STAFF_INVOICES_DOCUMENT)
 
 PAGE_GOAL = 0.5  # Portico req/s / raw req/s, at least
 HOME_GOAL = 0.5
@@ -120,26 +104,44 @@ class Mismatch(Exception):
 
 @dataclass(frozen=True)
 class Request:
-    """One request as a front end sends it: to Portico's /graphql, and to the baseline's path."""
+    """One request as a front end sends it: to Portico's /graphql, and to the baseline's path.
+
+    The document goes by its SHA-256 alone (Apollo's persisted query extension), as a front end
+    whose documents are registered sends it: the hash is known from the first request on, so
+    the text never travels (see bench/README.md)."""
 
     name: str
     raw_path: str
     operation: str
-    query: str
+    document: Path
     token: str
     variables: dict[str, Any] = field(default_factory=dict)
 
+    @functools.cached_property
+    def text(self) -> str:
+        # Bytes as they are: the registry hashes the file's exact text, final newline included.
+        return self.document.read_bytes().decode()
+
     def body(self, **variables: Any) -> bytes:
         payload = {
-            "query": self.query,
             "operationName": self.operation,
             "variables": {**self.variables, **variables},
+            "extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(self.text)}},
         }
+        return json.dumps(payload).encode()
+
+    def text_body(self, text: str) -> bytes:
+        """The same request with a document's text instead of the hash."""
+        payload = {"query": text, "operationName": self.operation, "variables": self.variables}
         return json.dumps(payload).encode()
 
     @property
     def is_list(self) -> bool:
         return self.raw_path == "/invoices"
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 PORTAL_INVOICES = "portal invoices"
@@ -149,19 +151,22 @@ STAFF_BIG = "staff invoices, big org"
 
 
 def requests_for(tokens: Tokens) -> dict[str, Request]:
-    invoices = Request(
+    portal = Request(
         PORTAL_INVOICES,
         "/invoices",
         "PortalInvoices",
-        INVOICES_QUERY,
+        PORTAL_INVOICES_DOCUMENT,
         tokens.contact,
         {"first": 20},
     )
+    staff = replace(portal, operation="StaffInvoices", document=STAFF_INVOICES_DOCUMENT)
     return {
-        PORTAL_INVOICES: invoices,
-        PORTAL_HOME: Request(PORTAL_HOME, "/home", "PortalHome", HOME_QUERY, tokens.contact),
-        STAFF_SMALL: replace(invoices, name=STAFF_SMALL, token=tokens.staff_small),
-        STAFF_BIG: replace(invoices, name=STAFF_BIG, token=tokens.staff_big),
+        PORTAL_INVOICES: portal,
+        PORTAL_HOME: Request(
+            PORTAL_HOME, "/home", "PortalHome", PORTAL_HOME_DOCUMENT, tokens.contact
+        ),
+        STAFF_SMALL: replace(staff, name=STAFF_SMALL, token=tokens.staff_small),
+        STAFF_BIG: replace(staff, name=STAFF_BIG, token=tokens.staff_big),
     }
 
 
@@ -234,6 +239,19 @@ def check_bodies(sides: Sides, requests: dict[str, Request]) -> dict[str, str]:
     return checked
 
 
+def registry_holds(sides: Sides, request: Request) -> str:
+    """Portico runs as production does: a portal contact's document that is not registered
+    (here the registered one with a character more) is refused, so the measured requests run
+    because they are registered."""
+    answer = json.loads(
+        post(sides.targets(request)["portico"], request.text_body(request.text + " "))
+    )
+    codes = [error.get("extensions", {}).get("code") for error in answer.get("errors", ())]
+    if codes != ["DOCUMENT_NOT_REGISTERED"]:
+        raise Mismatch(f"an unregistered document from the contact was not refused: {answer}")
+    return "an unregistered document from the contact gets DOCUMENT_NOT_REGISTERED"
+
+
 def page_mix(sides: Sides, request: Request) -> str:
     """What the contact's first page exercises: derived statuses and currencies."""
     nodes = json.loads(post(sides.targets(request)["portico"]))["data"]["salesDocuments"]["nodes"]
@@ -260,6 +278,22 @@ def production_settings(url: str, var_dir: Path) -> Settings:
         log_level="WARNING",
         var_dir=var_dir,
     )
+
+
+def register_documents(url: str, var_dir: Path) -> list[str]:
+    """`portico documents register` with the front ends' files, against the bench database,
+    as a deploy does before the new front end goes out."""
+    portico = Path(sys.executable).with_name("portico")
+    result = subprocess.run(
+        [str(portico), "documents", "register", *map(str, REGISTERED)],
+        env=server_env(url, var_dir),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"portico documents register failed:\n{result.stderr}")
+    return result.stdout.splitlines()
 
 
 async def portico_statements(settings: Settings, requests: dict[str, Request]) -> dict[str, int]:
@@ -425,6 +459,8 @@ def prepare(
     settings = production_settings(url, tmp / "var")
     seeded = asyncio.run(seed(url, SessionPolicy.from_settings(settings), big))
     say(backend, describe(seeded))
+    for line in register_documents(url, tmp / "var"):
+        say(backend, f"documents register: {line}")
     requests = requests_for(seeded.tokens)
     return requests, asyncio.run(portico_statements(settings, requests))
 
@@ -436,6 +472,7 @@ def check_and_count(
     for name, checked in check_bodies(sides, requests).items():
         say(backend, f"bodies equal, {name}: {checked}")
     say(backend, f"the contact's first page: {page_mix(sides, requests[PORTAL_INVOICES])}")
+    say(backend, registry_holds(sides, requests[PORTAL_INVOICES]))
     sql = {
         name: (portico_sql[name], raw_statements(sides, request))
         for name, request in requests.items()
