@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import format_currency, get_currency_precision, list_currencies
@@ -20,6 +21,7 @@ def is_currency(code: str) -> bool:
     return code in _KNOWN_CURRENCIES
 
 
+@functools.cache  # a few hundred currencies at most; read for every amount of every page
 def exponent(currency: str) -> int:
     if not is_currency(currency):
         raise MoneyError(f"Unknown currency {currency!r}")

@@ -29,7 +29,8 @@ class Context:
     # Set by graphql-transport-ws from the connection_init payload.
     connection_params: dict | None = None
     # The document about to execute is in the trusted registry (schema.persisted_queries sets
-    # it before each execution; a websocket's operations share the connection's context).
+    # it before each execution; a websocket's operations share the connection's context): it
+    # runs on the planned path (schema.planned).
     registered_document: bool = False
     loaders: Loaders = field(init=False)
 

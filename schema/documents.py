@@ -52,6 +52,7 @@ from schema.relay import (
     resolve_node,
     row_id,
 )
+from schema.selection import selects
 
 if TYPE_CHECKING:
     from schema.comments import Comment
@@ -157,16 +158,22 @@ class SalesDocumentNode(ModelNode):
     created_at: datetime
     status: DocumentStatus
     _row: strawberry.Private[SalesDocumentRow]
+    # Set when the page that holds the document loaded them with its other documents'.
+    _line_items: strawberry.Private[list[LineItem] | None] = None
 
     @strawberry.field
     async def customer(self, info: Info) -> Customer:
         return await Customer.load(info, self._row.customer_id)
 
     @strawberry.field(description="In the order they appear on the document.")
-    async def line_items(self, info: Info) -> list[LineItem]:
-        loader = info.context.loaders.children(LineItemRow, "document_id", "position")
-        rows = await loader.load(self._row.id)
-        return [LineItem.from_row(row, self.currency) for row in rows]
+    def line_items(self, info: Info) -> list[LineItem]:
+        if self._line_items is not None:
+            return self._line_items
+        return self._load_line_items(info)  # type: ignore[return-value] - graphql-core awaits it
+
+    async def _load_line_items(self, info: Info) -> list[LineItem]:
+        await with_line_items(info, [self])
+        return self._line_items or []
 
     @strawberry.field(
         description="The PDF: GET it with the same authentication as /graphql. Add "
@@ -265,6 +272,14 @@ class SalesDocumentNode(ModelNode):
         rows = await info.context.loaders.by_id(SalesDocumentRow).load_many(ids)
         return [cls.from_row(r) if r is not None and r.kind == cls.kind_value else None
                 for r in rows]  # fmt: skip
+
+
+async def with_line_items(info: Info, documents: list[SalesDocumentNode]) -> None:
+    """Loads the line items of all the documents at once (one statement for a page)."""
+    loader = info.context.loaders.children(LineItemRow, "document_id", "position")
+    lines = await loader.load_many([document._row.id for document in documents])
+    for document, rows in zip(documents, lines, strict=True):
+        document._line_items = [LineItem.from_row(row, document.currency) for row in rows]
 
 
 @strawberry.interface(name="Payable", description="A document the customer pays.")
@@ -551,10 +566,13 @@ class DocumentQueries:
             raise Forbidden("Only staff can filter by what the customer viewed.")
         hidden = await document_visibility.hidden_kinds(principal)
         where = _where(filter, hidden, await calendars.today(principal.organization_id))
-        return await connection(
+        page = await connection(
             info, SalesDocumentNode, where=where, order_by=_ordering(order_by),
             first=first, after=after,
         )  # fmt: skip
+        if selects(info, "lineItems"):
+            await with_line_items(info, [edge.node for edge in page.edges])
+        return page
 
     @strawberry.field(
         permission_classes=[IsAuthenticated],

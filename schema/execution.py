@@ -1,18 +1,33 @@
-"""How graphql-core executes Portico's operations."""
+"""How graphql-core executes Portico's operations: input checked at the edge first, and
+registered queries on the planned path (`schema.planned`)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, GraphQLSchema
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+    OperationType,
+)
 from graphql.execution import Executor
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema import edge
 from schema.errors import variable_error
+from schema.planned import PlannedFields, Replan, completion_of
 
 
-class PorticoExecution(StrawberryGraphQLCoreExecutionContext):
+class PorticoExecution(PlannedFields, StrawberryGraphQLCoreExecutionContext):
+    planned = False
+
     @classmethod
     def build(
         cls,
@@ -34,7 +49,68 @@ class PorticoExecution(StrawberryGraphQLCoreExecutionContext):
         )  # fmt: skip
         if isinstance(built, list):  # the operation's variables do not fit the schema
             return [variable_error(error) for error in built]
+        if built.operation.operation == OperationType.QUERY and getattr(
+            context_value, "registered_document", False
+        ):
+            built.planned = True
+            built._planned_steps = {}
+            built._generic = lambda: super(PorticoExecution, cls).build(  # type: ignore[misc]
+                schema, document, root_value, context_value, raw_variable_values, *args,
+                **{**kwargs, "hide_suggestions": True},
+            )  # fmt: skip
         return built
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
+    ) -> Any:
+        if self.planned:
+            return self.execute_planned_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        return super().execute_fields(
+            parent_type, source_value, path, grouped_field_set, position_context
+        )
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        # What a resolver returned (a page's nodes, a document's lines) completes on the
+        # planned path too.
+        completion = completion_of(return_type) if self.planned else None
+        if completion is None:
+            return super().complete_value(
+                return_type, field_details_list, info, path, result, position_context
+            )
+        return self.complete_planned(completion, result, field_details_list, path)
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        if not self.planned:
+            return super().execute_operation(serially)
+        try:
+            result = super().execute_operation(serially)
+        except Replan:
+            return self._generic().execute_operation(serially)
+        if self.is_awaitable(result):
+            return self._replanned_if_needed(result, serially)
+        return result
+
+    async def _replanned_if_needed(self, result: Awaitable[Any], serially: bool | None) -> Any:
+        try:
+            return await result
+        except Replan:
+            generic = self._generic().execute_operation(serially)
+            return await generic if self.is_awaitable(generic) else generic
 
     def build_per_event_executor(self, payload: object) -> StrawberryGraphQLCoreExecutionContext:
         """graphql-core 3.3 lets every event of a subscription share the subscription's

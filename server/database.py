@@ -56,7 +56,15 @@ def _connection(database_url: str) -> dict[str, Any]:
         # email body dropped after sending is gone from the file too. Some builds of SQLite
         # do this by default, upstream's does not.
         connection["credentials"].setdefault("secure_delete", "on")
+    elif connection["engine"] == "tortoise.backends.asyncpg":
+        connection["credentials"]["reset"] = _keep_session
     return connection
+
+
+async def _keep_session(connection: object) -> None:
+    """asyncpg resets a connection it takes back after every statement: one more round trip
+    each. Portico sets no session state (no SET, LISTEN, cursors or session advisory locks;
+    its locks are transaction-scoped), and asyncpg still rolls back an open transaction."""
 
 
 def _ensure_sqlite_directory(database_url: str) -> None:

@@ -1,0 +1,60 @@
+"""What a query selects below a field, read from the document itself: resolvers that fetch a
+page load what the page's fields will read in the same few statements (e.g. documents' line
+items) instead of one await per row."""
+
+from __future__ import annotations
+
+import functools
+
+from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, SelectionSetNode
+
+from schema.context import Info
+
+
+def selects(info: Info, name: str) -> bool:
+    """Whether a field called `name` is selected anywhere below the current field."""
+    raw = info._raw_info
+    return any(name in _names_below(_Field(node, raw.fragments)) for node in raw.field_nodes)
+
+
+class _Field:
+    """A field node with its document's fragments, equal to another by the node alone: the
+    parser cache hands out the same nodes again for the same query, and a document's
+    fragments do not change."""
+
+    __slots__ = ("fragments", "node")
+
+    def __init__(self, node: FieldNode, fragments: _Fragments) -> None:
+        self.node, self.fragments = node, fragments
+
+    def __hash__(self) -> int:
+        return id(self.node)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Field) and other.node is self.node
+
+
+@functools.lru_cache(maxsize=2048)
+def _names_below(field: _Field) -> frozenset[str]:
+    return frozenset(_walk(field.node.selection_set, field.fragments, set()))
+
+
+def _walk(
+    selection_set: SelectionSetNode | None, fragments: _Fragments, seen: set[str]
+) -> set[str]:
+    names: set[str] = set()
+    for selection in selection_set.selections if selection_set else ():
+        if isinstance(selection, FieldNode):
+            names.add(selection.name.value)
+            names |= _walk(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None and selection.name.value not in seen:
+                seen.add(selection.name.value)
+                names |= _walk(fragment.selection_set, fragments, seen)
+        else:  # an inline fragment
+            names |= _walk(selection.selection_set, fragments, seen)
+    return names
+
+
+_Fragments = dict[str, FragmentDefinitionNode]
