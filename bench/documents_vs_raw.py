@@ -35,7 +35,9 @@ Exits non-zero only on a body mismatch or a crash, not on a missed goal. `--roun
 after comparing the bodies and counting the statements.
 
     .venv/bin/python -m bench.documents_vs_raw [--backend sqlite|postgres|both] [--rounds 6]
-        [--seconds 5] [--warmup 2] [--connections 16] [--big 100000]
+        [--seconds 5] [--warmup 2] [--connections 16] [--big 100000] [--postgres-url URL]
+
+tests/e2e/test_bench_bodies.py runs the body comparison (`--rounds 0`) on a small data set.
 """
 
 from __future__ import annotations
@@ -283,9 +285,9 @@ def production_settings(url: str, var_dir: Path) -> Settings:
 def register_documents(url: str, var_dir: Path) -> list[str]:
     """`portico documents register` with the front ends' files, against the bench database,
     as a deploy does before the new front end goes out."""
-    portico = Path(sys.executable).with_name("portico")
     result = subprocess.run(
-        [str(portico), "documents", "register", *map(str, REGISTERED)],
+        # `python -m server` is the `portico` command, installed or not.
+        [sys.executable, "-m", "server", "documents", "register", *map(str, REGISTERED)],
         env=server_env(url, var_dir),
         capture_output=True,
         text=True,
@@ -587,8 +589,10 @@ def run_sqlite(plan: Load, big: int) -> None:
         run_backend("sqlite", f"sqlite://{tmp}/bench.sqlite3", Path(tmp), plan, big)
 
 
-def run_postgres(plan: Load, big: int, required: bool) -> None:
-    with postgres_server() as server, tempfile.TemporaryDirectory(prefix="portico-docs-") as tmp:
+def run_postgres(plan: Load, big: int, required: bool, server_url: str | None) -> None:
+    with ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="portico-docs-"))
+        server = server_url or stack.enter_context(postgres_server())
         if server is None:
             if required:
                 raise SystemExit("PostgreSQL (initdb/pg_ctl) is not installed")
@@ -608,6 +612,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="seconds per side before rounds")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--big", type=int, default=100_000, help="invoices in the big org")
+    parser.add_argument(
+        "--postgres-url",
+        help="a running PostgreSQL server to use instead of a throwaway one (its database "
+        "portico_bench is dropped and created again)",
+    )
     args = parser.parse_args()
     print(
         "Portal pages over HTTP: Portico vs a hand-written endpoint (bench.raw_portal), "
@@ -626,7 +635,7 @@ def main() -> None:
             if args.backend in ("sqlite", "both"):
                 run_sqlite(plan, args.big)
             if args.backend in ("postgres", "both"):
-                run_postgres(plan, args.big, required=args.backend == "postgres")
+                run_postgres(plan, args.big, args.backend == "postgres", args.postgres_url)
         except Mismatch as exc:
             raise SystemExit(f"FAILED: {exc}") from None
     print(f"load average after: {load_average()}")
