@@ -1,611 +1,644 @@
-"""Portal documents list and portal home through GraphQL, against a hand-written Starlette endpoint
-that answers the same request with raw SQL on the same Tortoise connection.
+"""The portal's invoice page and home, and the staff invoice page at scale, as users get them:
+Portico over HTTP against a hand-written endpoint (bench.raw_portal) that answers the same
+requests with the same bytes.
 
-The raw endpoint authenticates the same bearer token (one session query), applies the same scoping
-(organization, customer, no drafts for a contact, kind) and ordering (issue_date DESC, id DESC), and
-returns the same JSON as the API, keys in the same order (checked before measuring each row; a
-difference fails the run). Requests alternate between the two, sequentially, in process through
-httpx.ASGITransport; the results are ratios measured in one run on one database:
-  - portal list: a contact's first 20 invoices with line items (goal: GraphQL >= 0.25 x raw req/s)
-  - portal home: the dashboard figures (goal: GraphQL >= 0.5 x raw req/s)
-  - staff list: the same page for staff, in a small organization and in one with --big invoices;
-    the page should cost about the same in both (goal: big p50 <= 2 x small p50)
-    .venv/bin/python -m bench.documents_vs_raw [--backend sqlite|postgres|both] [--rounds 300]
-        [--big 100000]
+Both sides are uvicorn processes started with the same options (bench.http_load.UVICORN_OPTIONS,
+what `portico serve` passes): Portico as in production (PORTICO_ENV=production, a secret key,
+GraphiQL off, log level warning, portal contacts held to the trusted registry of documents);
+the baseline with its own driver pool and none of Portico's code. The front ends' documents
+(bench/documents/*.graphql) are registered with `portico documents register` before Portico
+starts, as a deploy does. Each side is loaded in turn by wrk with 16 kept-alive connections,
+POSTing the body a front end sends (the operation's name, its variables and the document's
+SHA-256 in the persisted query extension, no text) with the contact's or staff user's bearer
+token. Rounds
+alternate between the sides, and which side goes first alternates too; a figure is the median
+over rounds of the per-round ratio, so that the machine's other work (printed as the load
+average) weighs on both sides alike. Every run also reports the CPU the server process and wrk
+used, and a client check shows wrk is not what limits (see client_check).
+
+  - portal invoices: a portal contact's first 20 invoices (its customer's, never drafts), each
+    with id, number, status (OVERDUE by the organization's calendar), currency, dates, total,
+    balance due and 10 line items, and pageInfo. Goal: Portico >= 0.5 x raw requests/s
+  - portal home: every figure portalHome offers but its nested organization and customer.
+    Goal: Portico >= 0.5 x raw requests/s
+  - staff invoices: a staff user's first 20 invoices, the same fields, in the small
+    organization (about 1,000 invoices) and in one with --big. Goal: Portico's cost there at
+    most 1.5 x the small one's (req/s small / req/s big); raw's is printed beside it
+
+Before measuring, on each database, each side answers each request once to warm up and then
+again: the two bodies must be equal byte for byte, and so must the next pages (after the first
+page's endCursor), or the run fails; and an unregistered document from the contact must be
+refused. They are compared again after measuring. SQL statements
+per request are counted on one warmed request: Portico's in this process, through the same app
+and database with Tortoise's query log (bench.sql_count), the baseline's by its own counter.
+Exits non-zero only on a body mismatch or a crash, not on a missed goal. `--rounds 0` stops
+after comparing the bodies and counting the statements.
+
+    .venv/bin/python -m bench.documents_vs_raw [--backend sqlite|postgres|both] [--rounds 6]
+        [--seconds 5] [--warmup 2] [--connections 16] [--big 100000] [--postgres-url URL]
+
+tests/e2e/test_bench_bodies.py runs the body comparison (`--rounds 0`) on a small data set.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
+import functools
+import hashlib
 import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
 import tempfile
-import time
-from collections import defaultdict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-from tortoise import connections
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-from auth.sessions import SessionPolicy, start_session
-from auth.tokens import hash_token
+from auth.sessions import SessionPolicy
+from bench.http_load import (
+    UVICORN_OPTIONS,
+    Run,
+    Server,
+    Target,
+    load,
+    load_average,
+    uvicorn_server,
+)
+from bench.portal_data import Tokens, describe, seed
 from bench.sql_count import counting_sql
-from models.customers import ContactPerson, Customer, PortalAccess
-from models.documents import DocumentKind, DocumentStatus, LineItem, SalesDocument
-from models.organizations import Organization
-from models.preferences import PortalPreferences
-from models.sessions import Session
-from models.staff import StaffRole, StaffUser
+from resolvers import calendars
 from server.app import create_app
 from server.database import close_database, migrate, open_database
 from server.settings import Settings
 from tests.services import create_database, postgres_server
 
-LIST_QUERY = """{ salesDocuments(first: 20, filter: {kinds: [INVOICE]}) { nodes {
-  number status issueDate total { amount currency }
-  ... on Invoice { balanceDue { amount } dueDate }
-  lineItems { name quantity rate amount { amount } } } } }"""
-HOME_QUERY = """{ portalHome {
-  outstandingInvoices { amount currency } availableCredits { amount currency }
-  outstandingRetainerInvoices { amount currency } salesOrderCounts { status count } } }"""
+# The front ends' documents, registered in the trusted registry before Portico starts, as a
+# deploy does (`portico documents register`), and sent by hash (see Request.body).
+DOCUMENTS = Path(__file__).parent / "documents"
+PORTAL_INVOICES_DOCUMENT = DOCUMENTS / "portal_invoices.graphql"
+PORTAL_HOME_DOCUMENT = DOCUMENTS / "portal_home.graphql"
+STAFF_INVOICES_DOCUMENT = DOCUMENTS / "staff_invoices.graphql"
+REGISTERED = (PORTAL_INVOICES_DOCUMENT, PORTAL_HOME_DOCUMENT, STAFF_INVOICES_DOCUMENT)
 
-LIST_GOAL = 0.25
+PAGE_GOAL = 0.5  # Portico req/s / raw req/s, at least
 HOME_GOAL = 0.5
-BIG_GOAL = 2.0  # big-organization staff page p50 / small-organization staff page p50
-WARMUP = 20
-BATCH = 5_000
-TODAY = datetime.now(UTC).date()
-
-
-# -- data ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class Tokens:
-    contact: str  # the portal contact of the customer with ~200 invoices
-    staff_small: str  # staff of that (small) organization
-    staff_big: str  # staff of the organization with --big invoices
-
-
-def line_items(document: SalesDocument, number: int) -> list[LineItem]:
-    items = []
-    for position in range(3):
-        quantity = Decimal(position + 1) / 2 + number % 3  # 0.5 .. 3.5, a few decimals
-        rate = Decimal(1999 + 250 * position + number % 97) / 100
-        amount = int((quantity * rate * 100).to_integral_value())
-        items.append(
-            LineItem(
-                document_id=document.id, position=position + 1, name=f"Item {number}-{position}",
-                quantity=quantity, rate=rate, amount_minor=amount,
-            )
-        )  # fmt: skip
-    return items
-
-
-PREFIXES = {DocumentKind.INVOICE: "INV", DocumentKind.CREDIT_NOTE: "CN",
-            DocumentKind.RETAINER_INVOICE: "RET", DocumentKind.SALES_ORDER: "SO"}  # fmt: skip
-
-
-def document(
-    org: Organization,
-    customer_id: int,
-    kind: DocumentKind,
-    number: int,
-    status: DocumentStatus,
-    issued: date,
-    currency: str = "USD",
-) -> SalesDocument:
-    prefix = PREFIXES[kind]
-    total = 1_000 + (number * 7919) % 250_000
-    if currency == "JPY":
-        total //= 10
-    terms = 3 if number % 4 == 1 else 30  # short terms: some open invoices are OVERDUE
-    paid = {DocumentStatus.PAID: total, DocumentStatus.PARTIALLY_PAID: total // 3}.get(status, 0)
-    open_statuses = (DocumentStatus.SENT, DocumentStatus.PARTIALLY_PAID)
-    balance = total - paid if status in (*open_statuses, DocumentStatus.DRAFT) else 0
-    return SalesDocument(
-        organization_id=org.id, customer_id=customer_id, kind=kind, number=f"{prefix}-{number:06}",
-        status=status, currency=currency, issue_date=issued,
-        due_date=None if number % 17 == 0 else issued + timedelta(days=terms),
-        subtotal_minor=total, total_minor=total, balance_minor=balance,
-        sent_at=None if status == DocumentStatus.DRAFT else datetime.now(UTC),
-    )  # fmt: skip
-
-
-async def insert(documents: list[SalesDocument]) -> None:
-    """Bulk-inserts the documents, then 3 line items each (ids looked up by number)."""
-    for start in range(0, len(documents), BATCH):
-        await SalesDocument.bulk_create(documents[start : start + BATCH])
-    org_id = documents[0].organization_id
-    rows = await SalesDocument.filter(organization_id=org_id).values_list("id", "kind", "number")
-    ids = {(kind, number): pk for pk, kind, number in rows}
-    items: list[LineItem] = []
-    for index, doc in enumerate(documents):
-        doc.id = ids[(doc.kind, doc.number)]
-        items.extend(line_items(doc, index))
-        if len(items) >= BATCH:
-            await LineItem.bulk_create(items)
-            items = []
-    if items:
-        await LineItem.bulk_create(items)
-
-
-async def seed_small(policy: SessionPolicy) -> tuple[str, str]:
-    """One organization: the benchmarked customer and a neighbour whose documents must not show."""
-    org = await Organization.create(name="Small Co", portal_name="small")
-    await PortalPreferences.create(organization=org, show_sales_orders=True, show_credit_notes=True)
-    staff = await StaffUser.create(
-        organization=org, email="staff@small.example", name="S", role=StaffRole.STAFF
-    )
-    customer = await Customer.create(organization=org, display_name="Acorn", currency="USD")
-    contact = await ContactPerson.create(
-        organization=org, customer=customer, email="ann@acorn.example",
-        portal_access=PortalAccess.ACTIVE, is_primary=True,
-    )  # fmt: skip
-    neighbour = await Customer.create(organization=org, display_name="Birch", currency="USD")
-    statuses = (DocumentStatus.SENT, DocumentStatus.PARTIALLY_PAID, DocumentStatus.PAID)
-    docs: list[SalesDocument] = []
-    number = 0
-
-    def add(customer_id: int, kind: DocumentKind, status: DocumentStatus, issued: date,
-            currency: str = "USD") -> None:  # fmt: skip
-        nonlocal number
-        number += 1
-        docs.append(document(org, customer_id, kind, number, status, issued, currency))
-
-    for n in range(200):  # two per day, so issue_date ties are broken by id
-        currency = "JPY" if n % 23 == 5 else "EUR" if n % 11 == 3 else "USD"
-        add(customer.id, DocumentKind.INVOICE, statuses[n % 3], TODAY - timedelta(days=n // 2),
-            currency)  # fmt: skip
-    for _ in range(5):  # newest of all, but drafts: staff see them, the contact does not
-        add(customer.id, DocumentKind.INVOICE, DocumentStatus.DRAFT, TODAY + timedelta(days=1))
-    for n in range(30):  # newer than the customer's, for another customer
-        add(neighbour.id, DocumentKind.INVOICE, statuses[n % 3], TODAY - timedelta(days=n % 3))
-    for status in (DocumentStatus.SENT, DocumentStatus.SENT, DocumentStatus.CLOSED):
-        add(customer.id, DocumentKind.CREDIT_NOTE, status, TODAY - timedelta(days=40))
-    add(customer.id, DocumentKind.CREDIT_NOTE, DocumentStatus.SENT, TODAY, "EUR")
-    for status in (DocumentStatus.SENT, DocumentStatus.PARTIALLY_PAID, DocumentStatus.PAID):
-        add(customer.id, DocumentKind.RETAINER_INVOICE, status, TODAY - timedelta(days=20))
-    for status in (DocumentStatus.CONFIRMED, DocumentStatus.CONFIRMED, DocumentStatus.SHIPPED,
-                   DocumentStatus.FULFILLED, DocumentStatus.DRAFT):  # fmt: skip
-        add(customer.id, DocumentKind.SALES_ORDER, status, TODAY - timedelta(days=10))
-    await insert(docs)
-    contact_token, _ = await start_session(policy, contact=contact)
-    staff_token, _ = await start_session(policy, staff_user=staff)
-    return contact_token, staff_token
-
-
-async def seed_big(policy: SessionPolicy, invoices: int) -> str:
-    org = await Organization.create(name="Big Co", portal_name="big")
-    staff = await StaffUser.create(
-        organization=org, email="staff@big.example", name="B", role=StaffRole.STAFF
-    )
-    customers = [
-        Customer(organization_id=org.id, display_name=f"C{n:05}", currency="USD")
-        for n in range(max(1, invoices // 100))
-    ]
-    await Customer.bulk_create(customers, batch_size=BATCH)
-    customer_ids = await Customer.filter(organization_id=org.id).values_list("id", flat=True)
-    statuses = (DocumentStatus.SENT, DocumentStatus.PARTIALLY_PAID, DocumentStatus.PAID,
-                DocumentStatus.PAID, DocumentStatus.DRAFT)  # fmt: skip
-    docs = [
-        document(org, customer_ids[(n * 7) % len(customer_ids)], DocumentKind.INVOICE, n + 1,
-                 statuses[n % 5], TODAY - timedelta(days=(n * 37) % 1800))
-        for n in range(invoices)
-    ]  # fmt: skip
-    await insert(docs)
-    token, _ = await start_session(policy, staff_user=staff)
-    return token
-
-
-# -- the hand-written baseline -------------------------------------------------------------------
-
-
-CURRENCY_DECIMALS = {"USD": 2, "EUR": 2, "JPY": 0}
-QUANTITY = Decimal("1.0000")  # line_item.quantity and .rate scales, as the API prints them
-RATE = Decimal("1.000000")
-PAYABLE = ("INVOICE", "RETAINER_INVOICE")
-OPEN = ("SENT", "PARTIALLY_PAID")
-
-
-def money(minor: Any, currency: str) -> str:
-    decimals = CURRENCY_DECIMALS[currency]
-    minor = int(minor)
-    if decimals == 0:
-        return str(minor)
-    whole, part = divmod(abs(minor), 10**decimals)
-    return f"{'-' if minor < 0 else ''}{whole}.{part:0{decimals}d}"
-
-
-def iso(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value  # SQLite hands dates back as text already
-    return value.isoformat()
-
-
-def as_date(value: Any) -> date:
-    return date.fromisoformat(value) if isinstance(value, str) else value
-
-
-def as_datetime(value: Any) -> datetime:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
-
-
-@dataclass(frozen=True)
-class Viewer:
-    organization_id: int
-    customer_id: int | None  # None: staff
-    show_sales_orders: bool
-
-
-SESSION_SQL = """
-SELECT s.id, s.last_seen_at, s.expires_at, u.is_active, u.organization_id AS staff_org,
-       c.customer_id, c.portal_access, c.organization_id AS contact_org,
-       p.mfa_required, p.show_sales_orders
-FROM session s
-LEFT JOIN staff_user u ON u.id = s.staff_user_id
-LEFT JOIN contact_person c ON c.id = s.contact_id
-LEFT JOIN portal_preferences p ON p.organization_id = s.organization_id
-WHERE s.token_hash = ? AND s.revoked_at IS NULL"""
-
-LIST_SQL = """
-SELECT id, kind, number, status, currency, issue_date, due_date, total_minor, balance_minor
-FROM sales_document
-WHERE organization_id = ? {customer} AND kind = 'INVOICE'
-ORDER BY issue_date DESC, id DESC LIMIT 20"""
-
-LINES_SQL = """
-SELECT document_id, name, quantity, rate, amount_minor FROM line_item
-WHERE document_id IN ({ids}) ORDER BY document_id, position, id"""
-
-HOME_SQL = """
-SELECT 'amount' AS figure, kind, currency AS name, SUM(balance_minor) AS value
-FROM sales_document
-WHERE organization_id = ? AND customer_id = ? AND status <> 'DRAFT' AND balance_minor > 0
-  AND ((kind IN ('INVOICE', 'RETAINER_INVOICE') AND status IN ('SENT', 'PARTIALLY_PAID'))
-       OR (kind = 'CREDIT_NOTE' AND status = 'SENT'))
-GROUP BY kind, currency
-UNION ALL
-SELECT 'count', kind, status, COUNT(id) FROM sales_document
-WHERE organization_id = ? AND customer_id = ? AND status <> 'DRAFT' AND kind = 'SALES_ORDER'
-  AND ? GROUP BY kind, status
-ORDER BY 1, 2, 3"""
-
-
-class Raw:
-    """Two endpoints answering LIST_QUERY and HOME_QUERY with raw SQL, as the API would."""
-
-    def __init__(self, policy: SessionPolicy, postgres: bool) -> None:
-        self.policy = policy
-        self.postgres = postgres
-
-    def sql(self, text: str) -> str:
-        if not self.postgres:
-            return text
-        parts = text.split("?")
-        return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
-
-    async def query(self, text: str, values: list[Any]) -> list[dict[str, Any]]:
-        return await connections.get("default").execute_query_dict(self.sql(text), values)
-
-    async def viewer(self, request: Request) -> Viewer | None:
-        scheme, _, secret = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            return None
-        rows = await self.query(SESSION_SQL, [hash_token(secret.strip())])
-        if not rows:
-            return None
-        row, now = rows[0], datetime.now(UTC)
-        last_seen = as_datetime(row["last_seen_at"])
-        if as_datetime(row["expires_at"]) <= now or last_seen + self.policy.idle <= now:
-            return None
-        if row["staff_org"] is not None:
-            if not row["is_active"]:
-                return None
-            viewer = Viewer(row["staff_org"], None, True)
-        elif row["contact_org"] is not None and row["portal_access"] == "ACTIVE":
-            if row["mfa_required"]:
-                return None  # not seeded here; a contact would first have to enroll
-            shown = row["show_sales_orders"] is None or bool(row["show_sales_orders"])
-            viewer = Viewer(row["contact_org"], row["customer_id"], shown)
-        else:
-            return None
-        if now - last_seen >= timedelta(minutes=1):  # as the API: at most once a minute
-            await Session.filter(id=row["id"]).update(last_seen_at=now)
-        return viewer
-
-    async def documents(self, request: Request) -> Response:
-        await request.json()  # read like the GraphQL endpoint does; always LIST_QUERY here
-        viewer = await self.viewer(request)
-        if viewer is None:
-            return JSONResponse({"errors": [{"message": "unauthenticated"}]})
-        values: list[Any] = [viewer.organization_id]
-        customer = ""
-        if viewer.customer_id is not None:
-            customer = "AND customer_id = ? AND status <> 'DRAFT'"
-            values.append(viewer.customer_id)
-        rows = await self.query(LIST_SQL.format(customer=customer), values)
-        lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        if rows:
-            ids = [row["id"] for row in rows]
-            placeholders = ", ".join("?" * len(ids))
-            for line in await self.query(LINES_SQL.format(ids=placeholders), ids):
-                lines[line["document_id"]].append(line)
-        nodes = []
-        for row in rows:
-            currency, due = row["currency"], row["due_date"]
-            status = row["status"]
-            if (row["kind"] in PAYABLE and status in OPEN and due is not None
-                    and as_date(due) < TODAY and row["balance_minor"] > 0):  # fmt: skip
-                status = "OVERDUE"
-            nodes.append({
-                "number": row["number"],
-                "status": status,
-                "issueDate": iso(row["issue_date"]),
-                "total": {"amount": money(row["total_minor"], currency), "currency": currency},
-                "balanceDue": {"amount": money(row["balance_minor"], currency)},
-                "dueDate": iso(due),
-                "lineItems": [{
-                    "name": line["name"],
-                    "quantity": str(Decimal(line["quantity"]).quantize(QUANTITY)),
-                    "rate": str(Decimal(line["rate"]).quantize(RATE)),
-                    "amount": {"amount": money(line["amount_minor"], currency)},
-                } for line in lines[row["id"]]],
-            })  # fmt: skip
-        return JSONResponse({"data": {"salesDocuments": {"nodes": nodes}}})
-
-    async def home(self, request: Request) -> Response:
-        await request.json()
-        viewer = await self.viewer(request)
-        if viewer is None or viewer.customer_id is None:
-            return JSONResponse({"errors": [{"message": "a portal contact only"}]})
-        org, customer = viewer.organization_id, viewer.customer_id
-        shown = viewer.show_sales_orders
-        rows = await self.query(HOME_SQL, [org, customer, org, customer, shown])
-        figures: dict[str, list[dict[str, Any]]] = {
-            "INVOICE": [], "CREDIT_NOTE": [], "RETAINER_INVOICE": []
-        }  # fmt: skip
-        counts = []
-        for row in rows:
-            if row["figure"] == "amount":
-                amount = money(row["value"], row["name"])
-                figures[row["kind"]].append({"amount": amount, "currency": row["name"]})
-            else:
-                counts.append({"status": row["name"], "count": int(row["value"])})
-        home = {
-            "outstandingInvoices": figures["INVOICE"],
-            "availableCredits": figures["CREDIT_NOTE"],
-            "outstandingRetainerInvoices": figures["RETAINER_INVOICE"],
-            "salesOrderCounts": counts if shown else None,
-        }
-        return JSONResponse({"data": {"portalHome": home}})
-
-
-# -- measuring -----------------------------------------------------------------------------------
-
-
-Send = Callable[[], Awaitable[dict[str, Any]]]
-
-
-@dataclass
-class Timing:
-    latencies: list[float] = field(default_factory=list)
-    sql: int = 0
-
-    @property
-    def throughput(self) -> float:
-        return len(self.latencies) / sum(self.latencies)
-
-    def percentile(self, fraction: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-@dataclass
-class Comparison:
-    name: str
-    graphql: Timing
-    raw: Timing
-
-    @property
-    def ratio(self) -> float:
-        return self.graphql.throughput / self.raw.throughput
+SCALE_GOAL = 1.5  # the big organization's staff page cost / the small one's, at most
+SECRET_KEY = secrets.token_urlsafe(48)
+PORTICO_APP = "server.asgi:app"
+RAW_APP = "bench.raw_portal:app"
 
 
 class Mismatch(Exception):
     pass
 
 
-async def compare(name: str, graphql: Send, raw: Send, rounds: int) -> Comparison:
-    first, second = await graphql(), await raw()
-    if json.dumps(first) != json.dumps(second):
-        raise Mismatch(f"{name}: bodies differ\n  graphql: {first}\n  raw:     {second}")
-    result = Comparison(name, Timing(), Timing())
-    with counting_sql() as counter:
-        await graphql()
-        result.graphql.sql = len(counter.statements)
-        counter.statements.clear()
-        await raw()
-        result.raw.sql = len(counter.statements)
-    for _ in range(WARMUP):
-        await graphql()
-        await raw()
-    gc.collect()
-    pairs = ((graphql, result.graphql), (raw, result.raw))
-    for round_ in range(rounds):  # interleaved, and which side goes first alternates
-        for send, timing in pairs if round_ % 2 == 0 else pairs[::-1]:
-            start = time.perf_counter()
-            await send()
-            timing.latencies.append(time.perf_counter() - start)
-    return result
+# -- the requests ---------------------------------------------------------------------------------
 
 
-def poster(http: httpx.AsyncClient, path: str, query: str, token: str) -> Send:
-    headers = {"Authorization": f"Bearer {token}"}
+@dataclass(frozen=True)
+class Request:
+    """One request as a front end sends it: to Portico's /graphql, and to the baseline's path.
 
-    async def send() -> dict[str, Any]:
-        response = await http.post(path, json={"query": query}, headers=headers)
-        response.raise_for_status()
-        body = response.json()
-        if "errors" in body:
-            raise Mismatch(f"{path} answered with errors: {body['errors']}")
-        return body
+    The document goes by its SHA-256 alone (Apollo's persisted query extension), as a front end
+    whose documents are registered sends it: the hash is known from the first request on, so
+    the text never travels (see bench/README.md)."""
 
-    return send
+    name: str
+    raw_path: str
+    operation: str
+    document: Path
+    token: str
+    variables: dict[str, Any] = field(default_factory=dict)
+
+    @functools.cached_property
+    def text(self) -> str:
+        # Bytes as they are: the registry hashes the file's exact text, final newline included.
+        return self.document.read_bytes().decode()
+
+    def body(self, **variables: Any) -> bytes:
+        payload = {
+            "operationName": self.operation,
+            "variables": {**self.variables, **variables},
+            "extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha256_hex(self.text)}},
+        }
+        return json.dumps(payload).encode()
+
+    def text_body(self, text: str) -> bytes:
+        """The same request with a document's text instead of the hash."""
+        payload = {"query": text, "operationName": self.operation, "variables": self.variables}
+        return json.dumps(payload).encode()
+
+    @property
+    def is_list(self) -> bool:
+        return self.raw_path == "/invoices"
 
 
-async def page_plan(raw: Raw, staff: StaffUser) -> str:
-    explain = "EXPLAIN " if raw.postgres else "EXPLAIN QUERY PLAN "
-    rows = await raw.query(explain + LIST_SQL.format(customer=""), [staff.organization_id])
-    steps = [str(row.get("QUERY PLAN", row.get("detail", ""))).strip() for row in rows]
-    return " / ".join(step.split("  (cost=")[0] for step in steps if step)
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-# -- one backend ---------------------------------------------------------------------------------
+PORTAL_INVOICES = "portal invoices"
+PORTAL_HOME = "portal home"
+STAFF_SMALL = "staff invoices, small org"
+STAFF_BIG = "staff invoices, big org"
 
 
-@dataclass
-class Outcome:
-    backend: str
-    comparisons: dict[str, Comparison]
-    load_seconds: float
-    big: int
-    plan: str  # how the database answers the big organization's staff page
+def requests_for(tokens: Tokens) -> dict[str, Request]:
+    portal = Request(
+        PORTAL_INVOICES,
+        "/invoices",
+        "PortalInvoices",
+        PORTAL_INVOICES_DOCUMENT,
+        tokens.contact,
+        {"first": 20},
+    )
+    staff = replace(portal, operation="StaffInvoices", document=STAFF_INVOICES_DOCUMENT)
+    return {
+        PORTAL_INVOICES: portal,
+        PORTAL_HOME: Request(
+            PORTAL_HOME, "/home", "PortalHome", PORTAL_HOME_DOCUMENT, tokens.contact
+        ),
+        STAFF_SMALL: replace(staff, name=STAFF_SMALL, token=tokens.staff_small),
+        STAFF_BIG: replace(staff, name=STAFF_BIG, token=tokens.staff_big),
+    }
 
 
-async def run_backend(backend: str, url: str, var_dir: Path, rounds: int, big: int) -> Outcome:
-    settings = Settings(database_url=url, secret_key="b" * 40, var_dir=var_dir, log_level="WARNING")
-    EXECUTOR_CACHE.clear()  # compiled SQL is cached per connection name; both are "default"
-    await migrate(url)
+@dataclass(frozen=True)
+class Sides:
+    portico: Server
+    raw: Server
+
+    def targets(self, request: Request) -> dict[str, Target]:
+        body = request.body()
+        return {
+            "portico": Target(self.portico, f"{self.portico.base}/graphql", body, request.token),
+            "raw": Target(self.raw, f"{self.raw.base}{request.raw_path}", body, request.token),
+        }
+
+
+# -- same bytes on both sides ---------------------------------------------------------------------
+
+
+def post(target: Target, body: bytes | None = None) -> bytes:
+    response = httpx.post(
+        target.url,
+        content=body or target.body,
+        headers={"Authorization": f"Bearer {target.token}", "Content-Type": "application/json"},
+        timeout=60,
+        trust_env=False,
+    )
+    if response.status_code != 200:
+        raise Mismatch(f"{target.url} answered {response.status_code}: {response.text[:500]}")
+    return response.content
+
+
+def same_answer(sides: Sides, request: Request, **variables: Any) -> bytes:
+    """Both sides' second answer to the request (the first warms up), which must be equal."""
+    body = request.body(**variables)
+    answers = []
+    for target in sides.targets(request).values():
+        post(target, body)
+        answers.append(post(target, body))
+    portico, raw = answers
+    if portico != raw:
+        raise Mismatch(f"{request.name} {variables or ''}: {difference(portico, raw)}")
+    if "errors" in json.loads(portico):
+        raise Mismatch(f"{request.name}: both sides answered with errors: {portico[:500]!r}")
+    return portico
+
+
+def difference(portico: bytes, raw: bytes) -> str:
+    at = next(
+        (n for n, (a, b) in enumerate(zip(portico, raw, strict=False)) if a != b),
+        min(len(portico), len(raw)),
+    )
+    start = max(0, at - 120)
+    return (
+        f"the bodies differ at byte {at} ({len(portico)} vs {len(raw)} bytes)\n"
+        f"  portico: ...{portico[start : at + 120]!r}\n  raw:     ...{raw[start : at + 120]!r}"
+    )
+
+
+def check_bodies(sides: Sides, requests: dict[str, Request]) -> dict[str, str]:
+    """Per request, what was compared: the first page and, for lists, the next one."""
+    checked = {}
+    for request in requests.values():
+        first = same_answer(sides, request)
+        checked[request.name] = f"{len(first):,} bytes"
+        if request.is_list:
+            cursor = json.loads(first)["data"]["salesDocuments"]["pageInfo"]["endCursor"]
+            second = same_answer(sides, request, after=cursor)
+            checked[request.name] += f", next page {len(second):,} bytes"
+    return checked
+
+
+def registry_holds(sides: Sides, request: Request) -> str:
+    """Portico runs as production does: a portal contact's document that is not registered
+    (here the registered one with a character more) is refused, so the measured requests run
+    because they are registered."""
+    answer = json.loads(
+        post(sides.targets(request)["portico"], request.text_body(request.text + " "))
+    )
+    codes = [error.get("extensions", {}).get("code") for error in answer.get("errors", ())]
+    if codes != ["DOCUMENT_NOT_REGISTERED"]:
+        raise Mismatch(f"an unregistered document from the contact was not refused: {answer}")
+    return "an unregistered document from the contact gets DOCUMENT_NOT_REGISTERED"
+
+
+def page_mix(sides: Sides, request: Request) -> str:
+    """What the contact's first page exercises: derived statuses and currencies."""
+    nodes = json.loads(post(sides.targets(request)["portico"]))["data"]["salesDocuments"]["nodes"]
+    statuses = Counter(node["status"] for node in nodes)
+    currencies = Counter(node["currency"] for node in nodes)
+    lines = sum(len(node["lineItems"]) for node in nodes)
+    return (
+        f"{len(nodes)} invoices, {lines} line items; "
+        + ", ".join(f"{status} {n}" for status, n in sorted(statuses.items()))
+        + "; "
+        + ", ".join(f"{currency} {n}" for currency, n in sorted(currencies.items()))
+    )
+
+
+# -- SQL statements per request -------------------------------------------------------------------
+
+
+def production_settings(url: str, var_dir: Path) -> Settings:
+    return Settings(
+        environment="production",
+        database_url=url,
+        secret_key=SECRET_KEY,
+        graphiql=False,
+        log_level="WARNING",
+        var_dir=var_dir,
+    )
+
+
+def register_documents(url: str, var_dir: Path) -> list[str]:
+    """`portico documents register` with the front ends' files, against the bench database,
+    as a deploy does before the new front end goes out."""
+    result = subprocess.run(
+        # `python -m server` is the `portico` command, installed or not.
+        [sys.executable, "-m", "server", "documents", "register", *map(str, REGISTERED)],
+        env=server_env(url, var_dir),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"portico documents register failed:\n{result.stderr}")
+    return result.stdout.splitlines()
+
+
+async def portico_statements(settings: Settings, requests: dict[str, Request]) -> dict[str, int]:
+    """Statements Portico's app sends for one warmed request of each, counted in process."""
     await open_database(settings)
+    counts = {}
     try:
-        policy = SessionPolicy.from_settings(settings)
-        started = time.perf_counter()
-        contact, staff_small = await seed_small(policy)
-        staff_big = await seed_big(policy, big)
-        if backend == "postgres":
-            await connections.get("default").execute_script("ANALYZE")
-        loaded = time.perf_counter() - started
-        tokens = Tokens(contact, staff_small, staff_big)
         app = create_app(settings, manage_database=False)
-        raw = Raw(policy, postgres=backend == "postgres")
-        app.router.routes.insert(0, Route("/raw/documents", raw.documents, methods=["POST"]))
-        app.router.routes.insert(0, Route("/raw/home", raw.home, methods=["POST"]))
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
-
-            def pair(query: str, path: str, token: str) -> tuple[Send, Send]:
-                return poster(http, "/graphql", query, token), poster(http, path, query, token)
-
-            staff_rounds = max(10, rounds // 3)
-            comparisons = {}
-            for name, query, path, token, n in (
-                ("portal list", LIST_QUERY, "/raw/documents", tokens.contact, rounds),
-                ("portal home", HOME_QUERY, "/raw/home", tokens.contact, rounds),
-                ("staff list, small org", LIST_QUERY, "/raw/documents", tokens.staff_small,
-                 staff_rounds),
-                (f"staff list, {big:,} invoices", LIST_QUERY, "/raw/documents", tokens.staff_big,
-                 staff_rounds),
-            ):  # fmt: skip
-                comparisons[name] = await compare(name, *pair(query, path, token), n)
-                print_comparison(backend, comparisons[name])
-            plan = await page_plan(raw, await StaffUser.get(email="staff@big.example"))
-        return Outcome(backend, comparisons, loaded, big, plan)
+        async with httpx.AsyncClient(transport=transport, base_url="http://portico") as http:
+            for request in requests.values():
+                headers = {
+                    "Authorization": f"Bearer {request.token}",
+                    "Content-Type": "application/json",
+                }
+                await http.post("/graphql", content=request.body(), headers=headers)
+                with counting_sql() as counter:
+                    await http.post("/graphql", content=request.body(), headers=headers)
+                counts[request.name] = len(counter.statements)
     finally:
         await close_database()
+    return counts
 
 
-# -- report --------------------------------------------------------------------------------------
+def raw_statements(sides: Sides, request: Request) -> int:
+    def counted() -> int:
+        response = httpx.get(f"{sides.raw.base}/stats", timeout=10, trust_env=False)
+        return int(response.json()["statements"])
+
+    before = counted()
+    post(sides.targets(request)["raw"])
+    return counted() - before
 
 
-HEADER = (
-    f"{'backend':<9}{'request':<30}{'side':<9}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
-    f"{'SQL/req':>9}{'n':>6}"
-)
+# -- rounds ---------------------------------------------------------------------------------------
 
 
-def print_comparison(backend: str, comparison: Comparison) -> None:
-    for side, timing in (("graphql", comparison.graphql), ("raw", comparison.raw)):
-        print(
-            f"{backend:<9}{comparison.name:<30}{side:<9}{timing.throughput:>8.0f}"
-            f"{timing.percentile(0.5) * 1000:>9.2f}{timing.percentile(0.99) * 1000:>9.2f}"
-            f"{timing.sql:>9}{len(timing.latencies):>6}",
-            flush=True,
-        )
+@dataclass(frozen=True)
+class Load:
+    rounds: int
+    seconds: int
+    warmup: int
+    connections: int
+    script_dir: Path
+
+
+Report = Callable[[int, str, Run], None]
+
+
+def measure(targets: dict[str, Target], plan: Load, report: Report) -> dict[str, list[Run]]:
+    """One run per target and round, in the given order and reversed in every other round, so
+    that no side is always first and the runs compared within a round (given next to each
+    other) stay next to each other."""
+    for target in targets.values():
+        load(target, plan.warmup, plan.script_dir, plan.connections)
+    labels = list(targets)
+    runs: dict[str, list[Run]] = {label: [] for label in labels}
+    for round_ in range(plan.rounds):
+        for label in labels if round_ % 2 == 0 else labels[::-1]:
+            run = load(targets[label], plan.seconds, plan.script_dir, plan.connections)
+            runs[label].append(run)
+            report(round_ + 1, label, run)
+    return runs
+
+
+def ratios(numerators: list[Run], denominators: list[Run]) -> list[float]:
+    return [a.throughput / b.throughput for a, b in zip(numerators, denominators, strict=True)]
+
+
+def cpu_ratios(numerators: list[Run], denominators: list[Run]) -> list[float]:
+    pairs = zip(numerators, denominators, strict=True)
+    return [a.per_cpu_second / b.per_cpu_second for a, b in pairs]
+
+
+def median_of(runs: list[Run], figure: Callable[[Run], float]) -> float:
+    return statistics.median(figure(run) for run in runs)
 
 
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def print_summary(outcome: Outcome) -> None:
-    b, c = outcome.backend, outcome.comparisons
-    print(f"\n{b}: seeded {outcome.big:,}-invoice organization in {outcome.load_seconds:.1f} s")
-    for name, goal in (("portal list", LIST_GOAL), ("portal home", HOME_GOAL)):
-        ratio = c[name].ratio
+def client_check(target: Target, plan: Load, prefix: str) -> None:
+    """The baseline alone: at the benchmark's load, at four times the connections with two wrk
+    threads, and on a route that does next to nothing (what wrk can send at most). The server
+    process taking what CPU the machine leaves it, wrk taking a few percent, and the idle
+    route answering many times faster mean the server limits, not the client."""
+    idle = replace(target, url=f"{target.server.base}/readyz", body=b"", method="GET")
+    for name, checked, threads, connections in (
+        ("portal invoices", target, 1, plan.connections),
+        ("portal invoices", target, 2, plan.connections * 4),
+        ("GET /readyz", idle, 1, plan.connections),
+    ):
+        run = load(checked, plan.seconds, plan.script_dir, connections, threads)
         print(
-            f"{b}: {name}: GraphQL / raw throughput = {ratio:.2f}   goal >= {goal}   "
-            f"{verdict(ratio >= goal)}   (SQL per request {c[name].graphql.sql} vs "
-            f"{c[name].raw.sql})"
+            f"{prefix}client check, raw {name}, wrk -t{threads} -c{connections}: "
+            f"{run.throughput:,.0f} req/s, p50 {run.p50_ms:.1f} ms, server CPU "
+            f"{run.server_cpu:.0%} of a core, wrk CPU {run.client_cpu:.0%}",
+            flush=True,
         )
-    small, large = list(c.values())[2:]
-    for side in ("graphql", "raw"):
-        p50_small = getattr(small, side).percentile(0.5)
-        p50_large = getattr(large, side).percentile(0.5)
-        growth = p50_large / p50_small
+
+
+# -- one database ---------------------------------------------------------------------------------
+
+
+def server_env(url: str, var_dir: Path) -> dict[str, str]:
+    """Portico's production settings; the baseline reads DATABASE_URL from the same."""
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("PORTICO_") and name not in ("DATABASE_URL", "REDIS_URL")
+    }
+    return inherited | {
+        "PORTICO_ENV": "production",
+        "PORTICO_SECRET_KEY": SECRET_KEY,
+        "PORTICO_GRAPHIQL": "false",
+        "PORTICO_LOG_LEVEL": "WARNING",
+        "PORTICO_VAR_DIR": str(var_dir),
+        "DATABASE_URL": url,
+    }
+
+
+@contextmanager
+def both_sides(url: str, tmp: Path) -> Iterator[Sides]:
+    env = server_env(url, tmp / "var")
+    with ExitStack() as stack:
+        yield Sides(
+            stack.enter_context(uvicorn_server("portico", PORTICO_APP, env, tmp / "portico.log")),
+            stack.enter_context(uvicorn_server("raw", RAW_APP, env, tmp / "raw.log")),
+        )
+
+
+def run_backend(backend: str, url: str, tmp: Path, plan: Load, big: int) -> None:
+    requests, portico_sql = prepare(backend, url, tmp, big)
+    with both_sides(url, tmp) as sides:
+        sql = check_and_count(backend, sides, requests, portico_sql)
+        if plan.rounds == 0:
+            return
+        client_check(sides.targets(requests[PORTAL_INVOICES])["raw"], plan, f"{backend}: ")
+        say(backend, f"load average {load_average()}")
+        print(RUN_HEADER, flush=True)
+        summaries = measure_all(backend, sides, requests, plan, sql)
+        for name, checked in check_bodies(sides, requests).items():
+            say(backend, f"bodies still equal after measuring, {name}: {checked}")
+    say(backend, f"load average {load_average()}")
+    print("\n" + "\n".join(summaries) + "\n", flush=True)
+    for log in ("portico.log", "raw.log"):  # warnings and errors only: empty when all went well
+        if text := (tmp / log).read_text().strip():
+            say(backend, f"{log} (last lines):\n{text[-2000:]}")
+
+
+def say(backend: str, text: str) -> None:
+    print(f"{backend}: {text}", flush=True)
+
+
+def prepare(
+    backend: str, url: str, tmp: Path, big: int
+) -> tuple[dict[str, Request], dict[str, int]]:
+    """The schema, the data and Portico's SQL statements per request, before any server."""
+    EXECUTOR_CACHE.clear()  # compiled SQL is kept per connection name: "default" on both
+    calendars.forget_all()
+    asyncio.run(migrate(url))
+    settings = production_settings(url, tmp / "var")
+    seeded = asyncio.run(seed(url, SessionPolicy.from_settings(settings), big))
+    say(backend, describe(seeded))
+    for line in register_documents(url, tmp / "var"):
+        say(backend, f"documents register: {line}")
+    requests = requests_for(seeded.tokens)
+    return requests, asyncio.run(portico_statements(settings, requests))
+
+
+def check_and_count(
+    backend: str, sides: Sides, requests: dict[str, Request], portico_sql: dict[str, int]
+) -> dict[str, tuple[int, int]]:
+    """Equal bodies, or Mismatch; then SQL statements per request, Portico's and raw's."""
+    for name, checked in check_bodies(sides, requests).items():
+        say(backend, f"bodies equal, {name}: {checked}")
+    say(backend, f"the contact's first page: {page_mix(sides, requests[PORTAL_INVOICES])}")
+    say(backend, registry_holds(sides, requests[PORTAL_INVOICES]))
+    sql = {
+        name: (portico_sql[name], raw_statements(sides, request))
+        for name, request in requests.items()
+    }
+    say(
+        backend,
+        "SQL statements per request, Portico vs raw: "
+        + ", ".join(f"{name} {p} vs {r}" for name, (p, r) in sql.items()),
+    )
+    return sql
+
+
+def measure_all(
+    backend: str,
+    sides: Sides,
+    requests: dict[str, Request],
+    plan: Load,
+    sql: dict[str, tuple[int, int]],
+) -> list[str]:
+    summaries = []
+    for name, goal in ((PORTAL_INVOICES, PAGE_GOAL), (PORTAL_HOME, HOME_GOAL)):
+        runs = measure(sides.targets(requests[name]), plan, reporter(backend, name))
+        summaries += side_lines(backend, name, runs, sql[name])
+        per_round = ratios(runs["portico"], runs["raw"])
+        figure = statistics.median(per_round)
+        summaries.append(
+            f"{backend}: {name}: Portico / raw throughput = {figure:.2f} (median of rounds: "
+            f"{' '.join(f'{r:.2f}' for r in per_round)})   goal >= {goal}   "
+            f"{verdict(figure >= goal)}"
+        )
+        summaries.append(
+            f"{backend}: {name}: Portico / raw requests per server CPU-second = "
+            f"{statistics.median(cpu_ratios(runs['portico'], runs['raw'])):.2f}"
+        )
+    small, big = sides.targets(requests[STAFF_SMALL]), sides.targets(requests[STAFF_BIG])
+    targets = {
+        "portico small": small["portico"],
+        "portico big": big["portico"],
+        "raw small": small["raw"],
+        "raw big": big["raw"],
+    }
+    runs = measure(targets, plan, reporter(backend, "staff invoices"))
+    for side in ("portico", "raw"):
+        for size, name in (("small", STAFF_SMALL), ("big", STAFF_BIG)):
+            summaries += side_lines(backend, name, {side: runs[f"{side} {size}"]}, sql[name])
+    summaries += scale_lines(backend, runs)
+    return summaries
+
+
+def scale_lines(backend: str, runs: dict[str, list[Run]]) -> list[str]:
+    lines = []
+    for side in ("portico", "raw"):
+        small, big = runs[f"{side} small"], runs[f"{side} big"]
+        per_round = ratios(small, big)
+        figure = statistics.median(per_round)
+        goal = f"   goal <= {SCALE_GOAL}   {verdict(figure <= SCALE_GOAL)}"
+        lines.append(
+            f"{backend}: staff invoices, {side}: cost in the big org / in the small org = "
+            f"{figure:.2f} (median of rounds: {' '.join(f'{r:.2f}' for r in per_round)})"
+            + (goal if side == "portico" else "   (for reference)")
+        )
+        lines.append(
+            f"{backend}: staff invoices, {side}: the same in server CPU per request = "
+            f"{statistics.median(cpu_ratios(small, big)):.2f}"
+        )
+    for size in ("small", "big"):
+        portico, raw = runs[f"portico {size}"], runs[f"raw {size}"]
+        lines.append(
+            f"{backend}: staff invoices, {size} org: Portico / raw throughput = "
+            f"{statistics.median(ratios(portico, raw)):.2f}, per server CPU-second = "
+            f"{statistics.median(cpu_ratios(portico, raw)):.2f}"
+        )
+    return lines
+
+
+RUN_HEADER = (
+    f"{'backend':<9}{'request':<22}{'round':>5}  {'side':<14}{'req/s':>8}{'p50 ms':>9}"
+    f"{'p99 ms':>9}{'server CPU':>12}{'wrk CPU':>9}{'socket err':>11}"
+)
+
+
+def reporter(backend: str, name: str) -> Report:
+    def report(round_: int, label: str, run: Run) -> None:
         print(
-            f"{b}: staff list, {side}: p50 {p50_large * 1000:.2f} ms with {outcome.big:,} "
-            f"invoices vs {p50_small * 1000:.2f} ms in the small org = {growth:.1f}x   "
-            f"goal <= {BIG_GOAL:g}x   {verdict(growth <= BIG_GOAL)}"
+            f"{backend:<9}{name:<22}{round_:>5}  {label:<14}{run.throughput:>8.0f}"
+            f"{run.p50_ms:>9.1f}{run.p99_ms:>9.1f}{run.server_cpu:>12.0%}"
+            f"{run.client_cpu:>9.0%}{run.socket_errors:>11}",
+            flush=True,
         )
-    print(f"{b}: staff list, GraphQL / raw throughput: small {small.ratio:.2f}, "
-          f"big {large.ratio:.2f}")  # fmt: skip
-    print(f"{b}: staff page plan in the big org: {outcome.plan}")
+
+    return report
+
+
+def side_lines(
+    backend: str, name: str, runs: dict[str, list[Run]], sql: tuple[int, int]
+) -> list[str]:
+    statements = {"portico": sql[0], "raw": sql[1]}
+    return [
+        f"{backend}: {name}, {side}: {median_of(side_runs, lambda r: r.throughput):,.0f} req/s, "
+        f"p50 {median_of(side_runs, lambda r: r.p50_ms):.1f} ms, "
+        f"p99 {median_of(side_runs, lambda r: r.p99_ms):.1f} ms (medians of rounds), "
+        f"{statements[side]} SQL statements per request"
+        for side, side_runs in runs.items()
+    ]
+
+
+# -- main -----------------------------------------------------------------------------------------
+
+
+def run_sqlite(plan: Load, big: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="portico-docs-") as tmp:
+        run_backend("sqlite", f"sqlite://{tmp}/bench.sqlite3", Path(tmp), plan, big)
+
+
+def run_postgres(plan: Load, big: int, required: bool, server_url: str | None) -> None:
+    with ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="portico-docs-"))
+        server = server_url or stack.enter_context(postgres_server())
+        if server is None:
+            if required:
+                raise SystemExit("PostgreSQL (initdb/pg_ctl) is not installed")
+            print("postgres: skipped, PostgreSQL (initdb/pg_ctl) is not installed")
+            return
+        url = asyncio.run(create_database(server, "portico_bench"))
+        run_backend("postgres", url, Path(tmp), plan, big)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--rounds", type=int, default=300, help="measured pairs per portal row")
+    parser.add_argument(
+        "--rounds", type=int, default=6, help="rounds per request (0: compare bodies only)"
+    )
+    parser.add_argument("--seconds", type=int, default=5, help="seconds per side and round")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds per side before rounds")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--big", type=int, default=100_000, help="invoices in the big org")
+    parser.add_argument(
+        "--postgres-url",
+        help="a running PostgreSQL server to use instead of a throwaway one (its database "
+        "portico_bench is dropped and created again)",
+    )
     args = parser.parse_args()
-    backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
-    print("Portal documents vs a hand-written raw-SQL endpoint, same JSON, interleaved requests")
-    print(f"  {args.rounds} measured pairs per portal row, a third of that per staff row,")
-    print("  after warm-up; req/s = sequential requests per second of client-observed latency")
-    print(HEADER, flush=True)
-    outcomes = []
-    try:
-        for backend in backends:
-            with tempfile.TemporaryDirectory(prefix="portico-docs-") as tmp:
-                if backend == "sqlite":
-                    url = f"sqlite://{tmp}/bench.sqlite3"
-                    outcomes.append(asyncio.run(run_backend(backend, url, Path(tmp), args.rounds,
-                                                            args.big)))  # fmt: skip
-                    continue
-                with postgres_server() as server:
-                    if server is None:
-                        if args.backend == "postgres":
-                            raise SystemExit("PostgreSQL (initdb/pg_ctl) is not installed")
-                        print("postgres: skipped, PostgreSQL (initdb/pg_ctl) is not installed")
-                        continue
-                    url = asyncio.run(create_database(server, "portico_bench"))
-                    outcomes.append(asyncio.run(run_backend(backend, url, Path(tmp), args.rounds,
-                                                            args.big)))  # fmt: skip
-    except Mismatch as exc:
-        raise SystemExit(f"FAILED: {exc}") from None
-    for outcome in outcomes:
-        print_summary(outcome)
+    print(
+        "Portal pages over HTTP: Portico vs a hand-written endpoint (bench.raw_portal), "
+        "byte-equal JSON"
+    )
+    print(f"  both: python -m uvicorn <app> {' '.join(UVICORN_OPTIONS)}")
+    print(
+        f"  load: wrk -t1 -c{args.connections}, {args.rounds} rounds x {args.seconds:g} s per "
+        f"side after {args.warmup:g} s warm-up; sides alternate, figures are medians of "
+        "per-round ratios"
+    )
+    print(f"  load average before: {load_average()} ({os.cpu_count()} CPUs)", flush=True)
+    with tempfile.TemporaryDirectory(prefix="portico-wrk-") as scripts:
+        plan = Load(args.rounds, args.seconds, args.warmup, args.connections, Path(scripts))
+        try:
+            if args.backend in ("sqlite", "both"):
+                run_sqlite(plan, args.big)
+            if args.backend in ("postgres", "both"):
+                run_postgres(plan, args.big, args.backend == "postgres", args.postgres_url)
+        except Mismatch as exc:
+            raise SystemExit(f"FAILED: {exc}") from None
+    print(f"load average after: {load_average()}")
 
 
 if __name__ == "__main__":

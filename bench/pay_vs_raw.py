@@ -1,6 +1,7 @@
 """Paying an invoice in the portal through GraphQL (`payInvoices`), against a hand-written
-Starlette endpoint that makes the same payment with raw SQL on the same Tortoise connection and
-charges the same test gateway.
+Starlette endpoint that makes the same payment with raw SQL through a driver pool of its own
+(bench.raw_db: asyncpg with at most 5 connections, or one aiosqlite connection, as Portico has;
+never Tortoise's) and charges the same test gateway.
 
 Both sides pay a fresh invoice in full with `tok_visa` on every request, in the same two
 transactions (the attempt is committed PROCESSING before the gateway is called, the outcome
@@ -51,12 +52,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.relay import GlobalID
 from tortoise import connections
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.executor import EXECUTOR_CACHE
-from tortoise.transactions import in_transaction
 
 from auth.sessions import SessionPolicy, start_session
 from auth.tokens import hash_token
+from bench import raw_db
 from bench.sql_count import counting_sql
 from integrations import broker, outbox
 from integrations.gateways import registry
@@ -265,12 +265,6 @@ def amount_text(minor: int, currency: str) -> str:
     return str(from_minor(minor, currency))
 
 
-def numbered(text: str) -> str:
-    """PostgreSQL's $1, $2 ... for the ? placeholders SQLite takes."""
-    parts = text.split("?")
-    return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
-
-
 def payment_json(number: str, status: str, minor: int, currency: str) -> dict[str, Any]:
     return {"number": number, "status": status, "amount": {"amount": amount_text(minor, currency)}}
 
@@ -283,23 +277,19 @@ def answer(payment: dict[str, Any] | None, *errors: str) -> Response:
 class RawPay:
     """Answers PAY for one card-paid invoice with raw SQL, as the API would."""
 
-    def __init__(self, policy: SessionPolicy, postgres: bool) -> None:
+    def __init__(self, policy: SessionPolicy, database: raw_db.Database, postgres: bool) -> None:
         self.policy = policy
+        self.database = database
         self.postgres = postgres
 
-    def sql(self, text: str) -> str:
-        return numbered(text) if self.postgres else text
-
-    async def rows(
-        self, db: BaseDBAsyncClient, text: str, values: list[Any]
-    ) -> list[dict[str, Any]]:
-        return await db.execute_query_dict(self.sql(text), values)
+    async def rows(self, db: raw_db.Connection, text: str, values: list[Any]) -> list[Any]:
+        return list(await db.fetch(text, *values))
 
     async def viewer(self, request: Request) -> dict[str, Any] | None:
         scheme, _, secret = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             return None
-        db = connections.get("default")
+        db = self.database
         found = await self.rows(db, VIEWER_SQL, [hash_token(secret.strip())])
         if not found or found[0]["portal_access"] != "ACTIVE" or found[0]["mfa_required"]:
             return None  # MFA is not seeded here: an enrolled contact would need a second step
@@ -308,7 +298,7 @@ class RawPay:
         if as_datetime(viewer["expires_at"]) <= now or last_seen + self.policy.idle <= now:
             return None
         if now - last_seen >= timedelta(minutes=1):  # as the API: at most once a minute
-            await db.execute_query(self.sql(SESSION_TOUCH_SQL), [now, viewer["session_id"]])
+            await db.execute(SESSION_TOUCH_SQL, now, viewer["session_id"])
         return viewer
 
     async def pay(self, request: Request) -> Response:
@@ -367,7 +357,7 @@ class RawPay:
         gateway: Any,
     ) -> dict[str, Any]:
         org, customer = viewer["organization_id"], viewer["customer_id"]
-        async with in_transaction() as db:
+        async with self.database.transaction() as db:
             lock = " FOR UPDATE" if self.postgres else ""  # SQLite runs one writer at a time
             found = await self.rows(db, INVOICE_SQL + lock, [document_id, org, customer])
             if not found:
@@ -401,9 +391,8 @@ class RawPay:
                     viewer["contact_id"], gateway.name, charge_key, now, now,
                 ])
             )[0]["id"]  # fmt: skip
-            await db.execute_query(
-                self.sql(ALLOCATION_SQL),
-                [org, customer, payment_id, document_id, minor, now.date(), now],
+            await db.execute(
+                ALLOCATION_SQL, org, customer, payment_id, document_id, minor, now.date(), now
             )
             claimed = await self.rows(
                 db, KEY_SQL, [org, viewer["contact_id"], key, fingerprint, payment_id, now]
@@ -415,8 +404,7 @@ class RawPay:
                 "document_id": document_id, "document_number": invoice["number"]}  # fmt: skip
 
     async def _earlier(self, viewer: dict[str, Any], key: str, fingerprint: str) -> dict[str, Any]:
-        db = connections.get("default")
-        earlier = (await self.rows(db, EARLIER_SQL, [viewer["contact_id"], key]))[0]
+        earlier = (await self.rows(self.database, EARLIER_SQL, [viewer["contact_id"], key]))[0]
         if earlier["fingerprint"] != fingerprint:
             raise Refused("IDEMPOTENCY_KEY_REUSED")
         return payment_json(
@@ -431,7 +419,7 @@ class RawPay:
         actor_name = f"{viewer['first_name']} {viewer['last_name']}".strip()
         actor_name = actor_name or viewer["contact_email"]
         data = {"amount_minor": attempt["amount_minor"], "currency": attempt["currency"]}
-        async with in_transaction() as db:
+        async with self.database.transaction() as db:
             if succeeded:
                 changed = await self.rows(
                     db, SUCCEED_SQL, [charge.reference, now, now, attempt["id"]]
@@ -453,7 +441,7 @@ class RawPay:
                 await self._receipt(db, viewer, attempt, charge.reference, int(balance), now)
             kind = "PAYMENT_MADE" if succeeded else "PAYMENT_FAILED"
             if self.postgres:  # the organization's stream stays in commit order
-                await db.execute_query(self.sql(STREAM_LOCK_SQL), [_ACTIVITY_LOCK_NAMESPACE, org])
+                await db.execute(STREAM_LOCK_SQL, _ACTIVITY_LOCK_NAMESPACE, org)
             seq = int((await self.rows(db, STREAM_TOP_SQL, [org]))[0]["top"]) + 1
             activity_id = (
                 await self.rows(db, ACTIVITY_SQL, [
@@ -467,7 +455,7 @@ class RawPay:
                 if staff:
                     values = ", ".join("(?, ?, ?, ?)" for _ in staff)
                     params = [v for s in staff for v in (org, s["id"], activity_id, now)]
-                    await db.execute_query(self.sql(NOTIFICATION_SQL + values), params)
+                    await db.execute(NOTIFICATION_SQL + values, *params)
         message = {
             "type": "activity", "id": activity_id, "seq": seq, "organization_id": org,
             "customer_id": viewer["customer_id"], "kind": kind, "actor_kind": "CONTACT",
@@ -484,7 +472,7 @@ class RawPay:
 
     async def _receipt(
         self,
-        db: BaseDBAsyncClient,
+        db: raw_db.Connection,
         viewer: dict[str, Any],
         attempt: dict[str, Any],
         reference: str,
@@ -507,10 +495,9 @@ class RawPay:
         message_id, to = f"<{uuid.uuid4().hex}@portico>", viewer["contact_email"]
         body = outbox.seal_body(outbox.EmailBody(email.text, email.html), message_id=message_id,
                                 to_address=to)  # fmt: skip
-        await db.execute_query(
-            self.sql(OUTBOX_SQL),
-            [viewer["organization_id"], message_id, to, viewer["organization_email"],
-             email.subject[:300], body, now, now],
+        await db.execute(
+            OUTBOX_SQL, viewer["organization_id"], message_id, to, viewer["organization_email"],
+            email.subject[:300], body, now, now,
         )  # fmt: skip
 
 
@@ -534,7 +521,7 @@ async def written(payment_number: str) -> dict[str, list[dict[str, Any]]]:
     postgres = db.capabilities.dialect == "postgres"
 
     async def rows(text: str, *values: Any) -> list[dict[str, Any]]:
-        sql = numbered(text) if postgres else text
+        sql = raw_db.numbered(text) if postgres else text
         return [dict(row) for row in await db.execute_query_dict(sql, list(values))]
 
     [payment] = await rows("SELECT * FROM payment WHERE number = ?", payment_number)
@@ -695,14 +682,17 @@ def same_shape(first: dict[str, Any], second: dict[str, Any]) -> bool:
     return strip(first) == strip(second)
 
 
-async def sequential(graphql: Pay, raw: Pay, payer: Payer, rounds: int) -> dict[str, Timing]:
+async def sequential(
+    graphql: Pay, raw: Pay, payer: Payer, rounds: int, raw_database: raw_db.Database
+) -> dict[str, Timing]:
     timings = {"graphql": Timing(), "raw": Timing(), "gateway alone": Timing()}
-    with counting_sql() as counter:
+    with counting_sql() as counter:  # Tortoise's statements
         first = await graphql(payer)
-        timings["graphql"].sql, timings["graphql"].writes = len(counter.statements), counter.writes
-        counter.statements.clear()
-        second = await raw(payer)
-        timings["raw"].sql, timings["raw"].writes = len(counter.statements), counter.writes
+    timings["graphql"].sql, timings["graphql"].writes = len(counter.statements), counter.writes
+    statements, writes = raw_database.statements, raw_database.writes  # the driver pool's own
+    second = await raw(payer)
+    timings["raw"].sql = raw_database.statements - statements
+    timings["raw"].writes = raw_database.writes - writes
     if not same_shape(first, second):
         raise Mismatch(f"bodies differ\n  graphql: {first}\n  raw:     {second}")
     await compare_rows(
@@ -771,6 +761,7 @@ async def run_backend(
     EXECUTOR_CACHE.clear()  # compiled SQL is cached per connection name; both are "default"
     await migrate(url)
     await open_database(settings)
+    database = await raw_db.open_database(url)
     try:
         policy = SessionPolicy.from_settings(settings)
         first = 1 + WARMUP + rounds + (per_client if clients else 0)
@@ -779,7 +770,7 @@ async def run_backend(
         if backend == "postgres":
             await connections.get("default").execute_script("ANALYZE")
         app = create_app(settings, manage_database=False)
-        raw = RawPay(policy, postgres=backend == "postgres")
+        raw = RawPay(policy, database, postgres=backend == "postgres")
         app.router.routes.insert(0, Route("/raw/pay", raw.pay, methods=["POST"]))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
@@ -787,7 +778,7 @@ async def run_backend(
                 payer_of(http, "/graphql", "graphql"),
                 payer_of(http, "/raw/pay", "raw"),
             )
-            rows = {"sequential": await sequential(graphql, raw_pay, payers[0], rounds)}
+            rows = {"sequential": await sequential(graphql, raw_pay, payers[0], rounds, database)}
             print_row(backend, "sequential", rows["sequential"])
             if clients:
                 name = f"{clients} concurrent clients"
@@ -802,6 +793,7 @@ async def run_backend(
         consistency = await check_ledger(made + 2 * WARMUP + 2)
         return Outcome(backend, rows, consistency)
     finally:
+        await database.close()
         await close_database()
 
 
