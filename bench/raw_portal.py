@@ -408,8 +408,9 @@ async def home(db: Database, viewer: Viewer) -> dict[str, Any]:
 
 
 def json_response(body: dict[str, Any]) -> Response:
-    # What strawberry's view sends: json.dumps with the compact separators, ASCII only.
-    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+    # What Portico sends: compact separators, text as UTF-8 rather than \u escapes.
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return Response(text, media_type="application/json")
 
 
 def refusal(refused: Refused) -> Response:
