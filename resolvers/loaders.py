@@ -48,6 +48,10 @@ class Loaders:
             )
         return self._loaders[key]
 
+    def clear(self) -> None:
+        """Forgets every loader and what it loaded, once the request's result is complete."""
+        self._loaders.clear()
+
     def keyed(
         self, key: tuple[Any, ...], load: Callable[[Sequence[Any]], Awaitable[list[Any]]]
     ) -> DataLoader:

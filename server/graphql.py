@@ -143,9 +143,14 @@ class PorticoGraphQL(GraphQL):
         named = await persisted_queries.with_document(request_data, self.persisted_queries)
         if isinstance(named, ExecutionResult):
             return named
-        return await super().execute_single(
-            request, request_adapter, sub_response, context, root_value, named
-        )
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, named
+            )
+        finally:
+            # graphql-core's executor and the context refer to each other, so what the loaders
+            # hold (a page's rows) would otherwise wait for the garbage collector's full pass.
+            context.loaders.clear()
 
     def parse_json(self, data: str | bytes) -> Any:
         # A body of `5` or `null`, or one nested beyond reason, is the client's mistake.
