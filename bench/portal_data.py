@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from auth.sessions import SessionPolicy, start_session
+from bench.raw_db import sqlite_value
 from models.customers import ContactPerson, Customer, PortalAccess
 from models.money import exponent
 from models.organizations import Organization
@@ -366,17 +367,6 @@ def in_batches(rows: Rows) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, BATCH)):
         yield list(batch[0]), [tuple(row.values()) for row in batch]
-
-
-def sqlite_value(value: Any) -> Any:
-    """As Tortoise writes to SQLite: ISO 8601 dates and times, decimals as text."""
-    if isinstance(value, datetime):
-        return value.isoformat(" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
 
 
 class SqliteWriter:
