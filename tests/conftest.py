@@ -28,7 +28,7 @@ from resolvers import calendars
 from server.app import create_app
 from server.database import close_database, migrate, open_database
 from server.settings import Settings
-from tests.services import RedisServer, postgres_server, redis_server, services_required
+from tests.services import POSTGRES, REDIS, RedisServer, missing, postgres_server, redis_server
 from tests.smtp import SmtpServer
 
 PASSWORD = "correct-horse-battery"
@@ -91,9 +91,7 @@ def redis() -> Iterator[RedisServer]:
     """A real redis-server of the module's own, which its tests may stop, start or freeze."""
     with redis_server() as server:
         if server is None:
-            if services_required():
-                pytest.fail("redis-server is required but not installed")
-            pytest.skip("redis-server is not installed")
+            missing(REDIS)
         yield server
 
 
@@ -105,9 +103,7 @@ async def database(
     if backend == "postgres":
         url = request.getfixturevalue("postgres_url")
         if url is None:
-            if services_required():
-                pytest.fail("PostgreSQL (initdb/pg_ctl) is required but not installed")
-            pytest.skip("PostgreSQL is not installed")
+            missing(POSTGRES)
     else:
         url = f"sqlite://{tmp_path_factory.mktemp('sqlite')}/portico.sqlite3"
     settings = test_settings(url, tmp_path_factory.mktemp("var"))

@@ -14,10 +14,24 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
+
+POSTGRES = "PostgreSQL (initdb/pg_ctl)"
+REDIS = "redis-server"
 
 
 def services_required() -> bool:
     return os.environ.get("PORTICO_REQUIRE_SERVICES", "") not in {"", "0", "false"}
+
+
+def missing(service: str) -> NoReturn:
+    """Ends a test that needs a service this machine lacks: a failure where
+    PORTICO_REQUIRE_SERVICES says it must be there (CI), a skip elsewhere."""
+    import pytest  # here, not above: the benchmarks start servers with this module too
+
+    if services_required():
+        pytest.fail(f"{service} is required but not installed")
+    pytest.skip(f"{service} is not installed")
 
 
 def free_port() -> int:

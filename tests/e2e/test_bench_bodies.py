@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from tests.e2e.processes import ROOT
-from tests.services import services_required
+from tests.services import POSTGRES, missing
 
 REQUESTS = (
     "portal invoices",
@@ -32,9 +32,7 @@ def test_portico_and_the_baseline_answer_the_same_bytes(
     if backend == "postgres":
         url = request.getfixturevalue("postgres_url")
         if url is None:
-            if services_required():
-                pytest.fail("PostgreSQL (initdb/pg_ctl) is required but not installed")
-            pytest.skip("PostgreSQL is not installed")
+            missing(POSTGRES)
         command += ["--postgres-url", url]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
     output = result.stdout + result.stderr

@@ -14,7 +14,7 @@ import pytest
 
 from server.demo import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.e2e.processes import graphql, login, portico, portico_env, serve
-from tests.services import PostgresServer, postgres_cluster, services_required
+from tests.services import POSTGRES, PostgresServer, missing, postgres_cluster
 
 CUSTOMERS = "{ customers { totalCount } }"
 LOGIN = 'mutation { login(input: {email: "%s", password: "%s"}) { token } }' % (
@@ -27,9 +27,7 @@ LOGIN = 'mutation { login(input: {email: "%s", password: "%s"}) { token } }' % (
 def cluster() -> Iterator[PostgresServer]:
     with postgres_cluster() as server:
         if server is None:
-            if services_required():
-                pytest.fail("PostgreSQL (initdb/pg_ctl) is required but not installed")
-            pytest.skip("PostgreSQL is not installed")
+            missing(POSTGRES)
         yield server
 
 

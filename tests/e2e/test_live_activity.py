@@ -24,7 +24,7 @@ from server.demo import (
 )
 from tests import graphql_ws
 from tests.e2e.processes import graphql, login, portal_login, portico, portico_env, serve
-from tests.services import RedisServer, create_database, services_required
+from tests.services import POSTGRES, RedisServer, create_database, missing
 
 EVENTS = "subscription($after: String) { portalActivity(after: $after) { cursor node { kind } } }"
 TOGGLE = """mutation { updatePortalPreferences(input: {activityNotifications: %s}) {
@@ -90,9 +90,7 @@ def two_workers(
     workers_dir: Path, postgres_url: str | None, redis: RedisServer
 ) -> Iterator[tuple[str, str]]:
     if postgres_url is None:
-        if services_required():
-            pytest.fail("PostgreSQL (initdb/pg_ctl) is required but not installed")
-        pytest.skip("PostgreSQL is not installed")
+        missing(POSTGRES)
     database_url = asyncio.run(create_database(postgres_url, "portico_workers"))
     env = portico_env(workers_dir, DATABASE_URL=database_url, REDIS_URL=redis.url)
     portico("migrate", env=env)

@@ -34,7 +34,7 @@ from tests.e2e.processes import (
     serve,
     serve_process,
 )
-from tests.services import create_database, services_required
+from tests.services import POSTGRES, create_database, missing
 
 POINTS = ("before-charge", "after-charge", "after-commit")
 REFUND_POINTS = ("refund-before-call", "refund-after-call", "refund-after-commit")
@@ -125,9 +125,7 @@ def template(
     else:
         postgres_url = request.getfixturevalue("postgres_url")
         if postgres_url is None:
-            if services_required():
-                pytest.fail("PostgreSQL (initdb/pg_ctl) is required but not installed")
-            pytest.skip("PostgreSQL is not installed")
+            missing(POSTGRES)
         source = asyncio.run(create_database(postgres_url, TEMPLATE_DATABASE))
         env = portico_env(var_dir, DATABASE_URL=source)
     portico("migrate", env=env)
