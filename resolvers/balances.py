@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from tortoise.functions import Sum
@@ -70,6 +71,17 @@ def require_open(document: SalesDocument, field: Sequence[str]) -> None:
 def within(minor: int, available: int, what: str, field: Sequence[str] = ("amount",)) -> None:
     if minor > available:
         raise reject(ErrorCode.EXCEEDS_BALANCE, f"The amount is more than {what}.", list(field))
+
+
+def refund_date(on: date, today: date, earliest: date, refunded: str) -> date:
+    """A refund's date: not after the organization's today, not before what it refunds."""
+    if on > today:
+        raise reject(ErrorCode.INVALID, "A refund cannot be dated in the future.", ["refundedOn"])
+    if on < earliest:
+        raise reject(
+            ErrorCode.INVALID, f"A refund cannot be dated before the {refunded}.", ["refundedOn"]
+        )
+    return on
 
 
 def amount_in(amount: Decimal, currency: str, field: Sequence[str] = ("amount",)) -> int:

@@ -14,6 +14,7 @@ from resolvers.balances import (
     available,
     lock_documents,
     of_kind,
+    refund_date,
     require_open,
     settle,
     within,
@@ -68,7 +69,7 @@ async def refund_credit(
         _require_open_credit(credit)
         minor = amount_in(amount, credit.currency)
         within(minor, credit.balance_minor, "the credit note's balance")
-        on = _checked_date(on or today, credit, today)
+        on = refund_date(on or today, today, credit.issue_date, "credit note")
         await CreditUse.create(
             organization_id=credit.organization_id, credit_note=credit,
             kind=CreditUseKind.REFUNDED, amount_minor=minor, used_on=on,
@@ -76,16 +77,6 @@ async def refund_credit(
         )  # fmt: skip
         await _spend(credit, minor)
     return credit
-
-
-def _checked_date(on: date, credit: SalesDocument, today: date) -> date:
-    if on > today:
-        raise reject(ErrorCode.INVALID, "A refund cannot be dated in the future.", ["refundedOn"])
-    if on < credit.issue_date:
-        raise reject(
-            ErrorCode.INVALID, "A refund cannot be dated before the credit note.", ["refundedOn"]
-        )
-    return on
 
 
 def _require_open_credit(credit: SalesDocument) -> None:

@@ -44,6 +44,7 @@ from resolvers.balances import (
     amount_in,
     held_by_refunds,
     lock_documents,
+    refund_date,
     settle,
     within,
 )
@@ -103,7 +104,7 @@ async def refund_payment(
         if payment.status != PaymentStatus.SUCCEEDED:
             raise reject(ErrorCode.INVALID_TRANSITION, "Only a completed payment is refunded.")
         through_gateway = _through_gateway(payment, details.mode)
-        refunded_on = _checked_date(details.refunded_on or today, payment, today)
+        refunded_on = refund_date(details.refunded_on or today, today, payment.paid_on, "payment")
         minor = amount_in(details.amount, payment.currency)
         held = await held_by_refunds(payment.id)
         left = payment.amount_minor - payment.refunded_minor - held.total_minor
@@ -150,16 +151,6 @@ def _through_gateway(payment: Payment, mode: PaymentMode) -> bool:
             ["mode"],
         )
     return False
-
-
-def _checked_date(on: date, payment: Payment, today: date) -> date:
-    if on > today:
-        raise reject(ErrorCode.INVALID, "A refund cannot be dated in the future.", ["refundedOn"])
-    if on < payment.paid_on:
-        raise reject(
-            ErrorCode.INVALID, "A refund cannot be dated before the payment.", ["refundedOn"]
-        )
-    return on
 
 
 def _what_is_left(held: RefundHold) -> str:
