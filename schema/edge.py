@@ -14,7 +14,6 @@ variables are checked against the plan on every request.
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -48,6 +47,8 @@ from graphql import (
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 from strawberry.schema_directive import Location
+
+from schema.document_cache import per_document
 
 DEFAULT_MAX_LENGTH = 1_000
 EMAIL_LENGTH = 254
@@ -131,9 +132,7 @@ class _Plan:
     defaults: dict[str, Any] = field(default_factory=dict)
 
 
-# Keyed by the document object, which the parser cache hands out again for the same query (an
-# AST node hashes by identity, and the cache keeps it alive while it holds the entry).
-@functools.lru_cache(maxsize=PLANS_KEPT)
+@per_document(maxsize=PLANS_KEPT)
 def _plan_of(schema: GraphQLSchema, document: DocumentNode) -> _Plan:
     plan = _Plan()
     type_info = TypeInfo(schema)

@@ -8,12 +8,13 @@ only; graphql-core's `hide_suggestions` leaves them out of every message it buil
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
 
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, validate
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+
+from schema.document_cache import per_document
 
 # What strawberry's own validation adds to the rules of the operation, which it would run
 # with suggestions.
@@ -22,7 +23,7 @@ STRAWBERRY_RULES = (MaybeNullValidationRule, OneOfInputValidationRule)
 CACHED_DOCUMENTS = 512
 
 
-@lru_cache(maxsize=CACHED_DOCUMENTS)
+@per_document(maxsize=CACHED_DOCUMENTS)
 def validate_without_suggestions(
     schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
 ) -> list[GraphQLError]:
