@@ -54,6 +54,7 @@ class PorticoExecution(PlannedFields, StrawberryGraphQLCoreExecutionContext):
         ):
             built.planned = True
             built._planned_steps = {}
+            built._item_plans = {}
             built._generic = lambda: super(PorticoExecution, cls).build(  # type: ignore[misc]
                 schema, document, root_value, context_value, raw_variable_values, *args,
                 **{**kwargs, "hide_suggestions": True},

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import keyword
 from asyncio import ensure_future, gather
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -163,14 +164,11 @@ class Plan:
     # Held so that no other selection takes its id while the execution runs.
     grouped_field_set: GroupedFieldSet
     steps: list[Step]
-    # Only attributes and __typename: completed in one loop, with nothing that can be pending.
-    leaves_only: bool
-
-    @classmethod
-    def of(cls, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Plan:
-        steps = steps_of(parent_type, grouped_field_set)
-        leaves_only = all(step.kind in (LEAF, TYPENAME) for step in steps)
-        return cls(grouped_field_set, steps, leaves_only)
+    # For a selection of attributes, __typename and such selections below (an amount, a line):
+    # one compiled function that completes an object with nothing that can be pending.
+    build: Callable[[Any], dict[str, Any]] | None
+    # What `build` was compiled from; None when the selection has more than that.
+    signature: tuple[Any, ...] | None
 
 
 class PlannedFields:
@@ -183,13 +181,47 @@ class PlannedFields:
     settle_in_background: Callable[[list[Awaitable[Any]]], None]
     # Per execution: the plan of each selection, by the selection's identity (kept alive).
     _planned_steps: dict[int, Plan]
+    # Per execution: the runtime type and plan of a list's items, by their class.
+    _item_plans: dict[tuple[int, int, type], tuple[GraphQLObjectType, Plan]]
 
     def plan_of(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Plan:
         plan = self._planned_steps.get(id(grouped_field_set))
         if plan is None:
-            plan = Plan.of(parent_type, grouped_field_set)
+            steps = steps_of(parent_type, grouped_field_set)
+            signature = self._signature(parent_type, grouped_field_set, steps)
+            build = None if signature is None else compiled_builder(signature)
+            plan = Plan(grouped_field_set, steps, build, signature)
             self._planned_steps[id(grouped_field_set)] = plan
         return plan
+
+    def _signature(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet, steps: list[Step]
+    ) -> tuple[Any, ...] | None:
+        """What a compiled builder needs to know of a selection, if one can complete it: every
+        field an attribute or __typename, or an attribute holding one object of a type that
+        checks nothing of its values (no interfaces) whose selection compiles too."""
+        parts: list[tuple[Any, ...]] = []
+        for step in steps:
+            if step.kind in (LEAF, TYPENAME):
+                parts.append((step.key, step.kind, step.attribute, step.completion))
+                continue
+            completion = step.completion
+            if (
+                step.kind != NESTED
+                or completion is None
+                or completion.is_list
+                or not isinstance(completion.named, GraphQLObjectType)
+                or completion.named.is_type_of is not None
+            ):
+                return None
+            grouped, new_defer_usages, _ = self.collect_subfields(
+                completion.named, grouped_field_set[step.key]
+            )
+            below = None if new_defer_usages else self.plan_of(completion.named, grouped)
+            if below is None or below.signature is None:
+                return None
+            parts.append((step.key, NESTED, step.attribute, completion, below.signature))
+        return (parent_type.name, tuple(parts))
 
     def execute_planned_fields(
         self,
@@ -292,26 +324,41 @@ class PlannedFields:
             raise Replan
         if isinstance(named, GraphQLScalarType | GraphQLEnumType):
             return _serialized(named, value)
-        object_type = (
-            self._runtime_type(named, value) if isinstance(named, GraphQLInterfaceType) else named
-        )
+        # The items of a list share their selection and mostly their class: the type and plan
+        # are worked out once for each.
+        key = (id(named), id(field_details_list), value.__class__)
+        found = self._item_plans.get(key)
+        if found is None:
+            found = self._item_plans[key] = self._item_plan(named, value, field_details_list)
+        object_type, plan = found
+        if object_type is not named and get_strawberry_type_cast(value) is not None:
+            raise Replan
         if object_type.is_type_of is not None and not object_type.is_type_of(value, None):
             raise Replan
-        grouped, new_defer_usages, _ = self.collect_subfields(object_type, field_details_list)
-        if new_defer_usages:
-            raise Replan
-        plan = self.plan_of(object_type, grouped)
-        if plan.leaves_only:  # an amount, a line: no path, no pending results, no calls
-            return _leaves(plan.steps, object_type.name, value)
+        if plan.build is not None:  # an amount, a line: no path, no pending results, no calls
+            return plan.build(value)
         if index is not None:
             path = Path(path, index, None)
         try:
-            completed = self.execute_planned_fields(object_type, value, path, grouped, None)
+            completed = self.execute_planned_fields(
+                object_type, value, path, plan.grouped_field_set, None
+            )
         except Exception:  # an error below, which graphql-core would place: let it
             raise Replan from None
         if self.is_awaitable(completed):
             return _replanned_on_error(completed)
         return completed
+
+    def _item_plan(
+        self, named: GraphQLNamedType, value: Any, field_details_list: FieldDetailsList
+    ) -> tuple[GraphQLObjectType, Plan]:
+        object_type = (
+            self._runtime_type(named, value) if isinstance(named, GraphQLInterfaceType) else named
+        )
+        grouped, new_defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+        if new_defer_usages:
+            raise Replan
+        return object_type, self.plan_of(object_type, grouped)
 
     def _runtime_type(self, abstract: GraphQLAbstractType, value: Any) -> GraphQLObjectType:
         if get_strawberry_type_cast(value) is not None:
@@ -328,24 +375,6 @@ def _discard(awaitables: list[Any]) -> None:
             awaitable.close()
         elif isinstance(awaitable, asyncio.Future):
             awaitable.cancel()
-
-
-def _leaves(steps: list[Step], type_name: str, source: Any) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    try:
-        for step in steps:
-            if step.kind == TYPENAME:
-                results[step.key] = type_name
-                continue
-            value = getattr(source, step.attribute)
-            completion = step.completion
-            if value is not None and value.__class__ is completion.as_is:  # type: ignore[union-attr]
-                results[step.key] = value
-            else:
-                results[step.key] = _leaf(completion, value)  # type: ignore[arg-type]
-    except Exception:  # an attribute that is not there: graphql-core would place the error
-        raise Replan from None
-    return results
 
 
 def _leaf(completion: Completion, value: Any) -> Any:
@@ -420,3 +449,85 @@ async def _replanned_on_error(completed: Awaitable[Any]) -> Any:
         return await completed
     except Exception:
         raise Replan from None
+
+
+# Builders compiled from selections' signatures, shared by every execution: a front end sends
+# the same few documents, so there are few, and each is compiled once per process.
+_BUILDERS: dict[tuple[Any, ...], Callable[[Any], dict[str, Any]]] = {}
+
+
+def compiled_builder(signature: tuple[Any, ...]) -> Callable[[Any], dict[str, Any]]:
+    build = _BUILDERS.get(signature)
+    if build is None:
+        build = _BUILDERS[signature] = _compile(signature)
+    return build
+
+
+def _compile(signature: tuple[Any, ...]) -> Callable[[Any], dict[str, Any]]:
+    """A function that completes an object of the signature's selection as graphql-core would,
+    reading each attribute once, in straight-line code; it raises Replan wherever
+    graphql-core would do something else (see the module's docstring)."""
+    type_name, parts = signature
+    namespace: dict[str, Any] = {
+        "Replan": Replan,
+        "Undefined": Undefined,
+        "type_name": type_name,
+    }
+    lines = ["def build(source):", "    try:", "        pass"]  # a selection may be empty
+    for index, (_key, kind, attribute, completion, *below) in enumerate(parts):
+        value = f"v{index}"
+        if kind == TYPENAME:
+            lines.append(f"        {value} = type_name")
+            continue
+        lines.append(f"        {value} = {_read(attribute)}")
+        lines += _completing(value, index, kind, completion, below, namespace)
+    lines += [
+        "    except Replan:",
+        "        raise",
+        "    except Exception:",  # an attribute that is not there, a value that does not serialize
+        "        raise Replan from None",
+        "    return {" + ", ".join(f"{key!r}: v{i}" for i, (key, *_) in enumerate(parts)) + "}",
+    ]
+    exec(compile("\n".join(lines), f"<planned {type_name}>", "exec"), namespace)  # noqa: S102 - from the schema's own names
+    return namespace["build"]
+
+
+def _read(attribute: str) -> str:
+    if attribute.isidentifier() and not keyword.iskeyword(attribute):
+        return f"source.{attribute}"
+    return f"getattr(source, {attribute!r})"
+
+
+def _completing(
+    value: str,
+    index: int,
+    kind: int,
+    completion: Completion,
+    below: list[tuple[Any, ...]],
+    namespace: dict[str, Any],
+) -> list[str]:
+    """The lines that turn the attribute read into `value` into its completed value."""
+    if_none = "raise Replan" if completion.non_null else "pass"
+    if kind == NESTED:
+        namespace[f"build{index}"] = compiled_builder(below[0])
+        complete = [f"            {value} = build{index}({value})"]
+    else:
+        namespace[f"serialize{index}"] = completion.named.serialize
+        complete = [
+            f"            {value} = serialize{index}({value})",
+            f"            if {value} is None or {value} is Undefined:",
+            "                raise Replan",
+        ]
+    lines = [
+        f"        if {value} is None:",
+        f"            {if_none}",
+        f"        elif isinstance({value}, Exception):",
+        "            raise Replan",
+        "        else:",
+        *complete,
+    ]
+    if completion.as_is is None:
+        return lines
+    namespace[f"as_is{index}"] = completion.as_is
+    indented = ["    " + line for line in lines]
+    return [f"        if {value}.__class__ is not as_is{index}:", *indented]
