@@ -14,17 +14,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import Enum
 from itertools import count
 from typing import Any, Generic, TypeVar
 
+from tortoise.expressions import Q
 from tortoise.queryset import AwaitableQuery, QuerySet, ValuesListQuery
 
 R = TypeVar("R")
 T = TypeVar("T")
 
-# Stand-ins no real value equals: ids are positive, and no stored text has a NUL in it.
+# Stand-ins no real value equals: ids are positive, no stored text has a NUL in it, and no
+# stored date is in the first century.
 _FIRST_STAND_IN = -(2**62)
+_FIRST_STAND_IN_DATE = date(1, 1, 1)
+# Values that would make a shape per value: a query with them runs unprepared.
+_UNPREPARABLE = (datetime, Decimal, float, bytes)
+# Beyond this many shapes a query runs unprepared rather than keep more renderings.
+MAX_SHAPES = 64
+
+
+class Unpreparable(Exception):
+    """The values' query cannot be prepared: it runs as Tortoise renders it."""
 
 
 @dataclass(frozen=True)
@@ -56,21 +69,32 @@ class _Fixed:
 class PreparedQuery(Generic[R]):
     """`build(**values)` returns the queryset; awaiting `run(**values)` gives its result.
 
-    Every int or str among the values (also inside a dict, such as `scoping.conditions`, or a
-    list, such as the ids of an IN: see `padded`) is an SQL parameter; anything else (None,
-    bools, enums, tuples) is part of the shape, and each shape is built and rendered on its own.
-    The SQL must not otherwise depend on the values.
+    Every int, str or date among the values (also inside a dict, such as
+    `scoping.conditions`, a list, such as the ids of an IN: see `padded`, or a Q) is an SQL
+    parameter; anything else (None, bools, enums, tuples) is part of the shape, and each shape
+    is built and rendered on its own. The SQL must not otherwise depend on the values.
+
+    A `lenient` query runs unprepared, as Tortoise renders it, where it cannot be prepared: a
+    datetime among its values, a value Tortoise rewrites (a `contains` pattern), too many
+    shapes. Without it, such a query is a mistake, and raises.
     """
 
-    def __init__(self, build: Callable[..., AwaitableQuery]) -> None:
+    def __init__(self, build: Callable[..., AwaitableQuery], *, lenient: bool = False) -> None:
         self._build = build
+        self._lenient = lenient
         # Building is not free either (an annotation alone costs ~0.1 ms): one query per shape
         # carries what `_execute` needs besides the SQL.
         self._templates: dict[Hashable, AwaitableQuery] = {}
-        self._rendered: dict[Hashable, _Rendered] = {}
+        self._rendered: dict[Hashable, _Rendered | None] = {}
+        self._unpreparable: set[Hashable] = set()
 
     async def run(self, **values: Any) -> R:
-        query, rendered = self._prepared(values)
+        try:
+            query, rendered = self._prepared(values)
+        except Unpreparable:
+            if not self._lenient:
+                raise
+            return await self._build(**values)
         # Concurrent runs share the template: _execute reads what is set here before it first
         # awaits, so each run executes its own SQL parameters on its own connection.
         query.query = _Fixed(*rendered.get_parameterized_sql(values))
@@ -94,14 +118,33 @@ class PreparedQuery(Generic[R]):
         shape = _shape(values)
         query = self._templates.get(shape)
         if query is None:
-            query = self._templates[shape] = self._build(**_stand_in(values, (), {}, count()))
+            if len(self._templates) >= MAX_SHAPES or shape in self._unpreparable:
+                raise Unpreparable(f"at most {MAX_SHAPES} shapes, none of them unpreparable")
+            try:
+                query = self._templates[shape] = self._stood_in(values)
+            except Unpreparable:
+                if len(self._unpreparable) < MAX_SHAPES:
+                    self._unpreparable.add(shape)
+                raise
         query._db = None
         query._choose_db_if_not_chosen()  # the connection of this moment, e.g. a transaction
         key = (shape, query._db.executor_class)
-        rendered = self._rendered.get(key)
+        if key not in self._rendered:
+            try:
+                self._rendered[key] = _render(self._build, values, query._db)
+            except Exception as exc:  # e.g. a stand-in where a field takes only its own values
+                self._rendered[key] = None
+                raise Unpreparable(str(exc)) from exc
+        rendered = self._rendered[key]
         if rendered is None:
-            rendered = self._rendered[key] = _render(self._build, values, query._db)
+            raise Unpreparable("its values are not all SQL parameters")
         return query, rendered
+
+    def _stood_in(self, values: Mapping[str, Any]) -> AwaitableQuery:
+        try:
+            return self._build(**_stand_in(values, (), {}, count()))
+        except Exception as exc:
+            raise Unpreparable(str(exc)) from exc
 
 
 def _render(build: Callable[..., AwaitableQuery], values: Mapping[str, Any], db: Any) -> _Rendered:
@@ -119,7 +162,7 @@ def _render(build: Callable[..., AwaitableQuery], values: Mapping[str, Any], db:
     )
     missing = set(stand_ins.values()) - {path for _, path in slots}
     if missing:
-        raise TypeError(f"Not SQL parameters of the prepared query: {sorted(missing)}")
+        raise Unpreparable(f"Not SQL parameters of the prepared query: {sorted(missing)}")
     related = query._select_related_idx if isinstance(query, QuerySet) else None
     return _Rendered(sql, tuple(params), slots, related, _conversions(query))
 
@@ -136,7 +179,9 @@ def _conversions(query: AwaitableQuery) -> tuple[tuple[int, Callable[[Any], Any]
 
 
 def _is_parameter(value: Any) -> bool:
-    return isinstance(value, int | str) and not isinstance(value, bool | Enum)
+    return (isinstance(value, int | str) and not isinstance(value, bool | Enum)) or (
+        value.__class__ is date
+    )
 
 
 def padded(items: Sequence[T]) -> list[T]:
@@ -153,9 +198,18 @@ def _shape(value: Any) -> Hashable:
         return tuple((name, _shape(item)) for name, item in value.items())
     if isinstance(value, list):
         return (list, *map(_shape, value))
+    if isinstance(value, Q):
+        return (Q, value.join_type, value._is_negated, *map(_shape, _parts(value)))
     if _is_parameter(value):
         return type(value)
+    if isinstance(value, _UNPREPARABLE):
+        raise Unpreparable(f"a {type(value).__name__} would make a shape of its own")
     return value
+
+
+def _parts(q: Q) -> list[Any]:
+    """A Q's children, then its filters, in the order `_stand_in` and `_at` count them."""
+    return [*q.children, dict(q.filters)]
 
 
 def _stand_in(
@@ -170,10 +224,22 @@ def _stand_in(
         }
     if isinstance(value, list):
         return [_stand_in(item, (*path, index), found, counter) for index, item in enumerate(value)]
+    if isinstance(value, Q):
+        *children, filters = (
+            _stand_in(part, (*path, index), found, counter)
+            for index, part in enumerate(_parts(value))
+        )
+        q = Q(*children, join_type=value.join_type, **filters)
+        return ~q if value._is_negated else q
     if not _is_parameter(value):
         return value
     number = next(counter)
-    stand_in = _FIRST_STAND_IN - number if isinstance(value, int) else f"\0prepared {number}\0"
+    if isinstance(value, int):
+        stand_in: Any = _FIRST_STAND_IN - number
+    elif isinstance(value, str):
+        stand_in = f"\0prepared {number}\0"
+    else:
+        stand_in = _FIRST_STAND_IN_DATE + timedelta(days=number)
     found[stand_in] = path
     return stand_in
 
@@ -181,5 +247,5 @@ def _stand_in(
 def _at(values: Mapping[str, Any], path: tuple[Hashable, ...]) -> Any:
     value: Any = values
     for name in path:
-        value = value[name]
+        value = _parts(value)[name] if isinstance(value, Q) else value[name]  # type: ignore[index]
     return value

@@ -17,6 +17,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from auth.errors import BadUserInput
+from auth.prepared import PreparedQuery
 
 M = TypeVar("M", bound=Model)
 
@@ -49,22 +50,52 @@ class Page(Generic[M]):
 
 
 async def paginate(
-    query: QuerySet[M], ordering: Ordering, *, first: int | None, after: str | None
+    model: type[M],
+    scope: dict[str, Any],
+    where: Q,
+    ordering: Ordering,
+    *,
+    first: int | None,
+    after: str | None,
 ) -> Page[M]:
+    """A page of `model`'s rows within `scope` (equality conditions, as `scoping.conditions`
+    gives them) that match `where`."""
     limit = _page_size(first)
-    page_query = query
-    if ordering.null_as is not None:
-        page_query = page_query.annotate(sort_key=Coalesce(ordering.field, ordering.null_as))
-    if after:
-        page_query = page_query.filter(_after(query.model, ordering, after))
-    sign = "-" if ordering.descending else ""
-    rows = await page_query.order_by(f"{sign}{ordering.key}", f"{sign}id").limit(limit + 1)
+    rows = await _PAGE.run(
+        model=model,
+        scope=scope,
+        where=where,
+        ordering=ordering,
+        after=_after(model, ordering, after) if after else None,
+        limit=(limit + 1,),
+    )
     return Page(
         edges=[(cursor_for(row, ordering), row) for row in rows[:limit]],
         has_next_page=len(rows) > limit,
         has_previous_page=after is not None,
-        count=query.count,
+        count=lambda: model.filter(**scope).filter(where).count(),
     )
+
+
+def _page_query(
+    model: type[M],
+    scope: dict[str, Any],
+    where: Q,
+    ordering: Ordering,
+    after: Q | None,
+    limit: tuple[int],
+) -> QuerySet[M]:
+    query = model.filter(**scope).filter(where)
+    if ordering.null_as is not None:
+        query = query.annotate(sort_key=Coalesce(ordering.field, ordering.null_as))
+    if after is not None:
+        query = query.filter(after)
+    sign = "-" if ordering.descending else ""
+    return query.order_by(f"{sign}{ordering.key}", f"{sign}id").limit(limit[0])
+
+
+# Every list's pages: rendered once per shape of filter (the limit is part of the shape).
+_PAGE: PreparedQuery[list[Any]] = PreparedQuery(_page_query, lenient=True)
 
 
 def page_of_rows(

@@ -12,7 +12,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 
 from auth.errors import BadUserInput
-from auth.scoping import scoped
+from auth.scoping import conditions
 from resolvers import document_visibility
 from resolvers.pagination import Ordering, Page, paginate
 from schema.context import Info
@@ -173,6 +173,7 @@ async def connection(
     """A page of the viewer's visible rows of `node_type`, filtered and sorted."""
     if not isinstance(order_by, Ordering):
         order_by = Ordering(order_by.field.value, order_by.direction == OrderDirection.DESC)
-    query = scoped(node_type.model, info.context.principal).filter(where)
-    page = await paginate(query, order_by, first=first, after=after)
+    model = node_type.model
+    scope = conditions(model, info.context.principal)
+    page = await paginate(model, scope, where, order_by, first=first, after=after)
     return Connection.of(page, node_type.from_row)

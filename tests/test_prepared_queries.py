@@ -1,0 +1,54 @@
+"""Prepared queries answer what Tortoise answers for the same values: the SQL is rendered once
+per shape, dates and the parts of Q filters are parameters, and what cannot be prepared runs
+as Tortoise renders it (lenient) or is refused (strict)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from auth.prepared import PreparedQuery, Unpreparable
+from models.documents import SalesDocument
+from tests.conftest import TODAY, World
+from tests.test_statement_counts import seed_invoices
+
+
+def _issued(where: Q, organization_id: int) -> QuerySet[SalesDocument]:
+    return SalesDocument.filter(organization_id=organization_id).filter(where).order_by("-id")
+
+
+async def _numbers(query: PreparedQuery[list[SalesDocument]], **values: object) -> list[str]:
+    return [row.number for row in await query.run(**values)]
+
+
+async def test_dates_and_q_filters_are_parameters_of_one_rendering(world: World) -> None:
+    await seed_invoices(world, 12, lines=0)
+    prepared: PreparedQuery[list[SalesDocument]] = PreparedQuery(_issued)
+    for days in (0, 3, 7, 11):
+        cutoff = TODAY - timedelta(days=days)
+        where = Q(issue_date__lt=cutoff) | Q(issue_date=cutoff, number__not="INV-000000")
+        expected = [row.number for row in await _issued(where, world.org_a.id)]
+        assert await _numbers(prepared, where=where, organization_id=world.org_a.id) == expected
+        assert len(expected) == 11 - days + (days > 0)  # INV-000000 is the one issued today
+    negated = ~Q(issue_date__gte=TODAY - timedelta(days=1))
+    assert await _numbers(prepared, where=negated, organization_id=world.org_a.id) == [
+        row.number for row in await _issued(negated, world.org_a.id)
+    ]
+    assert len(prepared._templates) == 2  # the OR shape and the negated one, not one per date
+    assert await _numbers(prepared, where=Q(), organization_id=world.org_b.id) == []
+
+
+async def test_what_cannot_be_prepared_runs_unprepared_when_lenient(world: World) -> None:
+    await seed_invoices(world, 5, lines=0)
+    later = datetime.now(UTC) - timedelta(days=1)
+    for where in (Q(created_at__gte=later), Q(number__icontains="00003")):
+        expected = [row.number for row in await _issued(where, world.org_a.id)]
+        lenient: PreparedQuery[list[SalesDocument]] = PreparedQuery(_issued, lenient=True)
+        assert await _numbers(lenient, where=where, organization_id=world.org_a.id) == expected
+        assert expected
+        strict: PreparedQuery[list[SalesDocument]] = PreparedQuery(_issued)
+        with pytest.raises(Unpreparable):
+            await strict.run(where=where, organization_id=world.org_a.id)
