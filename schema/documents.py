@@ -46,6 +46,7 @@ from schema.permissions import (
     IsStaff,
     IsStaffOrPartner,
 )
+from schema.planned import PRELOADED_IN
 from schema.relay import (
     Connection,
     ModelNode,
@@ -184,7 +185,10 @@ class SalesDocumentNode(ModelNode):
     async def customer(self, info: Info) -> Customer:
         return await Customer.load(info, self._row.customer_id)
 
-    @strawberry.field(description="In the order they appear on the document.")
+    @strawberry.field(
+        description="In the order they appear on the document.",
+        metadata={PRELOADED_IN: "_line_items"},
+    )
     def line_items(self, info: Info) -> list[LineItem]:
         if self._line_items is not None:
             return self._line_items

@@ -23,7 +23,7 @@ import inspect
 import keyword
 from asyncio import ensure_future, gather
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graphql import (
@@ -43,6 +43,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path
+from strawberry import relay
 from strawberry.types.cast import get_strawberry_type_cast
 
 # Strawberry's own resolver for interfaces: the object's class names its type.
@@ -83,22 +84,114 @@ class Step:
     kind: int
     attribute: str = ""
     completion: Completion | None = None
+    # For a field with a resolver the planned path may call itself: its value from the object.
+    read: Callable[[Any], Any] | None = None
+    # Whether `read` may answer ASK_GRAPHQL_CORE, for the field's own resolver to run.
+    may_ask: bool = False
+
+    def value_of(self, source: Any) -> Any:
+        try:
+            return getattr(source, self.attribute) if self.read is None else self.read(source)
+        except Exception:  # graphql-core would place the error
+            raise Replan from None
+
+
+# A reader's answer when the field's resolver must run after all, e.g. to load what a page
+# did not.
+ASK_GRAPHQL_CORE = object()
+# The metadata key of a field whose resolver answers with an attribute of the object when it
+# is set (not None), e.g. line items a page loaded with its documents: the planned path reads
+# the attribute, and leaves the resolver to graphql-core otherwise.
+PRELOADED_IN = "planned.preloaded_in"
 
 
 @functools.lru_cache(maxsize=4096)
-def _plain_field(parent_type: GraphQLObjectType, field_name: str) -> tuple[str, Completion] | None:
-    """The attribute and completion of a field that Strawberry resolves by reading an
-    attribute; None for the rest."""
+def _planned_field(parent_type: GraphQLObjectType, field_name: str) -> Step | None:
+    """How the planned path completes a field without arguments, or None where graphql-core
+    must: the attribute a bare field reads, or the reader of a resolver it may call itself."""
     field = parent_type.fields.get(field_name)
-    if field is None or field.args or not getattr(field.resolve, "_is_default", False):
+    if field is None or field.args:
         return None
     definition = (field.extensions or {}).get("strawberry-definition")
     # Strawberry marks a field without a resolver as default even when permission classes or
     # field extensions wrap the read: those must run, so only a bare attribute is plain.
-    if definition is None or not definition.is_basic_field or definition.directives:
+    if definition is None or definition.extensions or definition.directives:
         return None
     completion = completion_of(field.type)
-    return None if completion is None else (definition.python_name, completion)
+    if completion is None:
+        return None
+    kind = NESTED
+    if not completion.is_list and isinstance(completion.named, GraphQLScalarType | GraphQLEnumType):
+        kind = LEAF
+    if definition.base_resolver is None:
+        if not getattr(field.resolve, "_is_default", False):
+            return None
+        return Step(field_name, kind, definition.python_name, completion)
+    read, may_ask = _reader(parent_type, definition)
+    if read is None:
+        return None
+    return Step(field_name, kind, definition.python_name, completion, read, may_ask)
+
+
+def _reader(
+    parent_type: GraphQLObjectType, definition: Any
+) -> tuple[Callable[[Any], Any] | None, bool]:
+    resolver = definition.base_resolver
+    preloaded_in = definition.metadata.get(PRELOADED_IN)
+    if preloaded_in is not None:
+        return _preloaded(preloaded_in), True
+    if getattr(resolver.wrapped_func, "__func__", None) is _RELAY_ID:
+        return _relay_id(parent_type.name), False
+    only_the_object = (
+        resolver.self_parameter is not None
+        and resolver.info_parameter is None
+        and resolver.root_parameter is None
+        and resolver.parent_parameter is None
+        and not resolver.arguments
+        and not resolver.is_async
+    )
+    return (resolver.wrapped_func if only_the_object else None), False
+
+
+def _preloaded(attribute: str) -> Callable[[Any], Any]:
+    def read(source: Any) -> Any:
+        value = getattr(source, attribute)
+        return ASK_GRAPHQL_CORE if value is None else value
+
+    return read
+
+
+# Strawberry's resolver of Node.id, a class method each node type gets bound to itself.
+_RELAY_ID = relay.Node.__strawberry_definition__.get_field(
+    "_id"
+).base_resolver.wrapped_func.__func__  # type: ignore[union-attr]
+
+
+def _relay_id(type_name: str) -> Callable[[Any], Any]:
+    """What strawberry's Node.id answers for a node whose class keeps relay's own ways of
+    finding its id and type name."""
+
+    def read(source: Any) -> Any:
+        id_attribute = _node_id_attribute(source.__class__)
+        if id_attribute is None:
+            raise Replan
+        node_id = getattr(source, id_attribute)
+        if node_id is None:
+            raise Replan
+        return relay.GlobalID(type_name=type_name, node_id=str(node_id))
+
+    return read
+
+
+@functools.lru_cache(maxsize=1024)
+def _node_id_attribute(node_class: type) -> str | None:
+    if not issubclass(node_class, relay.Node):
+        return None
+    own_ways = (
+        node_class.resolve_id.__func__ is relay.Node.resolve_id.__func__  # type: ignore[attr-defined]
+        and node_class.resolve_typename.__func__ is relay.Node.resolve_typename.__func__  # type: ignore[attr-defined]
+    )
+    return node_class.resolve_id_attr() if own_ways else None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -147,15 +240,8 @@ def steps_of(parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet)
         if name == "__typename":
             steps.append(Step(key, TYPENAME))
             continue
-        plain = None if node.arguments else _plain_field(parent_type, name)
-        if plain is None:
-            steps.append(Step(key, GENERIC))
-            continue
-        attribute, completion = plain
-        simple_leaf = not completion.is_list and isinstance(
-            completion.named, GraphQLScalarType | GraphQLEnumType
-        )
-        steps.append(Step(key, LEAF if simple_leaf else NESTED, attribute, completion))
+        planned = None if node.arguments else _planned_field(parent_type, name)
+        steps.append(Step(key, GENERIC) if planned is None else replace(planned, key=key))
     return steps
 
 
@@ -202,8 +288,10 @@ class PlannedFields:
         checks nothing of its values (no interfaces) whose selection compiles too."""
         parts: list[tuple[Any, ...]] = []
         for step in steps:
+            if step.may_ask:
+                return None
             if step.kind in (LEAF, TYPENAME):
-                parts.append((step.key, step.kind, step.attribute, step.completion))
+                parts.append((step.key, step.kind, step.attribute, step.completion, step.read))
                 continue
             completion = step.completion
             if (
@@ -220,7 +308,7 @@ class PlannedFields:
             below = None if new_defer_usages else self.plan_of(completion.named, grouped)
             if below is None or below.signature is None:
                 return None
-            parts.append((step.key, NESTED, step.attribute, completion, below.signature))
+            parts.append((step.key, NESTED, step.attribute, completion, step.read, below.signature))
         return (parent_type.name, tuple(parts))
 
     def execute_planned_fields(
@@ -239,7 +327,7 @@ class PlannedFields:
                 kind = step.kind
                 key = step.key
                 if kind == LEAF:
-                    value = getattr(source, step.attribute)
+                    value = step.value_of(source)
                     completion = step.completion
                     if value is not None and value.__class__ is completion.as_is:  # type: ignore[union-attr]
                         results[key] = value
@@ -251,7 +339,8 @@ class PlannedFields:
                     continue
                 field_details_list = grouped_field_set[key]
                 field_path = Path(path, key, parent_type.name)
-                if kind == GENERIC:
+                value = ASK_GRAPHQL_CORE if kind == GENERIC else step.value_of(source)
+                if value is ASK_GRAPHQL_CORE:
                     result = self.execute_field(
                         parent_type, source, field_details_list, field_path, position_context
                     )
@@ -260,7 +349,7 @@ class PlannedFields:
                 else:
                     result = self.complete_planned(
                         step.completion,  # type: ignore[arg-type]
-                        getattr(source, step.attribute),
+                        value,
                         field_details_list,
                         field_path,
                     )
@@ -474,12 +563,16 @@ def _compile(signature: tuple[Any, ...]) -> Callable[[Any], dict[str, Any]]:
         "type_name": type_name,
     }
     lines = ["def build(source):", "    try:", "        pass"]  # a selection may be empty
-    for index, (_key, kind, attribute, completion, *below) in enumerate(parts):
+    for index, (_key, kind, attribute, completion, read, *below) in enumerate(parts):
         value = f"v{index}"
         if kind == TYPENAME:
             lines.append(f"        {value} = type_name")
             continue
-        lines.append(f"        {value} = {_read(attribute)}")
+        if read is None:
+            lines.append(f"        {value} = {_read(attribute)}")
+        else:
+            namespace[f"read{index}"] = read
+            lines.append(f"        {value} = read{index}(source)")
         lines += _completing(value, index, kind, completion, below, namespace)
     lines += [
         "    except Replan:",
