@@ -236,13 +236,16 @@ def steps_of(parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet)
     steps = []
     for key, field_details_list in grouped_field_set.items():
         node = field_details_list[0].node
-        name = node.name.value
-        if name == "__typename":
-            steps.append(Step(key, TYPENAME))
-            continue
-        planned = None if node.arguments else _planned_field(parent_type, name)
-        steps.append(Step(key, GENERIC) if planned is None else replace(planned, key=key))
+        steps.append(_step(parent_type, key, node.name.value, bool(node.arguments)))
     return steps
+
+
+@functools.lru_cache(maxsize=4096)
+def _step(parent_type: GraphQLObjectType, key: str, name: str, has_arguments: bool) -> Step:
+    if name == "__typename":
+        return Step(key, TYPENAME)
+    planned = None if has_arguments else _planned_field(parent_type, name)
+    return Step(key, GENERIC) if planned is None else replace(planned, key=key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,6 +385,9 @@ class PlannedFields:
             return self._complete_item(completion.named, value, field_details_list, field_path)
         if not isinstance(value, list | tuple):
             raise Replan
+        built = self._built_alike(completion.named, value, field_details_list, field_path)
+        if built is not None:
+            return built
         items: list[Any] = []
         try:
             for index, item in enumerate(value):
@@ -400,6 +406,29 @@ class PlannedFields:
         if not awaitable:
             return items
         return _gathered_list(items, awaitable)
+
+    def _built_alike(
+        self,
+        named: GraphQLNamedType,
+        value: list[Any] | tuple[Any, ...],
+        field_details_list: FieldDetailsList,
+        field_path: Path,
+    ) -> list[Any] | None:
+        """A list of objects of one class whose selection compiles (a document's lines): the
+        first item is completed as any other, and the rest by the same builder at once. None
+        where the items need checking one by one."""
+        if not value or value[0] is None or not isinstance(named, GraphQLObjectType):
+            return None
+        if named.is_type_of is not None:
+            return None
+        first = self._complete_item(named, value[0], field_details_list, field_path, 0)
+        item_class = value[0].__class__
+        found = self._item_plans[(id(named), id(field_details_list), item_class)]
+        build = found[1].build
+        if build is None or not all(item.__class__ is item_class for item in value):
+            _discard([first] if self.is_awaitable(first) else [])
+            return None
+        return [first, *(build(item) for item in value[1:])]
 
     def _complete_item(
         self,
