@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.expressions import Case, F, Q, When
 from tortoise.functions import Count, Sum
 
 from auth.prepared import PreparedQuery
@@ -21,7 +21,7 @@ from auth.principals import Principal
 from auth.scoping import conditions
 from models.documents import DocumentKind, DocumentStatus, SalesDocument
 from models.payments import Payment, PaymentKind, PaymentStatus
-from resolvers import calendars, due_dates
+from resolvers import calendars
 from resolvers.document_visibility import hidden_kinds
 
 OPEN = (DocumentStatus.SENT, DocumentStatus.PARTIALLY_PAID)
@@ -41,6 +41,8 @@ class DocumentFigures:
     outstanding: dict[DocumentKind, list[Amount] | None]
     # Sent sales orders per status; None while the portal does not show sales orders.
     sales_order_counts: dict[str, int] | None
+    # Unpaid balance of invoices past their due date, ordered by currency.
+    overdue: list[Amount]
 
 
 class Dashboard:
@@ -66,7 +68,7 @@ class Dashboard:
 
     @property
     def overdue(self) -> list[Amount]:
-        return self._read("overdue")
+        return self.documents.overdue
 
     def _read(self, family: str) -> Any:
         figures = self._loaded[family]
@@ -75,17 +77,21 @@ class Dashboard:
         return figures
 
 
-def _figures_query(where: dict[str, Any], customer_id: int) -> Any:
+def _figures_query(where: dict[str, Any], customer_id: int, today: date) -> Any:
     payable = Q(kind__in=[DocumentKind.INVOICE, DocumentKind.RETAINER_INVOICE], status__in=OPEN)
     credit = Q(kind=DocumentKind.CREDIT_NOTE, status__in=CREDIT_OPEN)
     sales_orders = Q(kind=DocumentKind.SALES_ORDER) & ~Q(status=DocumentStatus.DRAFT)
+    # An open invoice with a balance (as every payable row here is) past its due date.
+    overdue = When(Q(kind=DocumentKind.INVOICE, due_date__lt=today), then=F("balance_minor"))
     return (
         SalesDocument.filter(**where)  # scoped(), with the principal's conditions as parameters
         .filter(((payable | credit) & Q(balance_minor__gt=0)) | sales_orders)
         .filter(customer_id=customer_id)
-        .annotate(amount=Sum("balance_minor"), count=Count("id"))
+        .annotate(
+            amount=Sum("balance_minor"), count=Count("id"), overdue=Sum(Case(overdue, default=0))
+        )
         .group_by("kind", "currency", "status")
-        .values("kind", "currency", "status", "amount", "count")
+        .values("kind", "currency", "status", "amount", "count", "overdue")
     )
 
 
@@ -96,22 +102,27 @@ async def _document_figures(principal: Principal, customer_id: int | None) -> Do
     rows = []
     if customer_id is not None:  # None: staff looking at no customer in particular
         where = conditions(SalesDocument, principal)
-        rows = await _FIGURES.run(where=where, customer_id=customer_id)
+        today = await calendars.today(principal.organization_id)
+        rows = await _FIGURES.run(where=where, customer_id=customer_id, today=today)
     amounts: dict[DocumentKind, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    overdue: dict[str, int] = defaultdict(int)
     counts: dict[str, int] = defaultdict(int)
     for row in rows:
         if row["kind"] == DocumentKind.SALES_ORDER:
             counts[str(row["status"])] += int(row["count"])
         else:  # the open statuses of one kind and currency add up
             amounts[row["kind"]][row["currency"]] += int(row["amount"])
+            overdue[row["currency"]] += int(row["overdue"])
     hidden = await hidden_kinds(principal)
     outstanding = {
-        kind: None if kind in hidden else [Amount(minor, currency)
-                                           for currency, minor in sorted(amounts[kind].items())]
-        for kind in OUTSTANDING_KINDS
-    }  # fmt: skip
+        kind: None if kind in hidden else _by_currency(amounts[kind]) for kind in OUTSTANDING_KINDS
+    }
     shown_counts = None if DocumentKind.SALES_ORDER in hidden else dict(sorted(counts.items()))
-    return DocumentFigures(outstanding, shown_counts)
+    return DocumentFigures(outstanding, shown_counts, _by_currency(overdue))
+
+
+def _by_currency(minors: dict[str, int]) -> list[Amount]:
+    return [Amount(minor, currency) for currency, minor in sorted(minors.items()) if minor]
 
 
 @dataclass(frozen=True)
@@ -155,33 +166,7 @@ async def _payment_figures(principal: Principal, customer_id: int | None) -> Pay
     return PaymentFigures([Amount(int(row["amount"]), row["currency"]) for row in rows], last)
 
 
-def _overdue_query(where: dict[str, Any], customer_id: int, today: date) -> Any:
-    return (
-        SalesDocument.filter(**where)
-        .filter(due_dates.overdue(today), customer_id=customer_id, kind=DocumentKind.INVOICE)
-        .annotate(amount=Sum("balance_minor"))
-        .group_by("currency")
-        .order_by("currency")
-        .values("currency", "amount")
-    )
-
-
-# The date is part of the shape, not a parameter: one rendering per organization's day.
-_OVERDUE = PreparedQuery[list[dict[str, Any]]](_overdue_query)
-
-
-async def _overdue_figures(principal: Principal, customer_id: int | None) -> list[Amount]:
-    """Unpaid balance of the customer's invoices past their due date, per currency."""
-    if customer_id is None:
-        return []
-    today = await calendars.today(principal.organization_id)
-    where = conditions(SalesDocument, principal)
-    rows = await _OVERDUE.run(where=where, customer_id=customer_id, today=today)
-    return [Amount(int(row["amount"]), row["currency"]) for row in rows]
-
-
 FAMILIES: dict[str, Callable[[Principal, int | None], Awaitable[Any]]] = {
     "documents": _document_figures,
     "payments": _payment_figures,
-    "overdue": _overdue_figures,
 }

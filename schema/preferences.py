@@ -179,7 +179,7 @@ class PortalHome:
 # fields cost a coroutine and a task apiece.
 FIGURE_FAMILIES = {
     "outstandingInvoices": "documents",
-    "overdueInvoices": "overdue",
+    "overdueInvoices": "documents",
     "availableCredits": "documents",
     "outstandingRetainerInvoices": "documents",
     "salesOrderCounts": "documents",
