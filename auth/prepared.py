@@ -12,7 +12,7 @@ suite runs every prepared query on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -21,6 +21,7 @@ from itertools import count
 from typing import Any, Generic, TypeVar
 
 from tortoise.expressions import Q
+from tortoise.models import Model
 from tortoise.queryset import AwaitableQuery, QuerySet, ValuesListQuery
 
 R = TypeVar("R")
@@ -95,6 +96,9 @@ class PreparedQuery(Generic[R]):
             if not self._lenient:
                 raise
             return await self._build(**values)
+        if _plain_list(query, rendered):
+            _, rows = await query._db.execute_query(*rendered.get_parameterized_sql(values))
+            return _instances(query.model, rows, list(query._annotations))  # type: ignore[return-value]
         # Concurrent runs share the template: _execute reads what is set here before it first
         # awaits, so each run executes its own SQL parameters on its own connection.
         query.query = _Fixed(*rendered.get_parameterized_sql(values))
@@ -145,6 +149,47 @@ class PreparedQuery(Generic[R]):
             return self._build(**_stand_in(values, (), {}, count()))
         except Exception as exc:
             raise Unpreparable(str(exc)) from exc
+
+
+def _plain_list(query: AwaitableQuery, rendered: _Rendered) -> bool:
+    """A queryset of one model's rows, nothing joined or fetched along, not `.first()`."""
+    return (
+        isinstance(query, QuerySet)
+        and not rendered.select_related_idx
+        and not query._prefetch_map
+        and not query._prefetch_queries
+        and not query._single
+    )
+
+
+def _instances(model: type[Model], rows: Iterable[Any], annotations: list[str]) -> list[Model]:
+    """What Tortoise's executor makes of the rows, for the hot read paths: the values set
+    straight into each instance's attributes, without building keyword arguments per row."""
+    meta = model._meta
+    # Per database: a value the driver gives as the field's own needs no conversion.
+    native = [(key, name) for key, name, _ in meta.db_native_fields]
+    typed = [(key, name, field.field_type) for key, name, field in meta.db_default_fields]
+    converted = [(key, name, field.to_python_value) for key, name, field in meta.db_complex_fields]
+    custom_generated_pk = meta.db_pk_column not in meta.generated_db_fields
+    instances = []
+    for row in rows:
+        instance = model.__new__(model)
+        attributes = instance.__dict__
+        attributes["_partial"] = False
+        attributes["_saved_in_db"] = True
+        attributes["_custom_generated_pk"] = custom_generated_pk
+        attributes["_await_when_save"] = {}
+        for key, name in native:
+            attributes[name] = row[key]
+        for key, name, field_type in typed:
+            value = row[key]
+            attributes[name] = None if value is None else field_type(value)
+        for key, name, to_python in converted:
+            attributes[name] = to_python(row[key])
+        for name in annotations:
+            attributes[name] = row[name]
+        instances.append(instance)
+    return instances
 
 
 def _render(build: Callable[..., AwaitableQuery], values: Mapping[str, Any], db: Any) -> _Rendered:
