@@ -4,10 +4,11 @@ as Tortoise renders it (lenient) or is refused (strict)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from tortoise.expressions import Q
+from tortoise.functions import Coalesce
 from tortoise.queryset import QuerySet
 
 from auth.prepared import PreparedQuery, Unpreparable
@@ -52,3 +53,26 @@ async def test_what_cannot_be_prepared_runs_unprepared_when_lenient(world: World
         strict: PreparedQuery[list[SalesDocument]] = PreparedQuery(_issued)
         with pytest.raises(Unpreparable):
             await strict.run(where=where, organization_id=world.org_a.id)
+
+
+async def test_instances_of_a_prepared_page_are_tortoise_s_own(world: World) -> None:
+    await seed_invoices(world, 4, lines=0)
+    await SalesDocument.filter(number="INV-000002").update(
+        due_date=None, voided_at=datetime.now(UTC)
+    )
+
+    def page(organization_id: int) -> QuerySet[SalesDocument]:
+        return (
+            SalesDocument.filter(organization_id=organization_id)
+            .annotate(sort_key=Coalesce("due_date", date(9999, 12, 31)))
+            .order_by("sort_key", "id")
+        )
+
+    prepared: PreparedQuery[list[SalesDocument]] = PreparedQuery(page)
+    ours = await prepared.run(organization_id=world.org_a.id)
+    theirs = await page(world.org_a.id)
+    assert [(dict(row), row.sort_key) for row in ours] == [
+        (dict(row), row.sort_key) for row in theirs
+    ]
+    assert {type(row.voided_at) for row in ours} == {datetime, type(None)}
+    assert all(row._saved_in_db and not row._partial for row in ours)
