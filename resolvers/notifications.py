@@ -11,7 +11,7 @@ from models.customers import Customer
 from models.organizations import Organization
 from models.preferences import ActivityNotifications
 from models.staff import StaffUser
-from resolvers import links
+from resolvers import links, request_rows
 from resolvers.email import enqueue_activity_email
 from resolvers.preferences import preferences_for
 
@@ -41,8 +41,10 @@ async def notify_staff(row: Activity) -> None:
 async def _email(row: Activity, recipients: list[StaffUser]) -> None:
     if not recipients:
         return
-    organization = await Organization.get(id=row.organization_id)
-    customer = await Customer.get_or_none(id=row.customer_id) if row.customer_id else None
+    organization = await request_rows.get(Organization, row.organization_id)
+    customer = (
+        await request_rows.get_or_none(Customer, row.customer_id) if row.customer_id else None
+    )
     for user in recipients:
         await enqueue_activity_email(
             to=user.email,

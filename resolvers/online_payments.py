@@ -40,7 +40,7 @@ from models.payments import (
     PaymentStatus,
     SavedPaymentMethod,
 )
-from resolvers import activity, calendars, payment_methods, transactions
+from resolvers import activity, calendars, payment_methods, request_rows, transactions
 from resolvers.balances import IN_FLIGHT, lock_documents, reserved, settle
 from resolvers.crash_safety import STALE_AFTER, crash_point
 from resolvers.errors import ErrorCode, reject
@@ -161,7 +161,7 @@ async def _save_method(principal: ContactPrincipal, payment: Payment, token: str
 
 async def _attempt(payer: Payer, request: PayRequest, method: _Method, gateway: str) -> Payment:
     principal = payer.principal
-    customer = await Customer.get(id=principal.customer_id)
+    customer = await request_rows.get(Customer, principal.customer_id)
     if method.kind == MethodKind.BANK_ACCOUNT and not customer.allow_ach:
         raise reject(ErrorCode.METHOD_NOT_ACCEPTED, "This customer cannot pay by bank account.")
     locked = await lock_documents(principal, [a.document_id for a in request.allocations])
@@ -391,7 +391,11 @@ def _checked_key(key: str) -> str:
 
 
 async def _record(kind: ActivityKind, payment: Payment) -> None:
-    payer = await ContactPerson.get_or_none(id=payment.paid_by_id) if payment.paid_by_id else None
+    payer = (
+        await request_rows.get_or_none(ContactPerson, payment.paid_by_id)
+        if payment.paid_by_id
+        else None
+    )
     activity.record(
         kind,
         actor=ContactPrincipal(payer) if payer else None,

@@ -6,7 +6,7 @@ from models.customers import ContactPerson, Customer
 from models.organizations import Organization
 from models.payments import Payment
 from pdf.documents import payment_method_details, receipt_lines
-from resolvers import links
+from resolvers import links, request_rows
 from resolvers.email import enqueue_email
 
 TEMPLATE = "payment_receipt"
@@ -18,12 +18,12 @@ async def enqueue_receipt(payment: Payment, to: ContactPerson | None = None) -> 
     is sent only if that commits."""
     payer = to
     if payer is None and payment.paid_by_id:
-        payer = await ContactPerson.get_or_none(id=payment.paid_by_id)
+        payer = await request_rows.get_or_none(ContactPerson, payment.paid_by_id)
     if payer is None or not payer.email:
         return
-    organization = await Organization.get(id=payment.organization_id)
+    organization = await request_rows.get(Organization, payment.organization_id)
     # The portal language is kept per customer; it is the language its contacts read.
-    customer = await Customer.get(id=payment.customer_id)
+    customer = await request_rows.get(Customer, payment.customer_id)
     context = {
         "organization_name": organization.name,
         "contact_name": payer.display_name,
