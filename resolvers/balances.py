@@ -31,14 +31,19 @@ def payment_status(total_minor: int, paid_minor: int) -> DocumentStatus:
     return DocumentStatus.PAID if paid_minor >= total_minor else DocumentStatus.PARTIALLY_PAID
 
 
-async def settle(document: SalesDocument, paid_minor: int) -> None:
-    """Takes `paid_minor` off the balance due; a negative amount (a refund) puts it back."""
-    document.balance_minor -= paid_minor
-    document.status = payment_status(
-        document.total_minor, document.total_minor - document.balance_minor
-    )
-    document.version += 1
-    await document.save(update_fields=["balance_minor", "status", "version", "updated_at"])
+async def settle(paid: Sequence[tuple[SalesDocument, int]]) -> None:
+    """Takes each amount off its document's balance due (a negative amount, a refund, puts it
+    back), for any number of documents in one statement."""
+    for document, minor in paid:
+        document.balance_minor -= minor
+        document.status = payment_status(
+            document.total_minor, document.total_minor - document.balance_minor
+        )
+        document.version += 1
+    if paid:  # updated_at is stamped by the field itself
+        await SalesDocument.bulk_update(
+            [document for document, _ in paid], ["balance_minor", "status", "version", "updated_at"]
+        )
 
 
 async def lock_documents(principal: Principal, ids: Iterable[int]) -> dict[int, SalesDocument]:
@@ -108,8 +113,11 @@ async def reserved(document_ids: Iterable[int]) -> dict[int, int]:
 
 
 async def available(documents: Sequence[SalesDocument]) -> dict[int, int]:
-    """Each document's balance due less what payments in flight hold of it."""
-    held = await reserved(document.id for document in documents)
+    return unreserved(documents, await reserved(document.id for document in documents))
+
+
+def unreserved(documents: Iterable[SalesDocument], held: dict[int, int]) -> dict[int, int]:
+    """Each document's balance due less what payments in flight hold of it (`reserved`)."""
     return {d.id: d.balance_minor - held.get(d.id, 0) for d in documents}
 
 

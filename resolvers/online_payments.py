@@ -165,10 +165,11 @@ async def _attempt(payer: Payer, request: PayRequest, method: _Method, gateway: 
     if method.kind == MethodKind.BANK_ACCOUNT and not customer.allow_ach:
         raise reject(ErrorCode.METHOD_NOT_ACCEPTED, "This customer cannot pay by bank account.")
     locked = await lock_documents(principal, [a.document_id for a in request.allocations])
+    held = await reserved(locked)
     preferences = await preferences_for(principal.organization_id)
     if preferences.prevent_duplicate_payments:
-        await _refuse_duplicates(request.allocations, locked)
-    documents, amounts = await validated(customer.id, request.allocations, locked)
+        _refuse_duplicates(request.allocations, locked, held)
+    documents, amounts = validated(customer.id, request.allocations, locked, held)
     _check_portal_rules(documents, amounts, method, bulk=preferences.allow_bulk_payments)
     kind = kind_of(documents)
     payment = await Payment.create(
@@ -186,19 +187,19 @@ async def _attempt(payer: Payer, request: PayRequest, method: _Method, gateway: 
         charge_key=f"pay_{uuid.uuid4().hex}",
         payment_method_id=method.saved_id,
     )
-    for document, minor in zip(documents, amounts, strict=True):
-        await allocate(payment, document, minor, payment.paid_on, settled=False)
+    await allocate(payment, list(zip(documents, amounts, strict=True)), payment.paid_on,
+                   settled=False)  # fmt: skip
     return payment
 
 
-async def _refuse_duplicates(
-    allocations: list[Allocation], locked: dict[int, SalesDocument]
+def _refuse_duplicates(
+    allocations: list[Allocation], locked: dict[int, SalesDocument], held: dict[int, int]
 ) -> None:
     """The portal's "prevent duplicate payments": nothing more on an invoice while a payment
-    of it is in flight (a bank debit takes days); allowed again if that one fails."""
-    in_flight = await reserved(locked)
+    of it is in flight (a bank debit takes days), that is while one holds some of its balance
+    (`held`, from `balances.reserved`); allowed again if that one fails."""
     for index, allocation in enumerate(allocations):
-        if allocation.document_id in in_flight:
+        if allocation.document_id in held:
             raise reject(
                 ErrorCode.PAYMENT_IN_PROGRESS,
                 f"A payment of {locked[allocation.document_id].number} is still in progress; "
@@ -275,8 +276,8 @@ async def _succeed(payment: Payment, before: PaymentStatus) -> None:
         "id"
     ).select_for_update()  # fmt: skip
     by_id = {document.id: document for document in documents}
-    for allocation in allocations:
-        await settle(by_id[allocation.document_id], allocation.amount_minor)
+    paid = [(by_id[allocation.document_id], allocation.amount_minor) for allocation in allocations]
+    await settle(paid)
     payment.status = PaymentStatus.SUCCEEDED
     payment.settled_at = datetime.now(UTC)
     if payment.kind == PaymentKind.RETAINER_PAYMENT:

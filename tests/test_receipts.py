@@ -67,7 +67,7 @@ async def pay(
                 organization_id=world.org_a.id, customer_id=world.customer_a.id,
                 payment=payment, document=document, amount_minor=minor, applied_on=PAID_ON,
             )  # fmt: skip
-            await settle(document, minor)
+        await settle(allocations)
         documents = [document for document, _ in allocations]
         await enqueue_receipt(payment)
     return payment, documents
