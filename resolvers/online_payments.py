@@ -284,7 +284,7 @@ async def _succeed(payment: Payment, before: PaymentStatus) -> None:
         payment.unused_minor = payment.amount_minor
     settled = before == PaymentStatus.PENDING
     await _record(ActivityKind.PAYMENT_SETTLED if settled else ActivityKind.PAYMENT_MADE, payment)
-    await enqueue_receipt(payment)
+    await enqueue_receipt(payment, paid)
 
 
 async def reconcile(older_than: timedelta = STALE_AFTER) -> int:

@@ -103,7 +103,7 @@ async def record_payment(
         await allocate(payment, paid, payment.paid_on)
         _record(ActivityKind.PAYMENT_MADE, principal, payment)
         if details.send_receipt:
-            await enqueue_receipt(payment, to=await _receipt_contact(customer.id))
+            await enqueue_receipt(payment, paid, to=await _receipt_contact(customer.id))
         if ask:
             await reviews.send_request(principal, ask, field=REQUEST_REVIEW, payment=payment)
     return payment
