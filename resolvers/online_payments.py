@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 
+from auth.prepared import PreparedQuery
 from auth.principals import ContactPrincipal, StaffPrincipal
 from auth.scoping import scoped
 from integrations.gateways.base import Charge, ChargeStatus, GatewayError
@@ -34,7 +36,6 @@ from models.payments import (
     IdempotencyKey,
     MethodKind,
     Payment,
-    PaymentAllocation,
     PaymentKind,
     PaymentMode,
     PaymentStatus,
@@ -244,6 +245,19 @@ async def _charge(payment: Payment, token: str) -> Charge | None:
         return None
 
 
+# Every payment's outcome reads this: rendered to SQL once (auth.prepared).
+_PAID_BY = PreparedQuery[list[SalesDocument]](
+    lambda payment_id: (
+        SalesDocument.filter(payment_allocations__payment_id=payment_id)
+        .annotate(
+            paid=F("payment_allocations__amount_minor"), allocation=F("payment_allocations__id")
+        )
+        .order_by("id")
+        .select_for_update(of=(SalesDocument._meta.db_table,))
+    )
+)
+
+
 async def resolve(payment_id: int, charge: Charge) -> Payment:
     """Writes what the gateway says became of a payment. Ended payments stay as they are, so
     a late or repeated answer changes nothing."""
@@ -271,12 +285,7 @@ async def resolve(payment_id: int, charge: Charge) -> Payment:
 
 
 async def _succeed(payment: Payment, before: PaymentStatus) -> None:
-    allocations = await PaymentAllocation.filter(payment_id=payment.id).order_by("id")
-    documents = await SalesDocument.filter(id__in=[a.document_id for a in allocations]).order_by(
-        "id"
-    ).select_for_update()  # fmt: skip
-    by_id = {document.id: document for document in documents}
-    paid = [(by_id[allocation.document_id], allocation.amount_minor) for allocation in allocations]
+    paid = await _paid_by(payment)
     await settle(paid)
     payment.status = PaymentStatus.SUCCEEDED
     payment.settled_at = datetime.now(UTC)
@@ -285,6 +294,15 @@ async def _succeed(payment: Payment, before: PaymentStatus) -> None:
     settled = before == PaymentStatus.PENDING
     await _record(ActivityKind.PAYMENT_SETTLED if settled else ActivityKind.PAYMENT_MADE, payment)
     await enqueue_receipt(payment, paid)
+
+
+async def _paid_by(payment: Payment) -> list[tuple[SalesDocument, int]]:
+    """The documents a payment in flight pays, each with what it pays of it, in the order the
+    payment allocated them, read in one statement with the documents locked. Locked in id
+    order, so two writers never deadlock. Only the documents are locked: an allocation never
+    changes while its payment is in flight, and each document has one of the payment's."""
+    rows = await _PAID_BY.run(payment_id=payment.id)
+    return [(row, row.paid) for row in sorted(rows, key=lambda row: row.allocation)]
 
 
 async def reconcile(older_than: timedelta = STALE_AFTER) -> int:
