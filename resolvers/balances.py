@@ -9,11 +9,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from tortoise.functions import Sum
 
+from auth.prepared import PreparedQuery, padded
 from auth.principals import Principal
-from auth.scoping import scoped
+from auth.scoping import conditions
 from models.documents import DocumentKind, DocumentStatus, SalesDocument
 from models.payments import PaymentAllocation, PaymentRefund, PaymentStatus, RefundStatus
 from resolvers.errors import ErrorCode, reject
@@ -46,11 +48,27 @@ async def settle(paid: Sequence[tuple[SalesDocument, int]]) -> None:
         )
 
 
+# Every payment, credit and refund locks its documents, and every payment asks what payments
+# in flight hold of them: rendered to SQL once (auth.prepared), not on every request.
+_LOCKED = PreparedQuery[list[SalesDocument]](
+    lambda where, ids: (
+        SalesDocument.filter(**where).filter(id__in=ids).order_by("id").select_for_update()
+    )
+)
+_RESERVED = PreparedQuery[list[dict[str, Any]]](
+    lambda ids: (
+        PaymentAllocation.filter(document_id__in=ids, payment__status__in=list(IN_FLIGHT))
+        .annotate(held=Sum("amount_minor"))
+        .group_by("document_id")
+        .values("document_id", "held")
+    )
+)
+
+
 async def lock_documents(principal: Principal, ids: Iterable[int]) -> dict[int, SalesDocument]:
     """Locked in id order, so two writers touching the same documents never deadlock."""
-    rows = await (
-        scoped(SalesDocument, principal).filter(id__in=list(ids)).order_by("id").select_for_update()
-    )
+    where = conditions(SalesDocument, principal)  # scoped(), as parameters
+    rows = await _LOCKED.run(where=where, ids=padded(sorted(ids)))
     return {row.id: row for row in rows}
 
 
@@ -100,15 +118,7 @@ def amount_in(amount: Decimal, currency: str, field: Sequence[str] = ("amount",)
 async def reserved(document_ids: Iterable[int]) -> dict[int, int]:
     """What online payments still in flight (processing, or pending like a bank debit) hold of
     each document's balance: nothing else may take it until they end."""
-    rows = await (
-        PaymentAllocation.filter(
-            document_id__in=list(document_ids),
-            payment__status__in=list(IN_FLIGHT),
-        )
-        .annotate(held=Sum("amount_minor"))
-        .group_by("document_id")
-        .values("document_id", "held")
-    )
+    rows = await _RESERVED.run(ids=padded(sorted(document_ids)))
     return {row["document_id"]: int(row["held"]) for row in rows}
 
 

@@ -245,7 +245,8 @@ async def _charge(payment: Payment, token: str) -> Charge | None:
         return None
 
 
-# Every payment's outcome reads this: rendered to SQL once (auth.prepared).
+# Every payment's outcome is written with these: rendered to SQL once (auth.prepared).
+_LOCKED_PAYMENT = PreparedQuery[Payment](lambda id: Payment.filter(id=id).select_for_update().get())
 _PAID_BY = PreparedQuery[list[SalesDocument]](
     lambda payment_id: (
         SalesDocument.filter(payment_allocations__payment_id=payment_id)
@@ -262,7 +263,7 @@ async def resolve(payment_id: int, charge: Charge) -> Payment:
     """Writes what the gateway says became of a payment. Ended payments stay as they are, so
     a late or repeated answer changes nothing."""
     async with transactions.unit_of_work():
-        payment = await Payment.select_for_update().get(id=payment_id)
+        payment = await _LOCKED_PAYMENT.run(id=payment_id)
         if payment.status not in IN_FLIGHT:
             return payment
         before = payment.status
