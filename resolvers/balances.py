@@ -11,9 +11,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from pypika_tortoise import Query, Table
+from pypika_tortoise.queries import QueryBuilder
 from tortoise.functions import Sum
 
-from auth.prepared import PreparedQuery, padded
+from auth.prepared import PreparedQuery, PreparedStatement, padded
 from auth.principals import Principal
 from auth.scoping import conditions
 from models.documents import DocumentKind, DocumentStatus, SalesDocument
@@ -33,19 +35,37 @@ def payment_status(total_minor: int, paid_minor: int) -> DocumentStatus:
     return DocumentStatus.PAID if paid_minor >= total_minor else DocumentStatus.PARTIALLY_PAID
 
 
+_SETTLED = ("balance_minor", "status", "version", "updated_at")
+
+
+def _settle_statement(query: type[Query], documents: Table) -> QueryBuilder:
+    update = query.update(documents)
+    for name in _SETTLED:
+        update = update.set(name, 0)
+    return update.where(documents.id == 0)
+
+
+_SETTLE = PreparedStatement(SalesDocument, _settle_statement)
+
+
 async def settle(paid: Sequence[tuple[SalesDocument, int]]) -> None:
     """Takes each amount off its document's balance due (a negative amount, a refund, puts it
-    back), for any number of documents in one statement."""
+    back), for any number of documents in one statement. Call it inside a transaction."""
     for document, minor in paid:
         document.balance_minor -= minor
         document.status = payment_status(
             document.total_minor, document.total_minor - document.balance_minor
         )
         document.version += 1
-    if paid:  # updated_at is stamped by the field itself
-        await SalesDocument.bulk_update(
-            [document for document, _ in paid], ["balance_minor", "status", "version", "updated_at"]
-        )
+    if paid:
+        await _SETTLE.execute_many([_settled(document) for document, _ in paid])
+
+
+def _settled(document: SalesDocument) -> list[Any]:
+    # As Model.save writes them; updated_at stamps itself (auto_now).
+    fields = document._meta.fields_map
+    values = [fields[name].to_db_value(getattr(document, name), document) for name in _SETTLED]
+    return [*values, document.id]
 
 
 # Every payment, credit and refund locks its documents, and every payment asks what payments

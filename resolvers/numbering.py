@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-from pypika_tortoise import Table
+from pypika_tortoise.terms import ValueWrapper
 from tortoise.exceptions import IntegrityError
 
+from auth.prepared import PreparedStatement
 from models.documents import DocumentSeries
 from resolvers import transactions
 
-_SERIES = Table(DocumentSeries._meta.db_table)
+# The series' next number taken, and its row locked, in one statement; values: the
+# organization's id and the series' name.
+_TAKE = PreparedStatement(
+    DocumentSeries,
+    lambda query, series: (
+        query.update(series)
+        .set(series.next_number, series.next_number + ValueWrapper(1, allow_parametrize=False))
+        .where((series.organization_id == 0) & (series.kind == 0))
+        .returning(series.prefix, series.next_number)
+    ),
+)
 
 
 async def next_number(organization_id: int, series_name: str, prefix: str) -> str:
     """Call inside the transaction that uses the number: the series row stays locked until
     commit, so a rolled-back document leaves no gap."""
-    number = await _take(organization_id, series_name)
-    if number is None:
+    taken = await _TAKE.fetch(organization_id, series_name)
+    if not taken:  # the series' first number
         try:
             async with transactions.savepoint():
                 await DocumentSeries.create(
@@ -23,22 +34,5 @@ async def next_number(organization_id: int, series_name: str, prefix: str) -> st
                 )
         except IntegrityError:  # another transaction created it first
             pass
-        number = await _take(organization_id, series_name)
-    assert number is not None
-    return number
-
-
-async def _take(organization_id: int, series_name: str) -> str | None:
-    """The series' next number, taken (and its row locked) in one statement; None before the
-    series' first number."""
-    db = DocumentSeries._meta.db
-    query = (
-        db.query_class.update(_SERIES)
-        .set(_SERIES.next_number, _SERIES.next_number + 1)
-        .where((_SERIES.organization_id == organization_id) & (_SERIES.kind == series_name))
-        .returning(_SERIES.prefix, _SERIES.next_number)
-    )
-    rows = await db.execute_query_dict(*query.get_parameterized_sql())
-    if not rows:
-        return None
-    return f"{rows[0]['prefix']}-{rows[0]['next_number'] - 1:06d}"
+        taken = await _TAKE.fetch(organization_id, series_name)
+    return f"{taken[0]['prefix']}-{taken[0]['next_number'] - 1:06d}"
