@@ -301,8 +301,9 @@ def _at(values: Mapping[str, Any], path: tuple[Hashable, ...]) -> Any:
 class PreparedStatement:
     """A write Tortoise has no query for (UPDATE ... RETURNING; one UPDATE run for many rows),
     built with pypika once per database dialect. `build(query, table)` writes it on the
-    model's table with `0` wherever a value goes; `fetch` and `execute_many` take the values in
-    the order the statement names them, as the database stores them (`Field.to_db_value`)."""
+    model's table with `0` wherever a value goes; `fetch`, `execute` and `execute_many` take the
+    values in the order the statement names them, as the database stores them
+    (`Field.to_db_value`)."""
 
     def __init__(self, model: type[Model], build: Callable[[type[Query], Table], QueryBuilder]):
         self._model = model
@@ -312,6 +313,10 @@ class PreparedStatement:
     async def fetch(self, *values: Any) -> list[dict[str, Any]]:
         db = self._model._meta.db  # the connection of this moment, e.g. a transaction
         return await db.execute_query_dict(self._sql_for(db.query_class), list(values))
+
+    async def execute(self, *values: Any) -> None:
+        db = self._model._meta.db
+        await db.execute_query(self._sql_for(db.query_class), list(values))
 
     async def execute_many(self, rows: Sequence[Sequence[Any]]) -> None:
         """One statement, run for each row (an executemany); call it inside a transaction."""
