@@ -19,10 +19,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from pypika_tortoise import Query, Table
+from pypika_tortoise.queries import QueryBuilder
+from tortoise import timezone
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from auth.prepared import PreparedQuery
+from auth.prepared import PreparedQuery, PreparedStatement
 from auth.principals import ContactPrincipal, StaffPrincipal
 from auth.scoping import scoped
 from integrations.gateways.base import Charge, ChargeStatus, GatewayError
@@ -128,9 +131,7 @@ async def pay_as(payer: Payer, request: PayRequest) -> Payment:
         earlier = await _claim(principal, key, request.fingerprint())
         if earlier is None:
             payment = await _attempt(payer, request, method, gateway)
-            await IdempotencyKey.filter(contact_id=principal.contact.id, key=key).update(
-                payment_id=payment.id
-            )
+            await _CLAIMED_FOR.run(contact_id=principal.contact.id, key=key, payment_id=payment.id)
     if earlier is None:
         crash_point("before-charge")
         charge = await _charge(payment, method.token)
@@ -350,19 +351,36 @@ async def handle_webhook(gateway_name: str, headers: dict[str, str], body: bytes
         await GatewayEvent.create(gateway=gateway_name, event_id=event.id)
 
 
+def _claim_statement(query: type[Query], keys: Table) -> QueryBuilder:
+    return (
+        query.into(keys)
+        .columns("organization_id", "contact_id", "key", "fingerprint", "created_at")
+        .insert(0, 0, 0, 0, 0)
+        .on_conflict("contact_id", "key")
+        .do_nothing()
+        .returning("id")
+    )
+
+
+# A key taken before inserts nothing, and a failed insert would need a savepoint around it to
+# keep the transaction going on PostgreSQL (auth.prepared).
+_CLAIM = PreparedStatement(IdempotencyKey, _claim_statement)
+_CLAIMED_FOR = PreparedQuery[int](
+    lambda contact_id, key, payment_id: IdempotencyKey.filter(
+        contact_id=contact_id, key=key
+    ).update(payment_id=payment_id)
+)
+
+
 async def _claim(principal: ContactPrincipal, key: str, fingerprint: str) -> IdempotencyKey | None:
-    """Takes the key for this request; returns the earlier claim when it was taken before."""
-    try:
-        async with transactions.savepoint():
-            await IdempotencyKey.create(
-                organization_id=principal.organization_id,
-                contact_id=principal.contact.id,
-                key=key,
-                fingerprint=fingerprint,
-            )
-            return None
-    except IntegrityError:
-        earlier = await IdempotencyKey.get(contact_id=principal.contact.id, key=key)
+    """Takes the key for this request; returns the earlier claim when it was taken before. A
+    request still running with the key holds it until it ends: then this one finds its claim,
+    or takes the key if that request rolled back."""
+    contact_id = principal.contact.id
+    now = timezone.localtime()  # as created_at stamps itself (auto_now_add)
+    if await _CLAIM.fetch(principal.organization_id, contact_id, key, fingerprint, now):
+        return None
+    earlier = await IdempotencyKey.get(contact_id=contact_id, key=key)
     if earlier.fingerprint != fingerprint:
         raise reject(
             ErrorCode.IDEMPOTENCY_KEY_REUSED,
