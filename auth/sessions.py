@@ -71,11 +71,12 @@ async def start_session(
     return secret, session
 
 
-# Every authenticated request asks this. The portal preferences come along because nearly every
-# request reads them next, and a query saved is a database round trip saved.
+# Every authenticated request asks this. The portal preferences and a contact's customer come
+# along because nearly every request reads them next, and a query saved is a database round
+# trip saved.
 _live_session = PreparedQuery[Session | None](
     lambda token_hash: Session.get_or_none(token_hash=token_hash, revoked_at=None).select_related(
-        "staff_user", "contact", "organization__portal_preferences"
+        "staff_user", "contact__customer", "organization__portal_preferences"
     )
 )
 
@@ -84,7 +85,8 @@ async def principal_for_session(
     policy: SessionPolicy, secret: str
 ) -> tuple[Principal, Organization | None]:
     """Who the session's token stands for, and its organization, with its stored portal
-    preferences (`portal_preferences`, None until first saved) read along."""
+    preferences (`portal_preferences`, None until first saved) read along, as is a contact's
+    customer (`contact.customer`)."""
     session = await _live_session.run(token_hash=hash_token(secret))
     now = datetime.now(UTC)
     if session is None or session.expires_at <= now or session.last_seen_at + policy.idle <= now:

@@ -7,7 +7,7 @@ customer's portal language, the language its contacts read.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from babel import Locale
@@ -177,14 +177,19 @@ async def receipt_lines(payment: Payment) -> list[dict[str, Any]]:
     for allocation in allocations:
         paid[allocation.document_id] = paid.get(allocation.document_id, 0) + allocation.amount_minor
     documents = {d.id: d for d in await SalesDocument.filter(id__in=list(paid))}
+    return lines_of([(documents[document_id], minor) for document_id, minor in paid.items()])
+
+
+def lines_of(paid: Iterable[tuple[SalesDocument, int]]) -> list[dict[str, Any]]:
+    """A receipt's lines: each document with what the payment paid of it and what is still due."""
     return [
         {
-            "number": documents[document_id].number,
-            "currency": documents[document_id].currency,
+            "number": document.number,
+            "currency": document.currency,
             "paid_minor": minor,
-            "balance_minor": documents[document_id].balance_minor,
+            "balance_minor": document.balance_minor,
         }
-        for document_id, minor in paid.items()
+        for document, minor in paid
     ]
 
 

@@ -9,11 +9,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
+from pypika_tortoise import Query, Table
+from pypika_tortoise.queries import QueryBuilder
 from tortoise.functions import Sum
 
+from auth.prepared import PreparedQuery, PreparedStatement, padded
 from auth.principals import Principal
-from auth.scoping import scoped
+from auth.scoping import conditions
 from models.documents import DocumentKind, DocumentStatus, SalesDocument
 from models.payments import PaymentAllocation, PaymentRefund, PaymentStatus, RefundStatus
 from resolvers.errors import ErrorCode, reject
@@ -31,21 +35,60 @@ def payment_status(total_minor: int, paid_minor: int) -> DocumentStatus:
     return DocumentStatus.PAID if paid_minor >= total_minor else DocumentStatus.PARTIALLY_PAID
 
 
-async def settle(document: SalesDocument, paid_minor: int) -> None:
-    """Takes `paid_minor` off the balance due; a negative amount (a refund) puts it back."""
-    document.balance_minor -= paid_minor
-    document.status = payment_status(
-        document.total_minor, document.total_minor - document.balance_minor
+_SETTLED = ("balance_minor", "status", "version", "updated_at")
+
+
+def _settle_statement(query: type[Query], documents: Table) -> QueryBuilder:
+    update = query.update(documents)
+    for name in _SETTLED:
+        update = update.set(name, 0)
+    return update.where(documents.id == 0)
+
+
+_SETTLE = PreparedStatement(SalesDocument, _settle_statement)
+
+
+async def settle(paid: Sequence[tuple[SalesDocument, int]]) -> None:
+    """Takes each amount off its document's balance due (a negative amount, a refund, puts it
+    back), for any number of documents in one statement. Call it inside a transaction."""
+    for document, minor in paid:
+        document.balance_minor -= minor
+        document.status = payment_status(
+            document.total_minor, document.total_minor - document.balance_minor
+        )
+        document.version += 1
+    if paid:
+        await _SETTLE.execute_many([_settled(document) for document, _ in paid])
+
+
+def _settled(document: SalesDocument) -> list[Any]:
+    # As Model.save writes them; updated_at stamps itself (auto_now).
+    fields = document._meta.fields_map
+    values = [fields[name].to_db_value(getattr(document, name), document) for name in _SETTLED]
+    return [*values, document.id]
+
+
+# Every payment, credit and refund locks its documents, and every payment asks what payments
+# in flight hold of them: rendered to SQL once (auth.prepared), not on every request.
+_LOCKED = PreparedQuery[list[SalesDocument]](
+    lambda where, ids: (
+        SalesDocument.filter(**where).filter(id__in=ids).order_by("id").select_for_update()
     )
-    document.version += 1
-    await document.save(update_fields=["balance_minor", "status", "version", "updated_at"])
+)
+_RESERVED = PreparedQuery[list[dict[str, Any]]](
+    lambda ids: (
+        PaymentAllocation.filter(document_id__in=ids, payment__status__in=list(IN_FLIGHT))
+        .annotate(held=Sum("amount_minor"))
+        .group_by("document_id")
+        .values("document_id", "held")
+    )
+)
 
 
 async def lock_documents(principal: Principal, ids: Iterable[int]) -> dict[int, SalesDocument]:
     """Locked in id order, so two writers touching the same documents never deadlock."""
-    rows = await (
-        scoped(SalesDocument, principal).filter(id__in=list(ids)).order_by("id").select_for_update()
-    )
+    where = conditions(SalesDocument, principal)  # scoped(), as parameters
+    rows = await _LOCKED.run(where=where, ids=padded(sorted(ids)))
     return {row.id: row for row in rows}
 
 
@@ -95,21 +138,16 @@ def amount_in(amount: Decimal, currency: str, field: Sequence[str] = ("amount",)
 async def reserved(document_ids: Iterable[int]) -> dict[int, int]:
     """What online payments still in flight (processing, or pending like a bank debit) hold of
     each document's balance: nothing else may take it until they end."""
-    rows = await (
-        PaymentAllocation.filter(
-            document_id__in=list(document_ids),
-            payment__status__in=list(IN_FLIGHT),
-        )
-        .annotate(held=Sum("amount_minor"))
-        .group_by("document_id")
-        .values("document_id", "held")
-    )
+    rows = await _RESERVED.run(ids=padded(sorted(document_ids)))
     return {row["document_id"]: int(row["held"]) for row in rows}
 
 
 async def available(documents: Sequence[SalesDocument]) -> dict[int, int]:
-    """Each document's balance due less what payments in flight hold of it."""
-    held = await reserved(document.id for document in documents)
+    return unreserved(documents, await reserved(document.id for document in documents))
+
+
+def unreserved(documents: Iterable[SalesDocument], held: dict[int, int]) -> dict[int, int]:
+    """Each document's balance due less what payments in flight hold of it (`reserved`)."""
     return {d.id: d.balance_minor - held.get(d.id, 0) for d in documents}
 
 

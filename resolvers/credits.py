@@ -48,7 +48,7 @@ async def apply_credit(
             created_by_id=principal.user.id,
         )  # fmt: skip
         await _spend(credit, minor)
-        await settle(invoice, minor)
+        await settle([(invoice, minor)])
     return credit, invoice
 
 

@@ -19,8 +19,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from pypika_tortoise import Query, Table
+from pypika_tortoise.queries import QueryBuilder
+from tortoise import timezone
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 
+from auth.prepared import PreparedQuery, PreparedStatement
 from auth.principals import ContactPrincipal, StaffPrincipal
 from auth.scoping import scoped
 from integrations.gateways.base import Charge, ChargeStatus, GatewayError
@@ -34,13 +39,12 @@ from models.payments import (
     IdempotencyKey,
     MethodKind,
     Payment,
-    PaymentAllocation,
     PaymentKind,
     PaymentMode,
     PaymentStatus,
     SavedPaymentMethod,
 )
-from resolvers import activity, calendars, payment_methods, transactions
+from resolvers import activity, calendars, payment_methods, request_rows, transactions
 from resolvers.balances import IN_FLIGHT, lock_documents, reserved, settle
 from resolvers.crash_safety import STALE_AFTER, crash_point
 from resolvers.errors import ErrorCode, reject
@@ -127,9 +131,7 @@ async def pay_as(payer: Payer, request: PayRequest) -> Payment:
         earlier = await _claim(principal, key, request.fingerprint())
         if earlier is None:
             payment = await _attempt(payer, request, method, gateway)
-            await IdempotencyKey.filter(contact_id=principal.contact.id, key=key).update(
-                payment_id=payment.id
-            )
+            await _CLAIMED_FOR.run(contact_id=principal.contact.id, key=key, payment_id=payment.id)
     if earlier is None:
         crash_point("before-charge")
         charge = await _charge(payment, method.token)
@@ -161,14 +163,15 @@ async def _save_method(principal: ContactPrincipal, payment: Payment, token: str
 
 async def _attempt(payer: Payer, request: PayRequest, method: _Method, gateway: str) -> Payment:
     principal = payer.principal
-    customer = await Customer.get(id=principal.customer_id)
+    customer = await request_rows.get(Customer, principal.customer_id)
     if method.kind == MethodKind.BANK_ACCOUNT and not customer.allow_ach:
         raise reject(ErrorCode.METHOD_NOT_ACCEPTED, "This customer cannot pay by bank account.")
     locked = await lock_documents(principal, [a.document_id for a in request.allocations])
+    held = await reserved(locked)
     preferences = await preferences_for(principal.organization_id)
     if preferences.prevent_duplicate_payments:
-        await _refuse_duplicates(request.allocations, locked)
-    documents, amounts = await validated(customer.id, request.allocations, locked)
+        _refuse_duplicates(request.allocations, locked, held)
+    documents, amounts = validated(customer.id, request.allocations, locked, held)
     _check_portal_rules(documents, amounts, method, bulk=preferences.allow_bulk_payments)
     kind = kind_of(documents)
     payment = await Payment.create(
@@ -186,19 +189,19 @@ async def _attempt(payer: Payer, request: PayRequest, method: _Method, gateway: 
         charge_key=f"pay_{uuid.uuid4().hex}",
         payment_method_id=method.saved_id,
     )
-    for document, minor in zip(documents, amounts, strict=True):
-        await allocate(payment, document, minor, payment.paid_on, settled=False)
+    await allocate(payment, list(zip(documents, amounts, strict=True)), payment.paid_on,
+                   settled=False)  # fmt: skip
     return payment
 
 
-async def _refuse_duplicates(
-    allocations: list[Allocation], locked: dict[int, SalesDocument]
+def _refuse_duplicates(
+    allocations: list[Allocation], locked: dict[int, SalesDocument], held: dict[int, int]
 ) -> None:
     """The portal's "prevent duplicate payments": nothing more on an invoice while a payment
-    of it is in flight (a bank debit takes days); allowed again if that one fails."""
-    in_flight = await reserved(locked)
+    of it is in flight (a bank debit takes days), that is while one holds some of its balance
+    (`held`, from `balances.reserved`); allowed again if that one fails."""
     for index, allocation in enumerate(allocations):
-        if allocation.document_id in in_flight:
+        if allocation.document_id in held:
             raise reject(
                 ErrorCode.PAYMENT_IN_PROGRESS,
                 f"A payment of {locked[allocation.document_id].number} is still in progress; "
@@ -243,11 +246,25 @@ async def _charge(payment: Payment, token: str) -> Charge | None:
         return None
 
 
+# Every payment's outcome is written with these: rendered to SQL once (auth.prepared).
+_LOCKED_PAYMENT = PreparedQuery[Payment](lambda id: Payment.filter(id=id).select_for_update().get())
+_PAID_BY = PreparedQuery[list[SalesDocument]](
+    lambda payment_id: (
+        SalesDocument.filter(payment_allocations__payment_id=payment_id)
+        .annotate(
+            paid=F("payment_allocations__amount_minor"), allocation=F("payment_allocations__id")
+        )
+        .order_by("id")
+        .select_for_update(of=(SalesDocument._meta.db_table,))
+    )
+)
+
+
 async def resolve(payment_id: int, charge: Charge) -> Payment:
     """Writes what the gateway says became of a payment. Ended payments stay as they are, so
     a late or repeated answer changes nothing."""
     async with transactions.unit_of_work():
-        payment = await Payment.select_for_update().get(id=payment_id)
+        payment = await _LOCKED_PAYMENT.run(id=payment_id)
         if payment.status not in IN_FLIGHT:
             return payment
         before = payment.status
@@ -270,20 +287,24 @@ async def resolve(payment_id: int, charge: Charge) -> Payment:
 
 
 async def _succeed(payment: Payment, before: PaymentStatus) -> None:
-    allocations = await PaymentAllocation.filter(payment_id=payment.id).order_by("id")
-    documents = await SalesDocument.filter(id__in=[a.document_id for a in allocations]).order_by(
-        "id"
-    ).select_for_update()  # fmt: skip
-    by_id = {document.id: document for document in documents}
-    for allocation in allocations:
-        await settle(by_id[allocation.document_id], allocation.amount_minor)
+    paid = await _paid_by(payment)
+    await settle(paid)
     payment.status = PaymentStatus.SUCCEEDED
     payment.settled_at = datetime.now(UTC)
     if payment.kind == PaymentKind.RETAINER_PAYMENT:
         payment.unused_minor = payment.amount_minor
     settled = before == PaymentStatus.PENDING
     await _record(ActivityKind.PAYMENT_SETTLED if settled else ActivityKind.PAYMENT_MADE, payment)
-    await enqueue_receipt(payment)
+    await enqueue_receipt(payment, paid)
+
+
+async def _paid_by(payment: Payment) -> list[tuple[SalesDocument, int]]:
+    """The documents a payment in flight pays, each with what it pays of it, in the order the
+    payment allocated them, read in one statement with the documents locked. Locked in id
+    order, so two writers never deadlock. Only the documents are locked: an allocation never
+    changes while its payment is in flight, and each document has one of the payment's."""
+    rows = await _PAID_BY.run(payment_id=payment.id)
+    return [(row, row.paid) for row in sorted(rows, key=lambda row: row.allocation)]
 
 
 async def reconcile(older_than: timedelta = STALE_AFTER) -> int:
@@ -330,19 +351,36 @@ async def handle_webhook(gateway_name: str, headers: dict[str, str], body: bytes
         await GatewayEvent.create(gateway=gateway_name, event_id=event.id)
 
 
+def _claim_statement(query: type[Query], keys: Table) -> QueryBuilder:
+    return (
+        query.into(keys)
+        .columns("organization_id", "contact_id", "key", "fingerprint", "created_at")
+        .insert(0, 0, 0, 0, 0)
+        .on_conflict("contact_id", "key")
+        .do_nothing()
+        .returning("id")
+    )
+
+
+# A key taken before inserts nothing, and a failed insert would need a savepoint around it to
+# keep the transaction going on PostgreSQL (auth.prepared).
+_CLAIM = PreparedStatement(IdempotencyKey, _claim_statement)
+_CLAIMED_FOR = PreparedQuery[int](
+    lambda contact_id, key, payment_id: IdempotencyKey.filter(
+        contact_id=contact_id, key=key
+    ).update(payment_id=payment_id)
+)
+
+
 async def _claim(principal: ContactPrincipal, key: str, fingerprint: str) -> IdempotencyKey | None:
-    """Takes the key for this request; returns the earlier claim when it was taken before."""
-    try:
-        async with transactions.savepoint():
-            await IdempotencyKey.create(
-                organization_id=principal.organization_id,
-                contact_id=principal.contact.id,
-                key=key,
-                fingerprint=fingerprint,
-            )
-            return None
-    except IntegrityError:
-        earlier = await IdempotencyKey.get(contact_id=principal.contact.id, key=key)
+    """Takes the key for this request; returns the earlier claim when it was taken before. A
+    request still running with the key holds it until it ends: then this one finds its claim,
+    or takes the key if that request rolled back."""
+    contact_id = principal.contact.id
+    now = timezone.localtime()  # as created_at stamps itself (auto_now_add)
+    if await _CLAIM.fetch(principal.organization_id, contact_id, key, fingerprint, now):
+        return None
+    earlier = await IdempotencyKey.get(contact_id=contact_id, key=key)
     if earlier.fingerprint != fingerprint:
         raise reject(
             ErrorCode.IDEMPOTENCY_KEY_REUSED,
@@ -391,7 +429,11 @@ def _checked_key(key: str) -> str:
 
 
 async def _record(kind: ActivityKind, payment: Payment) -> None:
-    payer = await ContactPerson.get_or_none(id=payment.paid_by_id) if payment.paid_by_id else None
+    payer = (
+        await request_rows.get_or_none(ContactPerson, payment.paid_by_id)
+        if payment.paid_by_id
+        else None
+    )
     activity.record(
         kind,
         actor=ContactPrincipal(payer) if payer else None,

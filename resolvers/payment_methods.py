@@ -12,7 +12,7 @@ from integrations.gateways.registry import gateway as gateway_named
 from models.customers import Customer
 from models.organizations import Organization
 from models.payments import MethodKind, SavedPaymentMethod
-from resolvers import transactions
+from resolvers import request_rows, transactions
 from resolvers.errors import ErrorCode, Rejected, reject
 
 MAX_METHODS = 20
@@ -42,7 +42,7 @@ async def save(
         if quietly:
             return None
         raise
-    customer = await Customer.get(id=principal.customer_id)
+    customer = await request_rows.get(Customer, principal.customer_id)
     if details.kind.value == MethodKind.BANK_ACCOUNT and not customer.allow_ach:
         if quietly:
             return None
@@ -109,5 +109,4 @@ async def _owned(principal: ContactPrincipal, method_id: int) -> SavedPaymentMet
 
 async def gateway_of(organization_id: int) -> str:
     """The gateway that takes the organization's online payments."""
-    organization = await Organization.get(id=organization_id)
-    return organization.payment_gateway
+    return (await request_rows.get(Organization, organization_id)).payment_gateway

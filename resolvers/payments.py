@@ -29,7 +29,9 @@ from resolvers.balances import (
     lock_documents,
     of_kind,
     require_open,
+    reserved,
     settle,
+    unreserved,
     within,
 )
 from resolvers.customers import get_customer
@@ -78,7 +80,7 @@ async def record_payment(
     ask = await _review_recipients(principal, customer, details)
     async with transactions.unit_of_work():
         locked = await lock_documents(principal, [a.document_id for a in allocations])
-        documents, amounts = await validated(customer.id, allocations, locked)
+        documents, amounts = validated(customer.id, allocations, locked, await reserved(locked))
         kind = kind_of(documents)
         total = sum(amounts)
         payment = await Payment.create(
@@ -97,11 +99,11 @@ async def record_payment(
             internal_notes=details.internal_notes,
             recorded_by_id=principal.user.id,
         )
-        for document, minor in zip(documents, amounts, strict=True):
-            await allocate(payment, document, minor, payment.paid_on)
+        paid = list(zip(documents, amounts, strict=True))
+        await allocate(payment, paid, payment.paid_on)
         _record(ActivityKind.PAYMENT_MADE, principal, payment)
         if details.send_receipt:
-            await enqueue_receipt(payment, to=await _receipt_contact(customer.id))
+            await enqueue_receipt(payment, paid, to=await _receipt_contact(customer.id))
         if ask:
             await reviews.send_request(principal, ask, field=REQUEST_REVIEW, payment=payment)
     return payment
@@ -129,27 +131,45 @@ async def apply_retainer(
         within(minor, (await available([invoice]))[invoice.id], "the invoice's balance due")
         payment.unused_minor -= minor
         await payment.save(update_fields=["unused_minor", "updated_at"])
-        await allocate(payment, invoice, minor, await calendars.today(payment.organization_id))
+        await allocate(payment, [(invoice, minor)], await calendars.today(payment.organization_id))
     return payment, invoice
 
 
 async def allocate(
-    payment: Payment, document: SalesDocument, minor: int, on: date, *, settled: bool = True
+    payment: Payment,
+    paid: Sequence[tuple[SalesDocument, int]],
+    on: date,
+    *,
+    settled: bool = True,
 ) -> None:
-    """`settled=False` for an online payment in flight: the allocation holds the balance and
-    takes it off only when the gateway says the money came."""
-    await PaymentAllocation.create(
-        organization_id=payment.organization_id, customer_id=payment.customer_id,
-        payment=payment, document=document, amount_minor=minor, applied_on=on,
-    )  # fmt: skip
+    """What the payment pays of each document, in one statement however many there are.
+    `settled=False` for an online payment in flight: the allocations hold the balance and take
+    it off only when the gateway says the money came."""
+    await PaymentAllocation.bulk_create(
+        [
+            PaymentAllocation(
+                organization_id=payment.organization_id,
+                customer_id=payment.customer_id,
+                payment=payment,
+                document=document,
+                amount_minor=minor,
+                applied_on=on,
+            )
+            for document, minor in paid
+        ]
+    )
     if settled:
-        await settle(document, minor)
+        await settle(paid)
 
 
-async def validated(
-    customer_id: int, allocations: list[Allocation], locked: dict[int, SalesDocument]
+def validated(
+    customer_id: int,
+    allocations: list[Allocation],
+    locked: dict[int, SalesDocument],
+    held: dict[int, int],
 ) -> tuple[list[SalesDocument], list[int]]:
-    """The documents to pay, in the request's order, and the amount for each in minor units."""
+    """The documents to pay, in the request's order, and the amount for each in minor units;
+    `held` is what payments in flight hold of them (`balances.reserved`)."""
     documents: list[SalesDocument] = []
     amounts: list[int] = []
     for index, allocation in enumerate(allocations):
@@ -162,7 +182,7 @@ async def validated(
             raise reject(ErrorCode.CURRENCY_MISMATCH, "One payment has one currency.", field)
         documents.append(document)
         amounts.append(amount_in(allocation.amount, document.currency, [*field, "amount"]))
-    free = await available(documents)
+    free = unreserved(documents, held)
     for index, (document, minor) in enumerate(zip(documents, amounts, strict=True)):
         within(minor, free[document.id], _what_is_free(document, free[document.id]),
                ["allocations", str(index), "amount"])  # fmt: skip

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
-from contextvars import ContextVar
+from collections.abc import Sequence
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -14,7 +12,7 @@ from auth.principals import StaffPrincipal
 from models.activity import ActivityKind
 from models.organizations import Organization
 from models.preferences import ActivityNotifications, PortalPreferences
-from resolvers import activity, transactions
+from resolvers import activity, request_rows, transactions
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
 
@@ -36,35 +34,12 @@ FLAGS = (
 BANNER_LIMIT = 2000
 
 
-# Per HTTP request: permission checks, gates and figures all ask, and the answer cannot change
-# under a request's feet. Long-lived websocket connections do not get one, so they stay fresh.
-_request_cache: ContextVar[dict[int, PortalPreferences] | None] = ContextVar(
-    "portico_preferences", default=None
-)
-
-
-@contextlib.contextmanager
-def cached_for_this_request() -> Iterator[None]:
-    token = _request_cache.set({})
-    try:
-        yield
-    finally:
-        _request_cache.reset(token)
-
-
-def remember(preferences: PortalPreferences) -> None:
-    """Preferences read along with something else (the session) serve the rest of the request."""
-    if (cache := _request_cache.get()) is not None:
-        cache[preferences.organization_id] = preferences
-
-
 async def preferences_for(organization_id: int) -> PortalPreferences:
-    cache = _request_cache.get()
-    if cache is not None and organization_id in cache:
-        return cache[organization_id]
-    preferences = await _load(organization_id)
-    if cache is not None:
-        cache[organization_id] = preferences
+    """Read once per request (`request_rows`): permission checks, gates and figures all ask."""
+    preferences = request_rows.known(PortalPreferences, organization_id)
+    if preferences is None:
+        preferences = await _load(organization_id)
+        request_rows.remember(preferences)
     return preferences
 
 
@@ -115,8 +90,6 @@ async def update_preferences(
             await organization.save(update_fields=["portal_name"])
         if changed:
             await preferences.save()
-            if (cache := _request_cache.get()) is not None:
-                cache[principal.organization_id] = preferences
             activity.record(
                 ActivityKind.PREFERENCES_CHANGED,
                 actor=principal,

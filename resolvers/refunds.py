@@ -201,9 +201,9 @@ async def _give_back(
 ) -> None:
     """Applies a refund that succeeded: the retainer money is spent, the invoices are due
     again, and the payment says what it has given back."""
-    for part in parts:
-        if part.document_id is not None:
-            await settle(documents[part.document_id], -part.amount_minor)
+    await settle(
+        [(documents[p.document_id], -p.amount_minor) for p in parts if p.document_id is not None]
+    )
     minor = sum(part.amount_minor for part in parts)
     payment.unused_minor -= sum(part.amount_minor for part in parts if part.document_id is None)
     payment.refunded_minor += minor

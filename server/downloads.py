@@ -16,7 +16,7 @@ from strawberry import relay
 
 from auth.errors import CodedError, Forbidden, MfaEnrollmentRequired, NotFound, Unauthenticated
 from auth.principals import Anonymous, ContactPrincipal, Principal
-from resolvers import preferences
+from resolvers import request_rows
 from resolvers.database_outage import is_database_unreachable
 from schema.relay import row_id
 
@@ -29,8 +29,8 @@ STATUS = {Unauthenticated: 401, Forbidden: 403, MfaEnrollmentRequired: 403, NotF
 
 
 async def guarded(request: Request, authenticate: Authenticate, serve: Serve) -> Response:
-    # As for a GraphQL request: the preferences are read once and hold for the request.
-    with preferences.cached_for_this_request():
+    # As for a GraphQL request: the rows every request needs are read once and hold for it.
+    with request_rows.kept_for_this_request():
         try:
             principal = await authenticate(request)
             require_full_session(principal)

@@ -22,9 +22,9 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from auth.api_keys import is_api_key, principal_for_api_key
-from auth.principals import Anonymous, Principal
+from auth.principals import Anonymous, ContactPrincipal, Principal
 from auth.sessions import SessionPolicy, principal_for_session
-from resolvers import calendars, mfa, preferences
+from resolvers import calendars, mfa, request_rows
 from resolvers.database_outage import is_database_unreachable
 from resolvers.persisted_queries import PersistedQueries
 from schema import delivery
@@ -105,7 +105,7 @@ class PorticoGraphQL(GraphQL):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        with preferences.cached_for_this_request():
+        with request_rows.kept_for_this_request():
             await super().__call__(scope, receive, send)
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
@@ -217,10 +217,13 @@ class PorticoGraphQL(GraphQL):
             principal, organization = await principal_for_api_key(secret)
         else:
             principal, organization = await principal_for_session(self.session_policy, secret)
-            if organization is not None and organization.portal_preferences is not None:
-                preferences.remember(organization.portal_preferences)
+            if organization is not None:
+                request_rows.remember(organization.portal_preferences)
+            if isinstance(principal, ContactPrincipal):
+                request_rows.remember(principal.contact, principal.contact.customer)
         if organization is not None:
             calendars.remember(organization)
+            request_rows.remember(organization)
         # Marked here, on every request: turning the requirement on takes effect at once.
         return await mfa.with_enrollment_state(principal)
 
