@@ -226,18 +226,30 @@ async def _org(name: str, portal: str) -> Organization:
     return await Organization.create(name=name, portal_name=portal, base_currency="USD")
 
 
-async def _staff(org: Organization, email: str, role: StaffRole) -> StaffUser:
+_password_hash: dict[tuple[int, int], str] = {}
+
+
+async def _hash_of_password(settings: Settings) -> str:
+    """PASSWORD's hash under the test settings, made once: argon2 is slow by design, and
+    every person of the world has that password (with the same salt, which no test tells)."""
+    costs = (settings.argon2_time_cost, settings.argon2_memory_kib)
+    if costs not in _password_hash:
+        _password_hash[costs] = await passwords.hash_password(PASSWORD)
+    return _password_hash[costs]
+
+
+async def _staff(org: Organization, email: str, role: StaffRole, password_hash: str) -> StaffUser:
     return await StaffUser.create(
         organization=org,
         email=email,
         name=email.split("@")[0].title(),
         role=role,
-        password_hash=await passwords.hash_password(PASSWORD),
+        password_hash=password_hash,
     )
 
 
 async def _customer_with_contact(
-    org: Organization, name: str, email: str
+    org: Organization, name: str, email: str, password_hash: str
 ) -> tuple[Customer, ContactPerson]:
     customer = await Customer.create(
         organization=org, display_name=name, email=email, currency="USD", internal_notes="vip"
@@ -250,7 +262,7 @@ async def _customer_with_contact(
         email=email,
         is_primary=True,
         portal_access=PortalAccess.ACTIVE,
-        password_hash=await passwords.hash_password(PASSWORD),
+        password_hash=password_hash,
     )
     return customer, contact
 
@@ -258,13 +270,20 @@ async def _customer_with_contact(
 @pytest.fixture
 async def world(db: Settings) -> World:
     policy = SessionPolicy.from_settings(db)
+    hashed = await _hash_of_password(db)
     org_a, org_b = await _org("Alpha Trading", "alpha"), await _org("Beta Goods", "beta")
-    admin = await _staff(org_a, "admin@alpha.example", StaffRole.ADMIN)
-    staff = await _staff(org_a, "staff@alpha.example", StaffRole.STAFF)
-    staff_b = await _staff(org_b, "admin@beta.example", StaffRole.ADMIN)
-    customer_a, contact_a = await _customer_with_contact(org_a, "Acorn Ltd", "ann@acorn.example")
-    customer_b, contact_b = await _customer_with_contact(org_a, "Birch Inc", "bob@birch.example")
-    customer_o, contact_o = await _customer_with_contact(org_b, "Cedar Co", "cy@cedar.example")
+    admin = await _staff(org_a, "admin@alpha.example", StaffRole.ADMIN, hashed)
+    staff = await _staff(org_a, "staff@alpha.example", StaffRole.STAFF, hashed)
+    staff_b = await _staff(org_b, "admin@beta.example", StaffRole.ADMIN, hashed)
+    customer_a, contact_a = await _customer_with_contact(
+        org_a, "Acorn Ltd", "ann@acorn.example", hashed
+    )
+    customer_b, contact_b = await _customer_with_contact(
+        org_a, "Birch Inc", "bob@birch.example", hashed
+    )
+    customer_o, contact_o = await _customer_with_contact(
+        org_b, "Cedar Co", "cy@cedar.example", hashed
+    )
     tokens = {
         "admin": (await start_session(policy, staff_user=admin))[0],
         "staff": (await start_session(policy, staff_user=staff))[0],
