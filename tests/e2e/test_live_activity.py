@@ -24,7 +24,15 @@ from server.demo import (
 )
 from tests import graphql_ws
 from tests.databases import Templates, worker_name
-from tests.e2e.processes import graphql, login, portal_login, portico, portico_env, serve
+from tests.e2e.processes import (
+    graphql,
+    installed,
+    login,
+    portal_login,
+    portico,
+    portico_env,
+    serve,
+)
 from tests.services import RedisServer
 
 EVENTS = "subscription($after: String) { portalActivity(after: $after) { cursor node { kind } } }"
@@ -39,11 +47,7 @@ def change_preferences(base: str, token: str, value: str) -> None:
 
 @pytest.fixture(scope="module")
 def single(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Iterator[str]:
-    var_dir = tmp_path_factory.mktemp("live")
-    templates.sqlite_copy(var_dir / "portico.sqlite3")
-    env = portico_env(var_dir)
-    portico("migrate", env=env)
-    portico("demo", env=env)
+    env = installed(tmp_path_factory.mktemp("live"), templates)
     with serve(env) as base:
         yield base
 
