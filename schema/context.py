@@ -14,6 +14,7 @@ from auth.principals import Anonymous, ContactPrincipal, PartnerPrincipal, Princ
 from auth.sessions import SessionPolicy
 from resolvers.authentication import Client
 from resolvers.loaders import Loaders
+from resolvers.persisted_queries import PersistedQueries
 
 if TYPE_CHECKING:
     from server.settings import Settings
@@ -24,6 +25,8 @@ class Context:
     request: Request | WebSocket
     response: Response | WebSocket
     settings: Settings
+    # The worker's persisted queries: the schema is shared by every app of a process.
+    persisted_queries: PersistedQueries
     principal: Principal = field(default_factory=Anonymous)
     locale: str = "en"
     # Set by graphql-transport-ws from the connection_init payload.

@@ -25,7 +25,7 @@ from strawberry.extensions import SchemaExtension
 
 from auth.errors import CodedError
 from auth.principals import Anonymous, ContactPrincipal
-from resolvers.persisted_queries import APQ_EXTENSION, PersistedQueries, sha256_of
+from resolvers.persisted_queries import APQ_EXTENSION, sha256_of
 from schema.context import Context
 
 
@@ -37,16 +37,18 @@ class DocumentNotRegistered(CodedError):
 
 
 class PersistedQueryRules(SchemaExtension):
-    def __init__(self, *, persisted_queries: PersistedQueries) -> None:
-        self.persisted_queries = persisted_queries
+    def __init__(self) -> None:
         self.sha256: str | None = None
         self.registered = False
 
     async def on_operation(self) -> AsyncIterator[None]:
         query = self.execution_context.query
-        if query:  # without one, Strawberry refuses the request
+        context = self.execution_context.context
+        # Without a query Strawberry refuses the request. Without Portico's Context (a schema
+        # executed directly) there is no worker's registry: nothing runs as registered.
+        if query and isinstance(context, Context):
             self.sha256 = sha256_of(query)
-            self.registered = await self.persisted_queries.is_registered(
+            self.registered = await context.persisted_queries.is_registered(
                 self.sha256, ask_database=self._registered_only()
             )
         yield
@@ -63,7 +65,7 @@ class PersistedQueryRules(SchemaExtension):
         if isinstance(context, Context):
             if self._to_keep(context):
                 assert self.sha256 is not None and self.execution_context.query is not None
-                await self.persisted_queries.keep(self.sha256, self.execution_context.query)
+                await context.persisted_queries.keep(self.sha256, self.execution_context.query)
             # Set last, right before the executor starts: a websocket's operations share the
             # connection's context.
             context.registered_document = self.registered
@@ -84,7 +86,7 @@ class PersistedQueryRules(SchemaExtension):
             and not isinstance(context.principal, Anonymous)
             and self.sha256 is not None
             and not self.registered
-            and not self.persisted_queries.knows(self.sha256)
+            and not context.persisted_queries.knows(self.sha256)
             and document is not None
             and not _writes_a_string(document)
         )

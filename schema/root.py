@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -25,7 +26,6 @@ from strawberry.types.graphql import OperationType
 
 from auth.errors import BadUserInput
 from resolvers.database_outage import SERVICE_UNAVAILABLE_MESSAGE, is_database_unreachable
-from resolvers.persisted_queries import PersistedQueries
 from schema import edge
 from schema.activity import ActivityMutations, ActivityQueries, ActivitySubscription
 from schema.api_keys import ApiKeyMutations, ApiKeyQueries
@@ -249,12 +249,13 @@ def document_errors(schema: strawberry.Schema, text: str) -> list[GraphQLError]:
     return validate_without_suggestions(schema._schema, document, (*specified_rules, *LIMIT_RULES))
 
 
-def build_schema(
-    *, introspection: bool = True, persisted_queries: PersistedQueries | None = None
-) -> strawberry.Schema:
+@functools.cache
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    """One schema per process and introspection setting. It holds nothing of a worker's own (the
+    persisted queries travel in the Context), and building it takes about 70 ms and tens of
+    thousands of objects, which the caches keyed by schema (validation, plans) would keep alive
+    once per app where a process creates several (the tests, the benchmarks)."""
     rules = LIMIT_RULES if introspection else [*LIMIT_RULES, IntrospectionOff]
-    if persisted_queries is None:
-        persisted_queries = PersistedQueries()
     return PorticoSchema(
         query=Query,
         mutation=Mutation,
@@ -267,7 +268,7 @@ def build_schema(
             lambda: ParserCacheReportingSyntaxErrors(maxsize=512),
             ValidationWithoutSuggestions,
             # After validation: its refusal of an unregistered document replaces validation's.
-            lambda: PersistedQueryRules(persisted_queries=persisted_queries),
+            PersistedQueryRules,
             lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             edge.OneOperation,

@@ -27,8 +27,9 @@ CACHED_DOCUMENTS = 512
 def validate_without_suggestions(
     schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
 ) -> list[GraphQLError]:
-    """Keyed by the schema (each app builds its own) and the rules as well as the document, so
-    a document valid for one app is never taken as valid by an app with other rules."""
+    """Keyed by the schema (one per introspection setting) and the rules as well as the
+    document, so a document valid for one app is never taken as valid by an app with other
+    rules."""
     return validate(schema, document, (*rules, *STRAWBERRY_RULES), hide_suggestions=True)
 
 

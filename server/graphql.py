@@ -80,10 +80,7 @@ class PorticoGraphQL(GraphQL):
             )
         self.persisted_queries = PersistedQueries()
         super().__init__(
-            build_schema(
-                introspection=settings.allows_introspection,
-                persisted_queries=self.persisted_queries,
-            ),
+            build_schema(introspection=settings.allows_introspection),
             graphql_ide="graphiql" if settings.graphiql else None,
             # Queries over GET would let a cross-site page read with the viewer's cookie.
             allow_queries_via_get=False,
@@ -176,7 +173,11 @@ class PorticoGraphQL(GraphQL):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket):
         principal = await self.authenticate(request)
         return Context(
-            request=request, response=response, settings=self.settings, principal=principal
+            request=request,
+            response=response,
+            settings=self.settings,
+            persisted_queries=self.persisted_queries,
+            principal=principal,
         )
 
     async def on_ws_connect(self, context: Context) -> None:

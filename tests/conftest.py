@@ -14,7 +14,6 @@ import pytest
 import time_machine
 from strawberry.relay import GlobalID
 from tortoise.backends.base.executor import EXECUTOR_CACHE
-from tortoise.contrib.test import truncate_all_models
 
 from auth import passwords, sealing
 from auth.api_keys import ApiScope, issue_api_key
@@ -26,9 +25,11 @@ from models.outbox import OutboxMessage
 from models.staff import StaffRole, StaffUser
 from resolvers import calendars
 from server.app import create_app
-from server.database import close_database, migrate, open_database
+from server.database import close_database, open_database
 from server.settings import Settings
-from tests.services import POSTGRES, REDIS, RedisServer, missing, postgres_server, redis_server
+from tests import databases
+from tests.databases import BACKENDS, SQLITE_TEST_OPTIONS, Templates, worker_name
+from tests.services import REDIS, RedisServer, missing, redis_server
 from tests.smtp import SmtpServer
 
 PASSWORD = "correct-horse-battery"
@@ -56,10 +57,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the run's root: xdist's controller or the only one
+        run_dir = databases.begin_run()
+        config.add_cleanup(lambda: databases.end_run(run_dir))
+
+
+def chosen_backends(config: pytest.Config) -> list[str]:
+    return config.getoption("backend") or list(BACKENDS)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        chosen = metafunc.config.getoption("backend") or ["sqlite", "postgres"]
-        metafunc.parametrize("backend", chosen, scope="session")
+        metafunc.parametrize("backend", chosen_backends(metafunc.config), scope="session")
 
 
 @pytest.fixture(autouse=True)
@@ -81,9 +91,17 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str | None]:
-    with postgres_server() as url:
-        yield url
+def templates(request: pytest.FixtureRequest) -> Templates:
+    """The run's migrated databases, to copy (tests.databases)."""
+    return databases.templates(chosen_backends(request.config))
+
+
+@pytest.fixture(scope="session")
+def postgres_templates(request: pytest.FixtureRequest) -> Templates:
+    """As `templates`, with PostgreSQL's whichever backends the run chose, for the tests that
+    need PostgreSQL itself. The run's workers share its server: name what you make there with
+    `worker_name()`."""
+    return databases.templates([*chosen_backends(request.config), "postgres"])
 
 
 @pytest.fixture(scope="module")
@@ -97,19 +115,17 @@ def redis() -> Iterator[RedisServer]:
 
 @pytest.fixture(scope="session")
 async def database(
-    backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+    backend: str, templates: Templates, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Settings]:
-    """One migrated database per backend for the whole session, emptied after each test."""
+    """One migrated database per backend for the worker's session, emptied after each test."""
     if backend == "postgres":
-        url = request.getfixturevalue("postgres_url")
-        if url is None:
-            missing(POSTGRES)
+        url = await templates.postgres_copy(f"portico_{worker_name()}")
     else:
-        url = f"sqlite://{tmp_path_factory.mktemp('sqlite')}/portico.sqlite3"
+        copy = templates.sqlite_copy(tmp_path_factory.mktemp("sqlite") / "portico.sqlite3")
+        url = copy + SQLITE_TEST_OPTIONS
     settings = test_settings(url, tmp_path_factory.mktemp("var"))
     # Tortoise caches compiled SQL per connection name; both backends are called "default".
     EXECUTOR_CACHE.clear()
-    await migrate(url)
     await open_database(settings)
     yield settings
     await close_database()
@@ -134,7 +150,7 @@ async def db(database: Settings) -> AsyncIterator[Settings]:
     )
     sealing.configure(database.secret_key)
     yield database
-    await truncate_all_models()
+    await databases.empty_tables()
     calendars.forget_all()
 
 
@@ -210,18 +226,30 @@ async def _org(name: str, portal: str) -> Organization:
     return await Organization.create(name=name, portal_name=portal, base_currency="USD")
 
 
-async def _staff(org: Organization, email: str, role: StaffRole) -> StaffUser:
+_password_hash: dict[tuple[int, int], str] = {}
+
+
+async def _hash_of_password(settings: Settings) -> str:
+    """PASSWORD's hash under the test settings, made once: argon2 is slow by design, and
+    every person of the world has that password (with the same salt, which no test tells)."""
+    costs = (settings.argon2_time_cost, settings.argon2_memory_kib)
+    if costs not in _password_hash:
+        _password_hash[costs] = await passwords.hash_password(PASSWORD)
+    return _password_hash[costs]
+
+
+async def _staff(org: Organization, email: str, role: StaffRole, password_hash: str) -> StaffUser:
     return await StaffUser.create(
         organization=org,
         email=email,
         name=email.split("@")[0].title(),
         role=role,
-        password_hash=await passwords.hash_password(PASSWORD),
+        password_hash=password_hash,
     )
 
 
 async def _customer_with_contact(
-    org: Organization, name: str, email: str
+    org: Organization, name: str, email: str, password_hash: str
 ) -> tuple[Customer, ContactPerson]:
     customer = await Customer.create(
         organization=org, display_name=name, email=email, currency="USD", internal_notes="vip"
@@ -234,7 +262,7 @@ async def _customer_with_contact(
         email=email,
         is_primary=True,
         portal_access=PortalAccess.ACTIVE,
-        password_hash=await passwords.hash_password(PASSWORD),
+        password_hash=password_hash,
     )
     return customer, contact
 
@@ -242,13 +270,20 @@ async def _customer_with_contact(
 @pytest.fixture
 async def world(db: Settings) -> World:
     policy = SessionPolicy.from_settings(db)
+    hashed = await _hash_of_password(db)
     org_a, org_b = await _org("Alpha Trading", "alpha"), await _org("Beta Goods", "beta")
-    admin = await _staff(org_a, "admin@alpha.example", StaffRole.ADMIN)
-    staff = await _staff(org_a, "staff@alpha.example", StaffRole.STAFF)
-    staff_b = await _staff(org_b, "admin@beta.example", StaffRole.ADMIN)
-    customer_a, contact_a = await _customer_with_contact(org_a, "Acorn Ltd", "ann@acorn.example")
-    customer_b, contact_b = await _customer_with_contact(org_a, "Birch Inc", "bob@birch.example")
-    customer_o, contact_o = await _customer_with_contact(org_b, "Cedar Co", "cy@cedar.example")
+    admin = await _staff(org_a, "admin@alpha.example", StaffRole.ADMIN, hashed)
+    staff = await _staff(org_a, "staff@alpha.example", StaffRole.STAFF, hashed)
+    staff_b = await _staff(org_b, "admin@beta.example", StaffRole.ADMIN, hashed)
+    customer_a, contact_a = await _customer_with_contact(
+        org_a, "Acorn Ltd", "ann@acorn.example", hashed
+    )
+    customer_b, contact_b = await _customer_with_contact(
+        org_a, "Birch Inc", "bob@birch.example", hashed
+    )
+    customer_o, contact_o = await _customer_with_contact(
+        org_b, "Cedar Co", "cy@cedar.example", hashed
+    )
     tokens = {
         "admin": (await start_session(policy, staff_user=admin))[0],
         "staff": (await start_session(policy, staff_user=staff))[0],

@@ -68,13 +68,17 @@ class PostgresServer:
     """A throwaway PostgreSQL cluster (initdb) on a free port, which a test may stop and start
     again (an outage)."""
 
-    def __init__(self, initdb: str, pg_ctl: str) -> None:
+    def __init__(
+        self, initdb: str, pg_ctl: str, root: Path | None = None, port: int | None = None
+    ) -> None:
         self._initdb, self._pg_ctl = initdb, pg_ctl
         self._prefix, user = _run_as()
-        self.root = Path(tempfile.mkdtemp(prefix="portico-pg-"))
-        if user:
-            shutil.chown(self.root, user=user)
-        self.port = free_port()
+        if root is None:
+            root = Path(tempfile.mkdtemp(prefix="portico-pg-"))
+            if user:
+                shutil.chown(root, user=user)
+        self.root = root
+        self.port = port or free_port()
         self.url = f"postgres://portico@127.0.0.1:{self.port}/postgres"
 
     def create(self) -> None:
@@ -106,19 +110,41 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def _postgres_bins() -> tuple[str, str] | None:
+    initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
+    return (initdb, pg_ctl) if initdb and pg_ctl else None
+
+
+def start_postgres() -> PostgresServer | None:
+    """A running cluster that the caller removes, or None when PostgreSQL is not installed."""
+    bins = _postgres_bins()
+    if bins is None:
+        return None
+    server = PostgresServer(*bins)
+    try:
+        server.create()
+    except BaseException:
+        server.remove()
+        raise
+    return server
+
+
+def postgres_cluster_at(root: str, port: int) -> PostgresServer:
+    """The cluster that another process started there, for this one to stop and remove."""
+    bins = _postgres_bins()
+    assert bins is not None
+    return PostgresServer(*bins, root=Path(root), port=port)
+
+
 @contextmanager
 def postgres_cluster() -> Iterator[PostgresServer | None]:
     """Yields a running cluster of the caller's own, or None when PostgreSQL is not installed."""
-    initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
-    if not (initdb and pg_ctl):
-        yield None
-        return
-    server = PostgresServer(initdb, pg_ctl)
+    server = start_postgres()
     try:
-        server.create()
         yield server
     finally:
-        server.remove()
+        if server is not None:
+            server.remove()
 
 
 @contextmanager
@@ -185,14 +211,16 @@ def redis_server() -> Iterator[RedisServer | None]:
         server.stop()
 
 
-async def create_database(server_url: str, name: str) -> str:
-    """A new, empty database on the PostgreSQL server at `server_url`; returns its URL."""
+async def create_database(server_url: str, name: str, template: str | None = None) -> str:
+    """A new database on the PostgreSQL server at `server_url`, empty or a copy of `template`;
+    returns its URL."""
     import asyncpg
 
+    copy_of = f' TEMPLATE "{template}"' if template else ""
     connection = await asyncpg.connect(server_url)
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(f'CREATE DATABASE "{name}"{copy_of}')
     finally:
         await connection.close()
     return server_url.rsplit("/", 1)[0] + f"/{name}"

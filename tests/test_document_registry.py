@@ -12,7 +12,9 @@ from resolvers.persisted_queries import sha256_of
 from server import document_commands
 from server.document_commands import Refused
 from server.settings import Settings
+from tests import test_cli
 from tests.conftest import World, app_client, error_codes
+from tests.databases import Templates
 from tests.test_cli import portico
 
 # Two operations sharing a fragment, with Windows line endings and a final newline: the file's
@@ -158,13 +160,12 @@ def test_an_unreadable_file_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def migrated(tmp_path: Path) -> dict[str, str]:
+def migrated(tmp_path: Path, templates: Templates) -> dict[str, str]:
     env = {
         "PORTICO_VAR_DIR": str(tmp_path / "var"),
         "DATABASE_URL": f"sqlite://{tmp_path}/var/cli.sqlite3",
     }
-    portico("migrate", env=env)
-    return env
+    return test_cli.migrated(env, templates)
 
 
 def test_the_documents_command_registers_lists_and_removes(

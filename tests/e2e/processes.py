@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.databases import Templates
 from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,6 +24,18 @@ def portico_env(var_dir: Path, **overrides: str) -> dict[str, str]:
     for name in ("DATABASE_URL", "REDIS_URL", "PORTICO_MAIL_URL"):
         env.pop(name, None)
     env.update(overrides)
+    return env
+
+
+def installed(var_dir: Path, templates: Templates, **overrides: str) -> dict[str, str]:
+    """The environment of Portico installed in `var_dir` with `portico migrate` and `portico
+    demo`. Its SQLite database starts as a copy of the run's migrated one (tests.databases), which
+    `portico migrate` finds up to date: migrating from nothing takes seconds these tests are not
+    about, and tests.test_cli runs it."""
+    templates.sqlite_copy(var_dir / "portico.sqlite3")
+    env = portico_env(var_dir, **overrides)
+    portico("migrate", env=env)
+    portico("demo", env=env)
     return env
 
 

@@ -12,7 +12,6 @@ import sys
 import pytest
 
 from tests.e2e.processes import ROOT
-from tests.services import POSTGRES, missing
 
 REQUESTS = (
     "portal invoices",
@@ -30,10 +29,7 @@ def test_portico_and_the_baseline_answer_the_same_bytes(
         "--backend", backend, "--big", "100", "--rounds", "0",
     ]  # fmt: skip
     if backend == "postgres":
-        url = request.getfixturevalue("postgres_url")
-        if url is None:
-            missing(POSTGRES)
-        command += ["--postgres-url", url]
+        command += ["--postgres-url", request.getfixturevalue("postgres_templates").server_url()]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]

@@ -23,8 +23,17 @@ from server.demo import (
     SECOND_CONTACT_PASSWORD,
 )
 from tests import graphql_ws
-from tests.e2e.processes import graphql, login, portal_login, portico, portico_env, serve
-from tests.services import POSTGRES, RedisServer, create_database, missing
+from tests.databases import Templates, worker_name
+from tests.e2e.processes import (
+    graphql,
+    installed,
+    login,
+    portal_login,
+    portico,
+    portico_env,
+    serve,
+)
+from tests.services import RedisServer
 
 EVENTS = "subscription($after: String) { portalActivity(after: $after) { cursor node { kind } } }"
 TOGGLE = """mutation { updatePortalPreferences(input: {activityNotifications: %s}) {
@@ -37,10 +46,8 @@ def change_preferences(base: str, token: str, value: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def single(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = portico_env(tmp_path_factory.mktemp("live"))
-    portico("migrate", env=env)
-    portico("demo", env=env)
+def single(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Iterator[str]:
+    env = installed(tmp_path_factory.mktemp("live"), templates)
     with serve(env) as base:
         yield base
 
@@ -87,11 +94,10 @@ def workers_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def two_workers(
-    workers_dir: Path, postgres_url: str | None, redis: RedisServer
+    workers_dir: Path, postgres_templates: Templates, redis: RedisServer
 ) -> Iterator[tuple[str, str]]:
-    if postgres_url is None:
-        missing(POSTGRES)
-    database_url = asyncio.run(create_database(postgres_url, "portico_workers"))
+    name = f"portico_workers_{worker_name()}"
+    database_url = asyncio.run(postgres_templates.postgres_copy(name))
     env = portico_env(workers_dir, DATABASE_URL=database_url, REDIS_URL=redis.url)
     portico("migrate", env=env)
     portico("demo", env=env)

@@ -25,6 +25,7 @@ import pytest
 from integrations.gateways.base import Charge, ChargeStatus, RefundStatus
 from integrations.gateways.test_gateway import TestGateway
 from server.demo import ADMIN_EMAIL, ADMIN_PASSWORD, CONTACT_EMAIL, CONTACT_PASSWORD, DEMO_PORTAL
+from tests.databases import Templates, worker_name
 from tests.e2e.processes import (
     ROOT,
     login,
@@ -34,11 +35,10 @@ from tests.e2e.processes import (
     serve,
     serve_process,
 )
-from tests.services import POSTGRES, create_database, missing
+from tests.services import create_database
 
 POINTS = ("before-charge", "after-charge", "after-commit")
 REFUND_POINTS = ("refund-before-call", "refund-after-call", "refund-after-commit")
-TEMPLATE_DATABASE = "crash_template"
 
 OPEN_INVOICES = """{ salesDocuments(filter: {kinds: [INVOICE], statuses: [SENT, OVERDUE]}) {
   nodes { id number status ... on Payable { balanceDue { amount } paymentMethods } } } }"""
@@ -97,36 +97,25 @@ class Template:
             shutil.copyfile(self.source, var_dir / "portico.sqlite3")
             return portico_env(var_dir), f"sqlite://{var_dir / 'portico.sqlite3'}"
         assert isinstance(self.source, str)
-        url = asyncio.run(_database_from_template(self.source, name))
+        server_url = self.source.rsplit("/", 1)[0] + "/postgres"
+        template = self.source.rsplit("/", 1)[1]
+        url = asyncio.run(create_database(server_url, f"{name}_{worker_name()}", template))
         return portico_env(var_dir, DATABASE_URL=url), url
-
-
-async def _database_from_template(template_url: str, name: str) -> str:
-    import asyncpg
-
-    server_url = template_url.rsplit("/", 1)[0] + "/postgres"
-    connection = await asyncpg.connect(server_url)
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE_DATABASE}"')
-    finally:
-        await connection.close()
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.fixture(scope="module")
 def template(
-    backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+    backend: str, templates: Templates, tmp_path_factory: pytest.TempPathFactory
 ) -> Template:
+    """The run's migrated database (tests.databases), brought up to date by `portico migrate`
+    as on any upgrade, with the demo loaded."""
     var_dir = tmp_path_factory.mktemp(f"crash-template-{backend}")
     if backend == "sqlite":
-        env = portico_env(var_dir)
         source: Path | str = var_dir / "portico.sqlite3"
+        templates.sqlite_copy(source)
+        env = portico_env(var_dir)
     else:
-        postgres_url = request.getfixturevalue("postgres_url")
-        if postgres_url is None:
-            missing(POSTGRES)
-        source = asyncio.run(create_database(postgres_url, TEMPLATE_DATABASE))
+        source = asyncio.run(templates.postgres_copy(f"crash_template_{worker_name()}"))
         env = portico_env(var_dir, DATABASE_URL=source)
     portico("migrate", env=env)
     portico("demo", env=env)

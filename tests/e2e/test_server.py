@@ -9,14 +9,13 @@ import pytest
 from httpx_ws import aconnect_ws
 
 from server.demo import ADMIN_EMAIL, ADMIN_PASSWORD, CONTACT_EMAIL, CONTACT_PASSWORD, DEMO_PORTAL
-from tests.e2e.processes import graphql, login, portal_login, portico, portico_env, serve
+from tests.databases import Templates
+from tests.e2e.processes import graphql, installed, login, portal_login, serve
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = portico_env(tmp_path_factory.mktemp("e2e"))
-    portico("migrate", env=env)
-    portico("demo", env=env)
+def server(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Iterator[str]:
+    env = installed(tmp_path_factory.mktemp("e2e"), templates)
     with serve(env) as base:
         yield base
 

@@ -20,7 +20,8 @@ from httpx_ws import WebSocketDisconnect
 
 from server.demo import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests import graphql_ws
-from tests.e2e.processes import login, portico, portico_env, serve_process
+from tests.databases import Templates
+from tests.e2e.processes import installed, login, serve_process
 
 SHUTDOWN_SECONDS = 2
 EVENTS = "subscription { portalActivity { cursor } }"
@@ -57,14 +58,15 @@ class TricklingClient(threading.Thread):
                     return
 
 
-async def test_sigterm_ends_the_server_within_the_shutdown_timeout(tmp_path: Path) -> None:
-    env = portico_env(
+async def test_sigterm_ends_the_server_within_the_shutdown_timeout(
+    tmp_path: Path, templates: Templates
+) -> None:
+    env = installed(
         tmp_path,
+        templates,
         PORTICO_SHUTDOWN_TIMEOUT_SECONDS=str(SHUTDOWN_SECONDS),
         PORTICO_BODY_TIMEOUT_SECONDS="600",
     )
-    portico("migrate", env=env)
-    portico("demo", env=env)
     log = tmp_path / "serve.log"
     with serve_process(env, log) as (base, process):
         token = login(base, ADMIN_EMAIL, ADMIN_PASSWORD)

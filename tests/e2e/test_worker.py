@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.databases import Templates
 from tests.smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,8 +50,10 @@ asyncio.run(main())
 
 
 def test_worker_delivers_queued_email_and_exits_on_sigterm(
-    tmp_path: Path, smtp: SmtpServer
+    tmp_path: Path, smtp: SmtpServer, templates: Templates
 ) -> None:
+    # A copy of the run's migrated database, which `portico migrate` finds up to date.
+    templates.sqlite_copy(tmp_path / "worker.sqlite3")
     env = {
         **os.environ,
         "PORTICO_VAR_DIR": str(tmp_path),
