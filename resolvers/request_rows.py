@@ -27,7 +27,7 @@ from models.preferences import PortalPreferences
 
 M = TypeVar("M", bound=Model)
 
-KEPT = (Organization, PortalPreferences, ContactPerson, Customer)
+_KEPT = (Organization, PortalPreferences, ContactPerson, Customer)
 # What each kept model is looked up by: portal preferences by their organization (one each).
 _KEY = {PortalPreferences: "organization_id"}
 
@@ -51,8 +51,11 @@ def remember(*rows: Model | None) -> None:
     if kept is None:
         return
     for row in rows:
-        if row is not None:
-            kept[type(row), _key_of(row)] = row
+        if row is None:
+            continue
+        if not isinstance(row, _KEPT):  # only these are forgotten when saved
+            raise TypeError(f"{type(row).__name__} rows are not kept per request")
+        kept[type(row), _key_of(row)] = row
 
 
 def known(model: type[M], key: int) -> M | None:
@@ -82,12 +85,12 @@ def _key_of(row: Model) -> int:
     return getattr(row, _KEY.get(type(row), "id"))
 
 
-@post_save(*KEPT)
+@post_save(*_KEPT)
 async def _saved(model: type[Model], row: Model, *_: Any) -> None:
     _forget(row)
 
 
-@post_delete(*KEPT)
+@post_delete(*_KEPT)
 async def _deleted(model: type[Model], row: Model, *_: Any) -> None:
     _forget(row)
 
