@@ -122,8 +122,11 @@ async def run_delivery_loop(
     poll_seconds: float,
     stop: asyncio.Event,
     mail_from: str = DEFAULT_MAIL_FROM,
+    is_outage: Callable[[BaseException], bool] = lambda error: False,
 ) -> None:
-    """Delivers until `stop` is set, looking again after `poll_seconds` or a `wake()`."""
+    """Delivers until `stop` is set, looking again after `poll_seconds` or a `wake()`. A round
+    that fails because `is_outage` (the database out of reach) logs one line, as requests that
+    meet an outage do; any other failure logs its traceback."""
     wakeup = asyncio.Event()
     _listeners.add(wakeup)
     logger.info("Outbox delivery started (worker %s, %r)", worker_id, mailer)
@@ -132,8 +135,15 @@ async def run_delivery_loop(
             wakeup.clear()
             try:
                 attempted = await deliver_once(mailer, worker_id, mail_from=mail_from)
-            except Exception:  # e.g. the database briefly unreachable; the next round retries
-                logger.exception("Outbox delivery failed; retrying in %s s", poll_seconds)
+            except Exception as error:  # the next round retries
+                if is_outage(error):
+                    logger.warning(
+                        "Outbox delivery: database unreachable (%s); retrying in %s s",
+                        type(error).__name__,
+                        poll_seconds,
+                    )
+                else:
+                    logger.exception("Outbox delivery failed; retrying in %s s", poll_seconds)
                 attempted = 0
             if attempted < BATCH_SIZE:  # a full batch means more may be due right away
                 await _first_of(poll_seconds, stop, wakeup)

@@ -14,6 +14,7 @@ from integrations.mailer import mailer_from_url
 from integrations.outbox import new_worker_id, run_delivery_loop, use_attachment_loader
 from pdf import cache as pdf_cache
 from pdf import renderer as pdf_renderer
+from resolvers.database_outage import is_database_unreachable
 from server.attachments import load_attachment
 from server.database import close_database, open_database
 from server.settings import Settings
@@ -31,6 +32,7 @@ def delivery_loop(settings: Settings, stop: asyncio.Event) -> Coroutine[Any, Any
         poll_seconds=settings.outbox_poll_seconds,
         stop=stop,
         mail_from=settings.mail_from,
+        is_outage=is_database_unreachable,
     )
 
 

@@ -63,6 +63,17 @@ def pytest_configure(config: pytest.Config) -> None:
         config.add_cleanup(lambda: databases.end_run(run_dir))
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first (a stable sort keeps each backend's tests together): shared among
+    xdist workers, a long test started last would keep the run going with one worker busy."""
+    items.sort(key=lambda item: not _is_slow(item))
+
+
+def _is_slow(item: pytest.Item) -> bool:
+    return any(item.get_closest_marker(name) for name in ("slow", "e2e"))
+
+
 def chosen_backends(config: pytest.Config) -> list[str]:
     return config.getoption("backend") or list(BACKENDS)
 

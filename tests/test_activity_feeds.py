@@ -150,6 +150,7 @@ async def second_contact_of_customer_a(world: World, db: Settings) -> tuple[Cont
     return contact, token
 
 
+@pytest.mark.slow
 async def test_identical_subscribers_share_one_execution_per_event(
     db, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -195,6 +196,7 @@ async def test_identical_subscribers_share_one_execution_per_event(
     await _until(lambda: activity_feeds.feed_count() == 0)
 
 
+@pytest.mark.slow
 async def test_every_audience_receives_exactly_what_its_own_execution_gives(
     db, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -282,6 +284,7 @@ async def test_every_audience_receives_exactly_what_its_own_execution_gives(
                 await ws.expect_silence()
 
 
+@pytest.mark.slow
 async def test_shared_frames_are_the_bytes_each_subscribers_own_execution_sends(
     db, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -381,6 +384,7 @@ async def test_a_shared_next_frame_is_the_one_strawberry_builds(
     assert shared == PorticoGraphQL(db).encode_json(sent[0])
 
 
+@pytest.mark.slow
 async def test_leaving_subscribers_are_cleaned_up_and_the_others_go_on(db, world: World) -> None:
     hub = broker.current().hub  # type: ignore[attr-defined]
     async with (
@@ -407,6 +411,7 @@ async def test_leaving_subscribers_are_cleaned_up_and_the_others_go_on(db, world
         await first.expect_silence()
 
 
+@pytest.mark.slow
 async def test_a_fault_that_ends_the_shared_execution_ends_each_subscription_as_before(
     db, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -468,6 +473,7 @@ async def test_subscribers_that_differ_share_nothing(db, world: World) -> None:
         assert activity_feeds.feed_count() == 5
 
 
+@pytest.mark.slow
 async def test_replay_meets_the_live_stream_without_gaps_or_doubles(db, world: World) -> None:
     """Subscribers join, from cursors and from now, while events keep coming."""
     total = 30
@@ -502,6 +508,7 @@ async def test_replay_meets_the_live_stream_without_gaps_or_doubles(db, world: W
         assert seqs == list(range(first_seq, total + 1)), (start, seqs)
 
 
+@pytest.mark.slow
 async def test_a_slow_subscriber_delays_no_one_and_catches_up_from_the_database(
     db, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -542,6 +549,7 @@ async def test_a_slow_subscriber_delays_no_one_and_catches_up_from_the_database(
         assert sorted((m["id"], seq_of(m)) for m in await drain(mixed)) == [("1", 7), ("2", 7)]
 
 
+@pytest.mark.slow
 async def test_a_subscriber_whose_login_ends_stops_and_the_others_go_on(
     client, db, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -623,6 +631,7 @@ async def test_logins_that_ended_are_found_in_one_query_for_every_session(
     assert count_queries.touching("session") == 1
 
 
+@pytest.mark.slow
 async def test_identical_subscribers_catch_up_from_the_database_together(db, world: World) -> None:
     """Events published nowhere (a broker outage) reach every subscriber once on RESYNC."""
     memory = broker.current()

@@ -54,6 +54,7 @@ async def publish_timed(worker: RedisBroker, message: dict) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.slow
 async def test_a_frozen_redis_delays_no_publish_and_subscribers_turn_to_the_database(
     redis: RedisServer,
 ) -> None:
@@ -106,6 +107,7 @@ async def test_a_worker_that_published_alone_has_the_others_catch_up_when_redis_
             await late.stop()
 
 
+@pytest.mark.slow
 async def test_a_killed_redis_is_noticed_and_live_delivery_resumes_when_it_restarts(
     redis: RedisServer,
 ) -> None:

@@ -7,6 +7,9 @@ import pytest
 
 from tests.databases import Templates
 
+# Each test starts `portico` processes.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

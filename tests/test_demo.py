@@ -69,6 +69,7 @@ MARIAS_VIEW = """{ portalHome { organization { today } overdueInvoices { amount 
 @pytest.mark.parametrize(
     "started", [pytest.param(None, marks=pytest.mark.clock(at), id=f"{at:%H%M%z}") for at in HOURS]
 )
+@pytest.mark.slow
 async def test_the_demo_reads_the_same_whenever_it_is_loaded(client, db, started) -> None:
     assert await demo.load_demo()
     login = {"portal": demo.DEMO_PORTAL, "email": demo.CONTACT_EMAIL,

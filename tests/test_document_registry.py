@@ -168,6 +168,7 @@ def migrated(tmp_path: Path, templates: Templates) -> dict[str, str]:
     return test_cli.migrated(env, templates)
 
 
+@pytest.mark.slow
 def test_the_documents_command_registers_lists_and_removes(
     migrated: dict[str, str], tmp_path: Path
 ) -> None:
@@ -190,6 +191,7 @@ def test_the_documents_command_registers_lists_and_removes(
     assert [line.split()[0] for line in listed] == [sha256_of(INVOICES)]
 
 
+@pytest.mark.slow
 def test_a_document_that_does_not_validate_exits_with_status_2(
     migrated: dict[str, str], tmp_path: Path
 ) -> None:

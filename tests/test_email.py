@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from tortoise.exceptions import DBConnectionError
 
 from integrations import outbox
 from integrations.mailer import (
@@ -34,6 +35,7 @@ from models.customers import Customer
 from models.outbox import OutboxMessage, OutboxStatus
 from pdf.worker import TEMPLATES as PDF_TEMPLATES
 from resolvers import transactions
+from resolvers.database_outage import is_database_unreachable
 from resolvers.email import enqueue_activity_email, enqueue_email
 from server.settings import ConfigurationError, Settings
 from tests.conftest import World, email_body
@@ -384,6 +386,29 @@ async def test_delivery_loop_wakes_up_for_new_email_and_stops_cleanly(
     stop.set()
     await asyncio.wait_for(loop, timeout=2)
     assert not outbox._listeners
+
+
+async def test_a_round_that_meets_a_database_outage_logs_one_line_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    stop = asyncio.Event()
+
+    async def unreachable(*args: Any, **kwargs: Any) -> int:
+        stop.set()
+        raise DBConnectionError("connection refused")
+
+    monkeypatch.setattr(outbox, "deliver_once", unreachable)
+    with caplog.at_level(logging.INFO, logger="portico.outbox"):
+        await run_delivery_loop(
+            mailer_from_url("console"),
+            worker_id="loop",
+            poll_seconds=60,
+            stop=stop,
+            is_outage=is_database_unreachable,
+        )
+    [failed] = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert failed.levelno == logging.WARNING and failed.exc_info is None
+    assert "database unreachable (DBConnectionError)" in failed.getMessage()
 
 
 def test_retry_delay_doubles_from_5_seconds_up_to_an_hour_with_jitter() -> None:

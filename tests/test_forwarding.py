@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
+import pytest
+
 from integrations import outbox
 from models.activity import Activity, ActivityKind
 from models.customers import ContactPerson
@@ -41,6 +43,7 @@ class Outgoing:
         self.sent.append(message)
 
 
+@pytest.mark.slow
 async def test_a_forwarded_invoice_goes_out_with_its_pdf(client, world: World) -> None:
     invoice = await sent(client, world)
     result = await forward(client, world, invoice["id"])

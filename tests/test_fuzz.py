@@ -64,6 +64,7 @@ def _examples(schema: GraphQLSchema, kind, name: str, mode, count: int) -> list[
     return examples
 
 
+@pytest.mark.slow
 async def test_no_generated_request_fails_on_the_server(
     client, db: Settings, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:

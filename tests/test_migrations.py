@@ -1,9 +1,11 @@
+import pytest
 from tortoise import Tortoise
 from tortoise.migrations.autodetector import MigrationAutodetector
 
 from server.database import tortoise_config
 
 
+@pytest.mark.slow
 async def test_committed_migrations_match_the_models(db) -> None:
     """A model change without `tortoise makemigrations` fails here instead of in production."""
     apps = tortoise_config(db.database_url)["apps"]

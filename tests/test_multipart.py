@@ -186,6 +186,7 @@ async def test_a_form_without_files_is_an_ordinary_request(client, world: World)
     assert response.json()["data"]["viewer"]["__typename"] == "StaffUser"
 
 
+@pytest.mark.slow
 async def test_large_files_stream_through_in_chunks(
     client, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

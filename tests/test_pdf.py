@@ -107,6 +107,7 @@ async def test_each_kind_shows_its_number_lines_and_totals(client, world: World,
         assert mark not in content
 
 
+@pytest.mark.slow
 async def test_a_german_customer_reads_german_amounts_dates_and_labels(
     client, world: World
 ) -> None:
@@ -120,6 +121,7 @@ async def test_a_german_customer_reads_german_amounts_dates_and_labels(
     assert "1,234.50" not in content
 
 
+@pytest.mark.slow
 async def test_paid_void_and_draft_documents_are_marked(client, world: World) -> None:
     staff = world.tokens["staff"]
     paid = await issued(client, world)
@@ -145,6 +147,7 @@ async def test_paid_void_and_draft_documents_are_marked(client, world: World) ->
     assert "DRAFT" in text(await download(client, document_path(draft), staff))
 
 
+@pytest.mark.slow
 async def test_300_lines_all_print_over_several_pages_with_the_header_repeated(
     client, world: World
 ) -> None:
@@ -313,6 +316,7 @@ def test_pruning_keeps_the_cache_within_its_budget(tmp_path) -> None:
     ]
 
 
+@pytest.mark.slow
 async def test_the_statement_of_accounts_as_a_pdf(client, world: World) -> None:
     from decimal import Decimal
 

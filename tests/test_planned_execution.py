@@ -471,6 +471,7 @@ def requests_of(text: str, variables: dict[str, list[dict[str, Any]]]) -> Iterat
 # -- the comparison ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_registered_queries_answer_as_graphql_core_does(
     db: Settings, world: World, paths: Paths
 ) -> None:

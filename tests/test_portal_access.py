@@ -187,6 +187,7 @@ async def test_disabling_ends_an_open_subscription(db, client, world: World) -> 
         assert "UNAUTHENTICATED" in str(await ws.receive())
 
 
+@pytest.mark.slow
 async def test_bulk_enable_reports_each_customer(client, world: World, smtp: SmtpServer) -> None:
     ids = []
     for index in range(200):

@@ -181,6 +181,7 @@ async def test_verification_hides_the_details_but_not_the_amount_due(client, wor
     ]
 
 
+@pytest.mark.slow
 async def test_an_emailed_code_opens_a_verified_visit(client, world: World) -> None:
     await verification(world)
     document = await invoice(client, world)

@@ -167,6 +167,7 @@ async def test_repeated_queries_hit_the_validation_cache(client, world: World) -
     assert cache.cache_info().hits == hits + 1
 
 
+@pytest.mark.slow
 async def test_a_long_subscription_does_not_accumulate_per_event_state() -> None:
     import gc
     from collections.abc import AsyncGenerator

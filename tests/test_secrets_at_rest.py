@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import httpx
+import pytest
 from tortoise import connections
 
 from auth import sealing
@@ -50,6 +51,7 @@ PREFIXED_TOKEN = re.compile(r"(?:inv|ver|rst|pts|ptk|pl)_[A-Za-z0-9_-]{43}")
 DIGITS = re.compile(r"\d{6,}")
 
 
+@pytest.mark.slow
 async def test_no_emailed_link_or_code_can_be_recovered_from_the_database(
     client: httpx.AsyncClient, world: World, smtp: SmtpServer
 ) -> None:

@@ -180,6 +180,7 @@ async def test_three_months_in_two_currencies(client, world: World) -> None:
     assert await statement(client, world, AUG, OCT_END, who="contact_a") == result
 
 
+@pytest.mark.slow
 async def test_a_period_opens_where_the_one_before_closed(client, world: World) -> None:
     await build_ledger(client, world)
     months = [(date(2026, 8, 1), date(2026, 8, 31)), (date(2026, 9, 1), date(2026, 9, 30)),
