@@ -23,11 +23,12 @@ from models.customers import ContactPerson, Customer, PortalAccess
 from models.organizations import Organization
 from models.outbox import OutboxMessage
 from models.staff import StaffRole, StaffUser
+from pdf import renderer as pdf_renderer
 from resolvers import calendars
 from server.app import create_app
 from server.database import close_database, open_database
 from server.settings import Settings
-from tests import databases
+from tests import databases, scheduling
 from tests.databases import BACKENDS, SQLITE_TEST_OPTIONS, Templates, worker_name
 from tests.services import REDIS, RedisServer, missing, redis_server
 from tests.smtp import SmtpServer
@@ -63,11 +64,12 @@ def pytest_configure(config: pytest.Config) -> None:
         config.add_cleanup(lambda: databases.end_run(run_dir))
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests first (a stable sort keeps each backend's tests together): shared among
-    xdist workers, a long test started last would keep the run going with one worker busy."""
-    items.sort(key=lambda item: not _is_slow(item))
+@pytest.hookimpl(trylast=True)  # after pytest grouped the tests by backend
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow tests first, in each xdist worker's share (tests.scheduling): a long test
+    started last would keep the run going with one worker busy."""
+    workers = config.workerinput["workercount"] if hasattr(config, "workerinput") else 1
+    items[:] = scheduling.slow_first_in_each_slice(items, _is_slow, workers)
 
 
 def _is_slow(item: pytest.Item) -> bool:
@@ -90,6 +92,14 @@ def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Coordinates]:
     start = datetime.combine(NOW.date(), request.config.getoption("hour"), tzinfo=UTC)
     with time_machine.travel(marker.args[0] if marker else start, tick=True) as traveller:
         yield traveller
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pdf_workers() -> Iterator[None]:
+    """The PDF renderer's pool of processes, started by the first test that renders, serves the
+    rest of the session: each start costs its processes' imports, seconds of CPU."""
+    yield
+    pdf_renderer.shutdown()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -43,12 +42,6 @@ APPLY_CREDIT = """mutation($credit: ID!, $invoice: ID!, $amount: Decimal!) {
     errors { code } } }"""
 HIDE = """mutation { updatePortalPreferences(input: {showSalesOrders: false}) {
   errors { code } } }"""
-
-
-@pytest.fixture(scope="module", autouse=True)
-def worker_pool() -> Iterator[None]:
-    yield
-    renderer.shutdown()
 
 
 async def download(
