@@ -88,7 +88,7 @@ class PreparedQuery(Generic[R]):
         # Building is not free either (an annotation alone costs ~0.1 ms): one query per shape
         # carries what `_execute` needs besides the SQL.
         self._templates: dict[Hashable, AwaitableQuery] = {}
-        self._rendered: dict[Hashable, _Rendered | None] = {}
+        self._rendered: dict[Hashable, _Rendered] = {}
         self._unpreparable: set[Hashable] = set()
 
     async def run(self, **values: Any) -> R:
@@ -122,34 +122,33 @@ class PreparedQuery(Generic[R]):
 
     def _prepared(self, values: Mapping[str, Any]) -> tuple[AwaitableQuery, _Rendered]:
         shape = _shape(values)
+        if shape in self._unpreparable:
+            raise Unpreparable("its values are not all SQL parameters")
         query = self._templates.get(shape)
         if query is None:
-            if len(self._templates) >= MAX_SHAPES or shape in self._unpreparable:
-                raise Unpreparable(f"at most {MAX_SHAPES} shapes, none of them unpreparable")
-            try:
-                query = self._templates[shape] = self._stood_in(values)
-            except Unpreparable:
-                if len(self._unpreparable) < MAX_SHAPES:
-                    self._unpreparable.add(shape)
-                raise
+            if len(self._templates) >= MAX_SHAPES:
+                raise Unpreparable(f"more than {MAX_SHAPES} shapes")
+            query = self._templates[shape] = self._or_unpreparable(
+                shape, lambda: self._build(**_stand_in(values, (), {}, count()))
+            )
         query._db = None
         query._choose_db_if_not_chosen()  # the connection of this moment, e.g. a transaction
         key = (shape, query._db.executor_class)
-        if key not in self._rendered:
-            try:
-                self._rendered[key] = _render(self._build, values, query._db)
-            except Exception as exc:  # e.g. a stand-in where a field takes only its own values
-                self._rendered[key] = None
-                raise Unpreparable(str(exc)) from exc
-        rendered = self._rendered[key]
+        rendered = self._rendered.get(key)
         if rendered is None:
-            raise Unpreparable("its values are not all SQL parameters")
+            rendered = self._rendered[key] = self._or_unpreparable(
+                shape, lambda: _render(self._build, values, query._db)
+            )
         return query, rendered
 
-    def _stood_in(self, values: Mapping[str, Any]) -> AwaitableQuery:
+    def _or_unpreparable(self, shape: Hashable, make: Callable[[], T]) -> T:
+        """What `make` builds of the shape's stand-ins; a shape it fails for (e.g. a stand-in
+        where a field takes only its own values) is remembered as unpreparable."""
         try:
-            return self._build(**_stand_in(values, (), {}, count()))
+            return make()
         except Exception as exc:
+            if len(self._unpreparable) < MAX_SHAPES:
+                self._unpreparable.add(shape)
             raise Unpreparable(str(exc)) from exc
 
 
