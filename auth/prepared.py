@@ -12,6 +12,7 @@ suite runs every prepared query and statement on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -23,6 +24,7 @@ from typing import Any, Generic, TypeVar
 from pypika_tortoise import Query, Table
 from pypika_tortoise.queries import QueryBuilder
 from tortoise.expressions import Q
+from tortoise.fields import DecimalField
 from tortoise.models import Model
 from tortoise.queryset import AwaitableQuery, QuerySet, ValuesListQuery
 
@@ -153,10 +155,15 @@ class PreparedQuery(Generic[R]):
 
 
 def _plain_list(query: AwaitableQuery, rendered: _Rendered) -> bool:
-    """A queryset of one model's rows, nothing joined or fetched along, not `.first()`."""
+    """A queryset of one model's whole rows, nothing joined or fetched along, not `.first()`.
+    (Tortoise always lists the model itself among what it selects: one entry, for its
+    fields and annotations.)"""
     return (
         isinstance(query, QuerySet)
-        and not rendered.select_related_idx
+        and rendered.select_related_idx is not None
+        and len(rendered.select_related_idx) == 1
+        and rendered.select_related_idx[0][4] == (None,)
+        and not query._fields_for_select
         and not query._prefetch_map
         and not query._prefetch_queries
         and not query._single
@@ -218,10 +225,19 @@ def _conversions(query: AwaitableQuery) -> tuple[tuple[int, Callable[[Any], Any]
         return ()
     native = {name for _, name, _ in query.model._meta.db_native_fields}
     return tuple(
-        (index, query.resolve_to_python_value(query.model, name))
+        (index, _conversion(query, name))
         for index, name in enumerate(query.fields.values())
         if name not in native
     )
+
+
+def _conversion(query: ValuesListQuery, name: str) -> Callable[[Any], Any]:
+    convert = query.resolve_to_python_value(query.model, name)
+    if isinstance(query.model._meta.fields_map.get(name), DecimalField):
+        # A page's quantities, rates and percentages repeat, and each conversion quantizes: a
+        # Decimal is immutable, so equal values may share one.
+        return functools.lru_cache(maxsize=4096)(convert)
+    return convert
 
 
 def _is_parameter(value: Any) -> bool:

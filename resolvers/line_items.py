@@ -42,6 +42,7 @@ async def lines_of(principal: Principal, document_ids: Sequence[int]) -> list[li
     """Each document's lines in their order on the document, as the principal may see them."""
     rows = await _LINES.rows(where=conditions(LineItem, principal), ids=padded(document_ids))
     grouped: dict[int, list[LineRow]] = defaultdict(list)
+    as_line_row = tuple.__new__  # the statement selects LineRow's fields, in its order
     for row in rows:
-        grouped[row[0]].append(LineRow._make(row))
+        grouped[row[0]].append(as_line_row(LineRow, row))
     return [grouped[document_id] for document_id in document_ids]

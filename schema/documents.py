@@ -1,10 +1,10 @@
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import strawberry
@@ -129,33 +129,35 @@ class LineItem:
     def from_row(cls, row: LineRow, currency: str) -> LineItem:
         # The type implements no interface, so graphql-core completes any object that has its
         # attributes: a page's 200 lines skip building a dataclass and two Money each.
-        return LineItemOfRow(row, currency)  # type: ignore[return-value]
+        return tuple.__new__(_line_item_class(currency), row)  # type: ignore[return-value]
 
 
-class LineItemOfRow:
-    """A LineItem read straight from its row: an amount becomes Money only when asked for."""
+class LineItemOfRow(LineRow):
+    """A LineItem that is its row: the fields are the row's, and an amount becomes Money only
+    when asked for. One subclass per currency holds the currency, so that a line costs one
+    tuple."""
 
-    __slots__ = ("_currency", "_row")
+    __slots__ = ()
+    _currency: ClassVar[str]
 
-    def __init__(self, row: LineRow, currency: str) -> None:
-        self._row = row
-        self._currency = currency
-
-    name = property(attrgetter("_row.name"))
-    description = property(attrgetter("_row.description"))
-    quantity = property(attrgetter("_row.quantity"))
-    unit = property(attrgetter("_row.unit"))
-    rate = property(attrgetter("_row.rate"))
-    discount_percent = property(attrgetter("_row.discount_percent"))
-    tax_percent = property(attrgetter("_row.tax_percent"))
+    @property
+    def _row(self) -> LineRow:
+        return self
 
     @property
     def amount(self) -> Money:
-        return Money.of(self._row.amount_minor, self._currency)
+        return Money.of(self.amount_minor, self._currency)
 
     @property
     def discount(self) -> Money:
-        return Money.of(self._row.discount_minor, self._currency)
+        return Money.of(self.discount_minor, self._currency)
+
+
+@functools.cache  # one per currency in use
+def _line_item_class(currency: str) -> type[LineItemOfRow]:
+    return type(
+        f"LineItemOfRow{currency}", (LineItemOfRow,), {"__slots__": (), "_currency": currency}
+    )
 
 
 @strawberry.interface(name="SalesDocument", description="What all kinds of document share.")
@@ -301,7 +303,8 @@ async def with_line_items(info: Info, documents: list[SalesDocumentNode]) -> Non
     """Loads the line items of all the documents at once (one statement for a page)."""
     lines = await _line_rows(info).load_many([document._row.id for document in documents])
     for document, rows in zip(documents, lines, strict=True):
-        document._line_items = [LineItem.from_row(row, document.currency) for row in rows]
+        line_item = _line_item_class(document.currency)
+        document._line_items = [tuple.__new__(line_item, row) for row in rows]
 
 
 def _line_rows(info: Info) -> DataLoader[int, list[LineRow]]:

@@ -20,4 +20,31 @@ class Money:
 
     @classmethod
     def of(cls, minor: int, currency: str) -> Money:
-        return cls(amount=from_minor(minor, currency), currency=currency, _minor=minor)
+        # The type implements no interface, so graphql-core completes any object that has its
+        # attributes: a page's hundreds of amounts skip building a dataclass each.
+        return MoneyOfMinor(minor, currency)  # type: ignore[return-value]
+
+
+class MoneyOfMinor:
+    """A Money read from minor units: the Decimal amount is worked out when asked for."""
+
+    __slots__ = ("_minor", "currency")
+
+    def __init__(self, minor: int, currency: str) -> None:
+        self._minor = minor
+        self.currency = currency
+
+    @property
+    def amount(self) -> Decimal:
+        return from_minor(self._minor, self.currency)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, MoneyOfMinor):
+            return NotImplemented
+        return (self._minor, self.currency) == (other._minor, other.currency)
+
+    def __hash__(self) -> int:
+        return hash((self._minor, self.currency))
+
+    def __repr__(self) -> str:
+        return f"Money(amount={self.amount!r}, currency={self.currency!r})"

@@ -55,7 +55,9 @@ async def test_what_cannot_be_prepared_runs_unprepared_when_lenient(world: World
             await strict.run(where=where, organization_id=world.org_a.id)
 
 
-async def test_instances_of_a_prepared_page_are_tortoise_s_own(world: World) -> None:
+async def test_instances_of_a_prepared_page_are_tortoise_s_own(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await seed_invoices(world, 4, lines=0)
     await SalesDocument.filter(number="INV-000002").update(
         due_date=None, voided_at=datetime.now(UTC)
@@ -69,10 +71,16 @@ async def test_instances_of_a_prepared_page_are_tortoise_s_own(world: World) -> 
         )
 
     prepared: PreparedQuery[list[SalesDocument]] = PreparedQuery(page)
-    ours = await prepared.run(organization_id=world.org_a.id)
+    with monkeypatch.context() as patched:  # made from the rows, not by Tortoise's executor
+        patched.setattr(QuerySet, "_execute", _not_called)
+        ours = await prepared.run(organization_id=world.org_a.id)
     theirs = await page(world.org_a.id)
     assert [(dict(row), row.sort_key) for row in ours] == [
         (dict(row), row.sort_key) for row in theirs
     ]
     assert {type(row.voided_at) for row in ours} == {datetime, type(None)}
     assert all(row._saved_in_db and not row._partial for row in ours)
+
+
+async def _not_called(self: QuerySet) -> None:
+    raise AssertionError("Tortoise's executor built the page's instances")
