@@ -13,8 +13,8 @@ suite runs every prepared query and statement on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -23,6 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from pypika_tortoise import Query, Table
 from pypika_tortoise.queries import QueryBuilder
+from tortoise.exceptions import DoesNotExist, MultipleObjectsReturned
 from tortoise.expressions import Q
 from tortoise.fields import DecimalField
 from tortoise.models import Model
@@ -53,6 +54,8 @@ class _Rendered:
     select_related_idx: list[Any] | None
     # For a values_list query: the columns the driver does not give as their Python values.
     conversions: tuple[tuple[int, Callable[[Any], Any]], ...]
+    # For a queryset: how its rows become instances, by the columns the driver names.
+    row_plans: dict[tuple[str, ...], list[_RowPlan]] = field(default_factory=dict)
 
     def get_parameterized_sql(self, values: Mapping[str, Any]) -> tuple[str, list[Any]]:
         params = list(self.params)
@@ -100,9 +103,9 @@ class PreparedQuery(Generic[R]):
             if not self._lenient:
                 raise
             return await self._build(**values)
-        if _plain_list(query, rendered):
+        if _plain(query, rendered):
             _, rows = await query._db.execute_query(*rendered.get_parameterized_sql(values))
-            return _instances(query.model, rows, list(query._annotations))  # type: ignore[return-value]
+            return _result(query, rendered, rows)  # type: ignore[arg-type]
         # Concurrent runs share the template: _execute reads what is set here before it first
         # awaits, so each run executes its own SQL parameters on its own connection.
         query.query = _Fixed(*rendered.get_parameterized_sql(values))
@@ -154,50 +157,122 @@ class PreparedQuery(Generic[R]):
             raise Unpreparable(str(exc)) from exc
 
 
-def _plain_list(query: AwaitableQuery, rendered: _Rendered) -> bool:
-    """A queryset of one model's whole rows, nothing joined or fetched along, not `.first()`.
-    (Tortoise always lists the model itself among what it selects: one entry, for its
-    fields and annotations.)"""
+def _plain(query: AwaitableQuery, rendered: _Rendered) -> bool:
+    """A queryset of whole rows of its model and of what it selects along, nothing fetched
+    after it (prefetches) and no `.only()`."""
     return (
         isinstance(query, QuerySet)
         and rendered.select_related_idx is not None
-        and len(rendered.select_related_idx) == 1
-        and rendered.select_related_idx[0][4] == (None,)
         and not query._fields_for_select
         and not query._prefetch_map
         and not query._prefetch_queries
-        and not query._single
     )
 
 
-def _instances(model: type[Model], rows: Iterable[Any], annotations: list[str]) -> list[Model]:
+def _result(query: QuerySet, rendered: _Rendered, rows: Sequence[Any]) -> Any:
+    """What awaiting the queryset gives: its instances, or for `.get_or_none()` and the like
+    one of them or None."""
+    instances = _instances(rendered, rows, list(query._annotations)) if rows else []
+    if not query._single:
+        return instances
+    if len(instances) == 1:
+        return instances[0]
+    if not instances:
+        if query._raise_does_not_exist:
+            raise DoesNotExist(query.model)
+        return None
+    raise MultipleObjectsReturned(query.model)
+
+
+def _instances(rendered: _Rendered, rows: Sequence[Any], annotations: list[str]) -> list[Model]:
     """What Tortoise's executor makes of the rows, for the hot read paths: the values set
-    straight into each instance's attributes, without building keyword arguments per row."""
-    meta = model._meta
-    # Per database: a value the driver gives as the field's own needs no conversion.
-    native = [(key, name) for key, name, _ in meta.db_native_fields]
-    typed = [(key, name, field.field_type) for key, name, field in meta.db_default_fields]
-    converted = [(key, name, field.to_python_value) for key, name, field in meta.db_complex_fields]
-    custom_generated_pk = meta.db_pk_column not in meta.generated_db_fields
+    straight into each instance's attributes, without building keyword arguments per row, and
+    each model selected along set on the instance that refers to it (None where the join
+    found nothing)."""
+    base, *related = _row_plans(rendered, tuple(rows[0].keys()))
     instances = []
     for row in rows:
+        instance = base.build(row)
+        for name in annotations:
+            instance.__dict__[name] = row[name]
+        if related:
+            by_path = {(None,): instance}
+            for plan in related:
+                target = by_path.get(plan.parent)
+                related_instance = plan.build(row) if any(row[i] for i in plan.positions) else None
+                if target is not None:
+                    target.__dict__[f"_{plan.attribute}"] = related_instance
+                if related_instance is not None:
+                    by_path[plan.path] = related_instance
+        instances.append(instance)
+    return instances
+
+
+@dataclass(frozen=True)
+class _RowPlan:
+    """Where one selected model's fields are in a row, and how to make its instance."""
+
+    path: tuple[str | None, ...]
+    positions: tuple[int, ...]
+    build: Callable[[Sequence[Any]], Model]
+
+    @property
+    def parent(self) -> tuple[str | None, ...]:
+        return self.path[:-1]
+
+    @property
+    def attribute(self) -> str | None:
+        return self.path[-1]
+
+
+def _row_plans(rendered: _Rendered, keys: tuple[str, ...]) -> list[_RowPlan]:
+    found = rendered.row_plans.get(keys)
+    if found is None:
+        found = rendered.row_plans[keys] = _plans_of(rendered, keys)
+    return found
+
+
+def _plans_of(rendered: _Rendered, keys: tuple[str, ...]) -> list[_RowPlan]:
+    """The models in Tortoise's select_related order: the queryset's own first, then each model
+    joined, its columns named "table.column"."""
+    plans, start = [], 0
+    for model, width, _table, _referring, path in rendered.select_related_idx or ():
+        columns = {
+            key.split(".", 1)[1] if start else key: start + offset
+            for offset, key in enumerate(keys[start : start + width])
+        }
+        plans.append(_RowPlan(path, tuple(columns.values()), _builder(model, columns)))
+        start += width
+    return plans
+
+
+def _builder(model: type[Model], columns: Mapping[str, int]) -> Callable[[Sequence[Any]], Model]:
+    meta = model._meta
+    # Per database: a value the driver gives as the field's own needs no conversion.
+    native = [(columns[key], name) for key, name, _ in meta.db_native_fields]
+    typed = [(columns[key], name, field.field_type) for key, name, field in meta.db_default_fields]
+    converted = [
+        (columns[key], name, field.to_python_value) for key, name, field in meta.db_complex_fields
+    ]
+    custom_generated_pk = meta.db_pk_column not in meta.generated_db_fields
+
+    def build(row: Sequence[Any]) -> Model:
         instance = model.__new__(model)
         attributes = instance.__dict__
         attributes["_partial"] = False
         attributes["_saved_in_db"] = True
         attributes["_custom_generated_pk"] = custom_generated_pk
         attributes["_await_when_save"] = {}
-        for key, name in native:
-            attributes[name] = row[key]
-        for key, name, field_type in typed:
-            value = row[key]
+        for index, name in native:
+            attributes[name] = row[index]
+        for index, name, field_type in typed:
+            value = row[index]
             attributes[name] = None if value is None else field_type(value)
-        for key, name, to_python in converted:
-            attributes[name] = to_python(row[key])
-        for name in annotations:
-            attributes[name] = row[name]
-        instances.append(instance)
-    return instances
+        for index, name, to_python in converted:
+            attributes[name] = to_python(row[index])
+        return instance
+
+    return build
 
 
 def _render(build: Callable[..., AwaitableQuery], values: Mapping[str, Any], db: Any) -> _Rendered:

@@ -12,7 +12,9 @@ from tortoise.functions import Coalesce
 from tortoise.queryset import QuerySet
 
 from auth.prepared import PreparedQuery, Unpreparable
+from models.customers import ContactPerson
 from models.documents import SalesDocument
+from models.preferences import PortalPreferences
 from tests.conftest import TODAY, World
 from tests.test_statement_counts import seed_invoices
 
@@ -84,3 +86,37 @@ async def test_instances_of_a_prepared_page_are_tortoise_s_own(
 
 async def _not_called(self: QuerySet) -> None:
     raise AssertionError("Tortoise's executor built the page's instances")
+
+
+async def test_what_a_prepared_query_selects_along_is_set_as_tortoise_sets_it(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await PortalPreferences.create(organization=world.org_b, banner_message="Closed Friday")
+
+    def contact(contact_id: int) -> QuerySet[ContactPerson]:
+        return ContactPerson.get_or_none(id=contact_id).select_related(  # type: ignore[return-value]
+            "customer", "organization__portal_preferences"
+        )
+
+    prepared: PreparedQuery[ContactPerson | None] = PreparedQuery(contact)
+    for person in (world.contact_a, world.contact_b, world.contact_other_org):
+        with monkeypatch.context() as patched:
+            patched.setattr(QuerySet, "_execute", _not_called)
+            ours = await prepared.run(contact_id=person.id)
+        theirs = await contact(person.id)
+        assert ours is not None and theirs is not None
+        assert dict(ours) == dict(theirs)
+        assert dict(ours.customer) == dict(theirs.customer)
+        assert dict(ours.organization) == dict(theirs.organization)
+        preferences = ours.organization.portal_preferences
+        expected = theirs.organization.portal_preferences
+        assert (dict(preferences) if preferences else None) == (
+            dict(expected) if expected else None
+        )
+    other = await prepared.run(contact_id=world.contact_other_org.id)
+    assert other is not None and other.organization.portal_preferences is not None
+    assert other.organization.portal_preferences.banner_message == "Closed Friday"
+    assert (
+        await prepared.run(contact_id=world.contact_a.id)
+    ).organization.portal_preferences is None
+    assert await prepared.run(contact_id=10**12) is None
