@@ -15,6 +15,7 @@ known costs no statement.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 from collections import OrderedDict
@@ -38,7 +39,18 @@ REFRESH_SECONDS = 30.0
 def sha256_of(text: str) -> str:
     """The hex SHA-256 of the text's UTF-8 bytes, as clients compute it. A lone surrogate, which
     JSON can carry, is hashed as it comes instead of failing the request."""
+    if len(text) <= MAX_KEPT_LENGTH:
+        return _front_end_sha256(text)
+    return _sha256(text)
+
+
+def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# A front end's documents come again and again (hashed on every request that runs one), and
+# comparing a text with one seen costs less than hashing it.
+_front_end_sha256 = functools.lru_cache(maxsize=128)(_sha256)
 
 
 class PersistedQueries:

@@ -4,6 +4,7 @@ registered queries on the planned path (`schema.planned`)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -13,20 +14,25 @@ from graphql import (
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLSchema,
+    OperationDefinitionNode,
     OperationType,
 )
 from graphql.execution import Executor
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.language import BREAK, Visitor, visit
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema import edge
+from schema.document_cache import per_document
+from schema.edge import PLANS_KEPT
 from schema.errors import variable_error
 from schema.planned import PlannedFields, Replan, completion_of
 
 
 class PorticoExecution(PlannedFields, StrawberryGraphQLCoreExecutionContext):
     planned = False
+    _shared: SharedPlans | None = None
 
     @classmethod
     def build(
@@ -53,13 +59,35 @@ class PorticoExecution(PlannedFields, StrawberryGraphQLCoreExecutionContext):
             context_value, "registered_document", False
         ):
             built.planned = True
-            built._planned_steps = {}
-            built._item_plans = {}
+            built._shared = shared_plans(document, built.operation)
+            if built._shared is None:
+                built._planned_steps, built._item_plans = {}, {}
+            else:
+                built._planned_steps = built._shared.planned_steps
+                built._item_plans = built._shared.item_plans
+                built._relevant_sub_fields = built._shared.sub_fields
             built._generic = lambda: super(PorticoExecution, cls).build(  # type: ignore[misc]
                 schema, document, root_value, context_value, raw_variable_values, *args,
                 **{**kwargs, "hide_suggestions": True},
             )  # fmt: skip
         return built
+
+    def execute_root_grouped_field_set(
+        self,
+        root_type: GraphQLObjectType,
+        root_value: Any,
+        grouped_field_set: GroupedFieldSet,
+        serially: bool,
+        position_context: Any,
+    ) -> Any:
+        if self.planned and self._shared is not None:
+            # The first execution's fields, whose identities the shared plans are keyed by.
+            if self._shared.root is None:
+                self._shared.root = grouped_field_set
+            grouped_field_set = self._shared.root
+        return super().execute_root_grouped_field_set(
+            root_type, root_value, grouped_field_set, serially, position_context
+        )
 
     def execute_fields(
         self,
@@ -121,3 +149,36 @@ class PorticoExecution(PlannedFields, StrawberryGraphQLCoreExecutionContext):
         executor = super().build_per_event_executor(payload)
         executor._relevant_sub_fields = {}
         return executor
+
+
+@dataclass
+class SharedPlans:
+    """What every planned execution of one operation of a document shares: the fields it
+    collects below each field, and the plans of each selection and of a list's items. graphql-
+    core works them out anew for each execution, keyed by the identity of what the root's
+    collection gives, so the first execution's root fields serve all of them."""
+
+    root: GroupedFieldSet | None = None
+    sub_fields: dict[Any, Any] = field(default_factory=dict)
+    planned_steps: dict[int, Any] = field(default_factory=dict)
+    item_plans: dict[Any, Any] = field(default_factory=dict)
+
+
+@per_document(maxsize=PLANS_KEPT)
+def shared_plans(document: DocumentNode, operation: OperationDefinitionNode) -> SharedPlans | None:
+    """None where what is collected depends on the variables: a document with a directive
+    (@skip, @include) anywhere."""
+    return None if _has_directives(document) else SharedPlans()
+
+
+def _has_directives(document: DocumentNode) -> bool:
+    class Finder(Visitor):
+        found = False
+
+        def enter_directive(self, *_: Any) -> str:
+            self.found = True
+            return BREAK
+
+    finder = Finder()
+    visit(document, finder)
+    return finder.found

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.types.nodes import SelectedField, Selection
 
 from auth.principals import ContactPrincipal
 from models.documents import DocumentKind
@@ -19,6 +18,7 @@ from schema.organizations import Organization
 from schema.payments import Payment
 from schema.permissions import IsAdmin, IsAuthenticated, IsStaff
 from schema.relay import decode_id
+from schema.selection import names_selected
 
 ActivityNotifications = strawberry.enum(
     ActivityNotificationsValue,
@@ -189,19 +189,8 @@ FIGURE_FAMILIES = {
 
 
 def _families_asked_for(info: Info) -> set[str]:
-    names = _field_names(info.selected_fields[0].selections)
+    names = names_selected(info)
     return {family for name, family in FIGURE_FAMILIES.items() if name in names}
-
-
-def _field_names(selections: list[Selection]) -> set[str]:
-    """The names of the fields selected, also through fragments."""
-    names: set[str] = set()
-    for selection in selections:
-        if isinstance(selection, SelectedField):
-            names.add(selection.name)
-        else:
-            names |= _field_names(selection.selections)
-    return names
 
 
 @strawberry.type

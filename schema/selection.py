@@ -17,6 +17,13 @@ def selects(info: Info, name: str) -> bool:
     return any(name in _names_below(_Field(node, raw.fragments)) for node in raw.field_nodes)
 
 
+def names_selected(info: Info) -> frozenset[str]:
+    """The names of the fields selected right below the current field, also through
+    fragments."""
+    raw = info._raw_info
+    return frozenset().union(*(_names_at(_Field(node, raw.fragments)) for node in raw.field_nodes))
+
+
 class _Field:
     """A field node with its document's fragments, equal to another by the node alone: the
     parser cache hands out the same nodes again for the same query, and a document's
@@ -39,21 +46,31 @@ def _names_below(field: _Field) -> frozenset[str]:
     return frozenset(_walk(field.node.selection_set, field.fragments, set()))
 
 
+@functools.lru_cache(maxsize=2048)
+def _names_at(field: _Field) -> frozenset[str]:
+    return frozenset(_walk(field.node.selection_set, field.fragments, set(), deep=False))
+
+
 def _walk(
-    selection_set: SelectionSetNode | None, fragments: _Fragments, seen: set[str]
+    selection_set: SelectionSetNode | None,
+    fragments: _Fragments,
+    seen: set[str],
+    *,
+    deep: bool = True,
 ) -> set[str]:
     names: set[str] = set()
     for selection in selection_set.selections if selection_set else ():
         if isinstance(selection, FieldNode):
             names.add(selection.name.value)
-            names |= _walk(selection.selection_set, fragments, seen)
+            if deep:
+                names |= _walk(selection.selection_set, fragments, seen)
         elif isinstance(selection, FragmentSpreadNode):
             fragment = fragments.get(selection.name.value)
             if fragment is not None and selection.name.value not in seen:
                 seen.add(selection.name.value)
-                names |= _walk(fragment.selection_set, fragments, seen)
+                names |= _walk(fragment.selection_set, fragments, seen, deep=deep)
         else:  # an inline fragment
-            names |= _walk(selection.selection_set, fragments, seen)
+            names |= _walk(selection.selection_set, fragments, seen, deep=deep)
     return names
 
 
