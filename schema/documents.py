@@ -56,7 +56,7 @@ from schema.relay import (
     resolve_node,
     row_id,
 )
-from schema.selection import selects
+from schema.selection import names_selected_in, selects
 
 if TYPE_CHECKING:
     from schema.comments import Comment
@@ -302,9 +302,48 @@ class SalesDocumentNode(ModelNode):
 async def with_line_items(info: Info, documents: list[SalesDocumentNode]) -> None:
     """Loads the line items of all the documents at once (one statement for a page)."""
     lines = await _line_rows(info).load_many([document._row.id for document in documents])
+    _set_line_items(documents, lines)
+
+
+async def with_line_items_of_page(info: Info, documents: list[SalesDocumentNode]) -> None:
+    """A page's line items, in one statement, with the columns its `lineItems` fields read."""
+    columns = line_columns(names_selected_in(info, "lineItems"))
+    ids = [document._row.id for document in documents]
+    _set_line_items(documents, await line_items.lines_of(info.context.principal, ids, columns))
+
+
+def _set_line_items(documents: list[SalesDocumentNode], lines: list[list[LineRow]]) -> None:
     for document, rows in zip(documents, lines, strict=True):
         line_item = _line_item_class(document.currency)
         document._line_items = [tuple.__new__(line_item, row) for row in rows]
+
+
+# The columns each field of LineItem reads. A field not named here (one added later) reads
+# every column: a page's lines are then read whole.
+LINE_ITEM_COLUMNS: dict[str, tuple[str, ...]] = {
+    "__typename": (),
+    "name": ("name",),
+    "description": ("description",),
+    "quantity": ("quantity",),
+    "unit": ("unit",),
+    "rate": ("rate",),
+    "discountPercent": ("discount_percent",),
+    "taxPercent": ("tax_percent",),
+    "amount": ("amount_minor",),
+    "discount": ("discount_minor",),
+    "costRate": ("cost_rate",),
+    "margin": ("amount_minor", "discount_minor", "quantity", "cost_rate"),
+}
+
+
+def line_columns(names: Iterable[str]) -> tuple[str, ...]:
+    needed: set[str] = set()
+    for name in names:
+        columns = LINE_ITEM_COLUMNS.get(name)
+        if columns is None:
+            return line_items.COLUMNS
+        needed.update(columns)
+    return tuple(column for column in line_items.COLUMNS if column in needed)
 
 
 def _line_rows(info: Info) -> DataLoader[int, list[LineRow]]:
@@ -603,7 +642,7 @@ class DocumentQueries:
             first=first, after=after,
         )  # fmt: skip
         if selects(info, "lineItems"):
-            await with_line_items(info, [edge.node for edge in page.edges])
+            await with_line_items_of_page(info, [edge.node for edge in page.edges])
         return page
 
     @strawberry.field(

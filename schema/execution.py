@@ -60,6 +60,8 @@ class PorticoExecution(PlannedFields, StrawberryGraphQLCoreExecutionContext):
         ):
             built.planned = True
             built._shared = shared_plans(document, built.operation)
+            if built._shared is not None and built._shared.is_full():
+                built._shared = None
             if built._shared is None:
                 built._planned_steps, built._item_plans = {}, {}
             else:
@@ -151,6 +153,9 @@ class PorticoExecution(PlannedFields, StrawberryGraphQLCoreExecutionContext):
         return executor
 
 
+MAX_SHARED_SELECTIONS = 20_000
+
+
 @dataclass
 class SharedPlans:
     """What every planned execution of one operation of a document shares: the fields it
@@ -162,6 +167,11 @@ class SharedPlans:
     sub_fields: dict[Any, Any] = field(default_factory=dict)
     planned_steps: dict[int, Any] = field(default_factory=dict)
     item_plans: dict[Any, Any] = field(default_factory=dict)
+
+    def is_full(self) -> bool:
+        """An operation has a selection per field of its document; far more would mean that
+        something is collected anew per execution, and sharing would only keep it alive."""
+        return len(self.planned_steps) + len(self.sub_fields) > MAX_SHARED_SELECTIONS
 
 
 @per_document(maxsize=PLANS_KEPT)

@@ -24,6 +24,15 @@ def names_selected(info: Info) -> frozenset[str]:
     return frozenset().union(*(_names_at(_Field(node, raw.fragments)) for node in raw.field_nodes))
 
 
+def names_selected_in(info: Info, name: str) -> frozenset[str]:
+    """The names of the fields selected right below every field called `name` below the
+    current field, also through fragments."""
+    raw = info._raw_info
+    return frozenset().union(
+        *(_names_in(_Field(node, raw.fragments), name) for node in raw.field_nodes)
+    )
+
+
 class _Field:
     """A field node with its document's fragments, equal to another by the node alone: the
     parser cache hands out the same nodes again for the same query, and a document's
@@ -49,6 +58,31 @@ def _names_below(field: _Field) -> frozenset[str]:
 @functools.lru_cache(maxsize=2048)
 def _names_at(field: _Field) -> frozenset[str]:
     return frozenset(_walk(field.node.selection_set, field.fragments, set(), deep=False))
+
+
+@functools.lru_cache(maxsize=2048)
+def _names_in(field: _Field, name: str) -> frozenset[str]:
+    found = _fields_named(field.node.selection_set, field.fragments, name, set())
+    return frozenset().union(*(_names_at(_Field(node, field.fragments)) for node in found))
+
+
+def _fields_named(
+    selection_set: SelectionSetNode | None, fragments: _Fragments, name: str, seen: set[str]
+) -> list[FieldNode]:
+    found: list[FieldNode] = []
+    for selection in selection_set.selections if selection_set else ():
+        if isinstance(selection, FieldNode):
+            if selection.name.value == name:
+                found.append(selection)
+            found += _fields_named(selection.selection_set, fragments, name, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None and selection.name.value not in seen:
+                seen.add(selection.name.value)
+                found += _fields_named(fragment.selection_set, fragments, name, seen)
+        else:  # an inline fragment
+            found += _fields_named(selection.selection_set, fragments, name, seen)
+    return found
 
 
 def _walk(

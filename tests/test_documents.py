@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from strawberry.relay import GlobalID
@@ -434,3 +435,40 @@ async def test_cost_margin_and_who_viewed_are_for_staff(client, world: World) ->
     assert viewed["data"]["salesDocument"]["firstViewedBy"] == {"email": "ann@acorn.example"}
     hidden = await gql(client, who, {"id": invoice["id"]}, token=world.tokens["contact_a"])
     assert hidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+LINE_FIELDS = [
+    "name", "description", "quantity", "unit", "rate", "discountPercent", "taxPercent",
+    "costRate", "amount { amount }", "discount { amount }", "margin { amount currency }",
+]  # fmt: skip
+
+
+async def test_a_page_reads_of_its_lines_what_each_field_shows(client, world: World) -> None:
+    lines = [
+        {"name": "Survey", "description": "Two days on site", "quantity": "2", "unit": "day",
+         "rate": "850", "discountPercent": "5", "taxPercent": "20", "costRate": "400"},
+        {"name": "Report", "quantity": "1", "rate": "300"},
+    ]  # fmt: skip
+    document = await create(client, world, lineItems=lines)
+    whole = await gql(
+        client,
+        "query($id: ID!) { salesDocument(id: $id) { lineItems { "
+        + " ".join(LINE_FIELDS)
+        + " } } }",
+        {"id": document["id"]},
+        token=world.tokens["staff"],
+    )
+    expected = whole["data"]["salesDocument"]["lineItems"]
+    assert expected[0]["margin"] == {"amount": "815.00", "currency": "USD"}
+    assert expected[0]["description"] == "Two days on site" and expected[1]["costRate"] is None
+    # Each field alone, and all of them: a page reads only the columns its fields need.
+    for selection in [*LINE_FIELDS, " ".join(LINE_FIELDS)]:
+        page = await gql(
+            client,
+            "{ salesDocuments { nodes { id lineItems { " + selection + " } } } }",
+            token=world.tokens["staff"],
+        )
+        [node] = [n for n in page["data"]["salesDocuments"]["nodes"] if n["id"] == document["id"]]
+        shown = re.sub(r"\{[^}]*\}", "", selection).split()
+        keys = [key for key in expected[0] if key in shown]
+        assert node["lineItems"] == [{key: line[key] for key in keys} for line in expected], keys

@@ -31,7 +31,7 @@ from strawberry.permission import BasePermission
 
 from auth.api_keys import ApiScope, issue_api_key
 from resolvers import persisted_queries
-from schema.execution import PorticoExecution
+from schema.execution import PorticoExecution, shared_plans
 from schema.planned import PlannedFields
 from server import document_commands
 from server.settings import Settings
@@ -743,3 +743,15 @@ async def test_values_graphql_core_refuses_are_refused_alike(paths: Paths, defec
         assert [error["path"] for error in errors] == [["things", 1, *place]]
     else:
         assert data["things"][1]["price"] == "1.50" and errors == []
+
+
+def test_plans_are_shared_only_where_the_variables_cannot_change_what_is_collected() -> None:
+    plain = parse("query A { viewer { __typename } organization { name } }")
+    directed = parse(
+        "query B($x: Boolean!) { viewer { ...V } }\n"
+        "fragment V on Viewer { __typename @skip(if: $x) }"
+    )
+    [operation] = plain.definitions
+    shared = shared_plans(plain, operation)
+    assert shared is not None and shared_plans(plain, operation) is shared
+    assert shared_plans(directed, directed.definitions[0]) is None
