@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from itertools import count
@@ -23,9 +23,10 @@ from typing import Any, Generic, TypeVar
 
 from pypika_tortoise import Query, Table
 from pypika_tortoise.queries import QueryBuilder
+from tortoise import timezone
 from tortoise.exceptions import DoesNotExist, MultipleObjectsReturned
 from tortoise.expressions import Q
-from tortoise.fields import DecimalField
+from tortoise.fields import DatetimeField, DecimalField, Field
 from tortoise.models import Model
 from tortoise.queryset import AwaitableQuery, QuerySet, ValuesListQuery
 
@@ -252,7 +253,7 @@ def _builder(model: type[Model], columns: Mapping[str, int]) -> Callable[[Sequen
     native = [(columns[key], name) for key, name, _ in meta.db_native_fields]
     typed = [(columns[key], name, field.field_type) for key, name, field in meta.db_default_fields]
     converted = [
-        (columns[key], name, field.to_python_value) for key, name, field in meta.db_complex_fields
+        (columns[key], name, _to_python(field)) for key, name, field in meta.db_complex_fields
     ]
     custom_generated_pk = meta.db_pk_column not in meta.generated_db_fields
 
@@ -273,6 +274,23 @@ def _builder(model: type[Model], columns: Mapping[str, int]) -> Callable[[Sequen
         return instance
 
     return build
+
+
+def _to_python(field: Field) -> Callable[[Any], Any]:
+    """The field's conversion from what the driver gives. For a timestamp PostgreSQL gives in
+    UTC, what Tortoise's would do (with use_tz, the default time zone), without looking the
+    settings up again for every value."""
+    to_python = field.to_python_value
+    if type(field) is not DatetimeField or not timezone.get_use_tz():
+        return to_python
+    zone = timezone.get_default_timezone()
+
+    def aware(value: Any) -> Any:
+        if value.__class__ is datetime and value.tzinfo is UTC:
+            return value.astimezone(zone)
+        return to_python(value)
+
+    return aware
 
 
 def _render(build: Callable[..., AwaitableQuery], values: Mapping[str, Any], db: Any) -> _Rendered:
