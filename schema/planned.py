@@ -22,7 +22,7 @@ import functools
 import inspect
 import keyword
 from asyncio import ensure_future, gather
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -487,12 +487,27 @@ class PlannedFields:
         return runtime
 
 
-def _discard(awaitables: list[Any]) -> None:
+def _discard(awaitables: Iterable[Any]) -> None:
+    """Closes what was started and will not be awaited. A coroutine that never ran holds its
+    arguments, e.g. a resolver's coroutine graphql-core was to await: they are closed too,
+    or each would be reported as never awaited when collected."""
     for awaitable in awaitables:
         if inspect.iscoroutine(awaitable):
+            if inspect.getcoroutinestate(awaitable) == inspect.CORO_CREATED:
+                _discard(_held(awaitable.cr_frame.f_locals.values()))
             awaitable.close()
         elif isinstance(awaitable, asyncio.Future):
             awaitable.cancel()
+
+
+def _held(values: Iterable[Any]) -> Iterator[Any]:
+    for value in values:
+        if inspect.iscoroutine(value) or isinstance(value, asyncio.Future):
+            yield value
+        elif isinstance(value, list | tuple):
+            yield from _held(value)
+        elif isinstance(value, dict):
+            yield from _held(value.values())
 
 
 def _leaf(completion: Completion, value: Any) -> Any:
