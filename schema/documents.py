@@ -125,17 +125,12 @@ class LineItem:
         minor = line_margin(self._row, self._currency)
         return None if minor is None else Money.of(minor, self._currency)
 
-    @classmethod
-    def from_row(cls, row: LineRow, currency: str) -> LineItem:
-        # The type implements no interface, so graphql-core completes any object that has its
-        # attributes: a page's 200 lines skip building a dataclass and two Money each.
-        return tuple.__new__(_line_item_class(currency), row)  # type: ignore[return-value]
-
 
 class LineItemOfRow(LineRow):
     """A LineItem that is its row: the fields are the row's, and an amount becomes Money only
     when asked for. One subclass per currency holds the currency, so that a line costs one
-    tuple."""
+    tuple. LineItem implements no interface, so graphql-core completes any object that has
+    its attributes: a page's 200 lines skip building a dataclass and two Money each."""
 
     __slots__ = ()
     _currency: ClassVar[str]

@@ -5,6 +5,7 @@ items) instead of one await per row."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 
 from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, SelectionSetNode
 
@@ -52,60 +53,41 @@ class _Field:
 
 @functools.lru_cache(maxsize=2048)
 def _names_below(field: _Field) -> frozenset[str]:
-    return frozenset(_walk(field.node.selection_set, field.fragments, set()))
+    return frozenset(node.name.value for node in _fields_below(field, deep=True))
 
 
 @functools.lru_cache(maxsize=2048)
 def _names_at(field: _Field) -> frozenset[str]:
-    return frozenset(_walk(field.node.selection_set, field.fragments, set(), deep=False))
+    return frozenset(node.name.value for node in _fields_below(field, deep=False))
 
 
 @functools.lru_cache(maxsize=2048)
 def _names_in(field: _Field, name: str) -> frozenset[str]:
-    found = _fields_named(field.node.selection_set, field.fragments, name, set())
+    found = [node for node in _fields_below(field, deep=True) if node.name.value == name]
     return frozenset().union(*(_names_at(_Field(node, field.fragments)) for node in found))
 
 
-def _fields_named(
-    selection_set: SelectionSetNode | None, fragments: _Fragments, name: str, seen: set[str]
-) -> list[FieldNode]:
-    found: list[FieldNode] = []
-    for selection in selection_set.selections if selection_set else ():
-        if isinstance(selection, FieldNode):
-            if selection.name.value == name:
-                found.append(selection)
-            found += _fields_named(selection.selection_set, fragments, name, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            fragment = fragments.get(selection.name.value)
-            if fragment is not None and selection.name.value not in seen:
-                seen.add(selection.name.value)
-                found += _fields_named(fragment.selection_set, fragments, name, seen)
-        else:  # an inline fragment
-            found += _fields_named(selection.selection_set, fragments, name, seen)
-    return found
+def _fields_below(field: _Field, *, deep: bool) -> Iterator[FieldNode]:
+    return _fields(field.node.selection_set, field.fragments, set(), deep=deep)
 
 
-def _walk(
-    selection_set: SelectionSetNode | None,
-    fragments: _Fragments,
-    seen: set[str],
-    *,
-    deep: bool = True,
-) -> set[str]:
-    names: set[str] = set()
+def _fields(
+    selection_set: SelectionSetNode | None, fragments: _Fragments, seen: set[str], *, deep: bool
+) -> Iterator[FieldNode]:
+    """The fields selected, also through fragments (each fragment once); with `deep`, those
+    selected below them too."""
     for selection in selection_set.selections if selection_set else ():
         if isinstance(selection, FieldNode):
-            names.add(selection.name.value)
+            yield selection
             if deep:
-                names |= _walk(selection.selection_set, fragments, seen)
+                yield from _fields(selection.selection_set, fragments, seen, deep=True)
         elif isinstance(selection, FragmentSpreadNode):
             fragment = fragments.get(selection.name.value)
             if fragment is not None and selection.name.value not in seen:
                 seen.add(selection.name.value)
-                names |= _walk(fragment.selection_set, fragments, seen, deep=deep)
+                yield from _fields(fragment.selection_set, fragments, seen, deep=deep)
         else:  # an inline fragment
-            names |= _walk(selection.selection_set, fragments, seen, deep=deep)
-    return names
+            yield from _fields(selection.selection_set, fragments, seen, deep=deep)
 
 
 _Fragments = dict[str, FragmentDefinitionNode]
