@@ -27,7 +27,7 @@ from models.activity import Activity, Notification
 from models.api_keys import ApiKey
 from models.comments import Comment
 from models.customers import ContactPerson, Customer, CustomFieldDefinition
-from models.documents import CreditUse, DocumentStatus, LineItem, SalesDocument, Shipment
+from models.documents import CreditUse, DocumentStatus, SalesDocument, Shipment
 from models.files import SharedFile
 from models.organizations import Organization
 from models.payments import Payment, PaymentAllocation, PaymentRefund, SavedPaymentMethod
@@ -116,12 +116,7 @@ VISIBILITY: dict[type[Model], Visibility] = {
     ReviewRequest: Visibility(customer_field="customer_id", partner_scope=ApiScope.REVIEWS_READ),
     Review: Visibility(customer_field="customer_id", partner_scope=ApiScope.REVIEWS_READ),
     EmailTemplate: Visibility(),
-    LineItem: Visibility(
-        organization_field="document__organization_id",
-        customer_field="document__customer_id",
-        contact_where={"document__status__not": DocumentStatus.DRAFT},
-        partner_scope=ApiScope.DOCUMENTS_READ,
-    ),
+    # A document's line items are seen with their document: resolvers.line_items.
 }
 
 

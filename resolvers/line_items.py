@@ -10,10 +10,12 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Any, NamedTuple
 
+from tortoise.expressions import Subquery
+
 from auth.prepared import PreparedQuery, padded
 from auth.principals import Principal
 from auth.scoping import conditions
-from models.documents import LineItem
+from models.documents import LineItem, SalesDocument
 
 
 class LineRow(NamedTuple):
@@ -33,10 +35,14 @@ class LineRow(NamedTuple):
 # What a line has besides the document it is on.
 COLUMNS = LineRow._fields[1:]
 
+# A principal sees the lines of the documents it sees: asked of the documents named, not joined
+# to all of them, which PostgreSQL would answer by hashing every document of a large
+# organization to find a page's twenty.
 _LINES = PreparedQuery(
     lambda where, ids, columns: (
-        LineItem.filter(**where)
-        .filter(document_id__in=ids)
+        LineItem.filter(
+            document_id__in=Subquery(SalesDocument.filter(**where, id__in=ids).values("id"))
+        )
         .order_by("document_id", "position", "id")
         .values_list("document_id", *columns)
     )
@@ -50,7 +56,7 @@ async def lines_of(
     Only `columns` (of COLUMNS, in its order) are read: the others are None, for a page that
     shows a few of a line's fields."""
     rows = await _LINES.rows(
-        where=conditions(LineItem, principal), ids=padded(document_ids), columns=columns
+        where=conditions(SalesDocument, principal), ids=padded(document_ids), columns=columns
     )
     as_line_row = _line_row_maker(columns)
     grouped: dict[int, list[LineRow]] = defaultdict(list)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from strawberry.relay import GlobalID
 
 from models.documents import DocumentStatus, SalesDocument
@@ -472,3 +473,44 @@ async def test_a_page_reads_of_its_lines_what_each_field_shows(client, world: Wo
         shown = re.sub(r"\{[^}]*\}", "", selection).split()
         keys = [key for key in expected[0] if key in shown]
         assert node["lineItems"] == [{key: line[key] for key in keys} for line in expected], keys
+
+
+async def test_lines_are_read_only_of_documents_the_reader_sees(db, world: World) -> None:
+    """Lines are asked for by document id: ids of documents the principal does not see (a draft,
+    another customer's, another organization's, or without the scope) give no lines."""
+    from auth.api_keys import ApiScope
+    from auth.errors import Forbidden
+    from auth.principals import ContactPrincipal, PartnerPrincipal, StaffPrincipal
+    from models.api_keys import ApiKey
+    from resolvers.documents import create_document, send_document
+    from resolvers.line_items import lines_of
+
+    async def document(staff, customer, *, sent: bool) -> int:
+        line = {"name": f"Line of customer {customer.id}", "quantity": 1, "rate": 1}
+        created = await create_document(
+            StaffPrincipal(staff), {"customer_id": customer.id, "kind": "INVOICE",
+                                    "line_items": [line, line]},
+        )  # fmt: skip
+        if sent:
+            await send_document(StaffPrincipal(staff), created.id)
+        return created.id
+
+    sent_a = await document(world.staff, world.customer_a, sent=True)
+    draft_a = await document(world.staff, world.customer_a, sent=False)
+    sent_b = await document(world.staff, world.customer_b, sent=True)
+    other_org = await document(world.staff_b, world.customer_other_org, sent=True)
+    ids = [sent_a, draft_a, sent_b, other_org]
+    key = await ApiKey.first()
+    assert key is not None
+
+    async def counts(principal) -> list[int]:
+        return [len(lines) for lines in await lines_of(principal, ids)]
+
+    assert await counts(ContactPrincipal(world.contact_a)) == [2, 0, 0, 0]
+    assert await counts(ContactPrincipal(world.contact_b)) == [0, 0, 2, 0]
+    assert await counts(StaffPrincipal(world.staff)) == [2, 2, 2, 0]
+    assert await counts(StaffPrincipal(world.staff_b)) == [0, 0, 0, 2]
+    reader = PartnerPrincipal(key, frozenset({ApiScope.DOCUMENTS_READ}))
+    assert await counts(reader) == [2, 2, 2, 0]
+    with pytest.raises(Forbidden):
+        await counts(PartnerPrincipal(key, frozenset({ApiScope.CUSTOMERS_READ})))
