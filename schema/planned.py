@@ -64,6 +64,12 @@ class Replan(BaseException):
     handlers, which turn every Exception into a field error, let it through."""
 
 
+class NotCompiled(BaseException):
+    """A compiled builder met a field whose resolver must run after all (what a page did not
+    load along): the object is completed field by field instead. Builders only read, so
+    giving one up halfway leaves nothing behind."""
+
+
 @dataclass(frozen=True, slots=True)
 class Completion:
     """How a value of one output type completes on the planned path."""
@@ -287,20 +293,19 @@ class PlannedFields:
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet, steps: list[Step]
     ) -> tuple[Any, ...] | None:
         """What a compiled builder needs to know of a selection, if one can complete it: every
-        field an attribute or __typename, or an attribute holding one object of a type that
-        checks nothing of its values (no interfaces) whose selection compiles too."""
+        field an attribute or __typename, or an attribute holding an object or a list of
+        objects of a type that checks nothing of its values (no interfaces) whose selection
+        compiles too."""
         parts: list[tuple[Any, ...]] = []
         for step in steps:
-            if step.may_ask:
-                return None
+            head = (step.key, step.kind, step.attribute, step.completion, step.read, step.may_ask)
             if step.kind in (LEAF, TYPENAME):
-                parts.append((step.key, step.kind, step.attribute, step.completion, step.read))
+                parts.append(head)
                 continue
             completion = step.completion
             if (
                 step.kind != NESTED
                 or completion is None
-                or completion.is_list
                 or not isinstance(completion.named, GraphQLObjectType)
                 or completion.named.is_type_of is not None
             ):
@@ -311,7 +316,7 @@ class PlannedFields:
             below = None if new_defer_usages else self.plan_of(completion.named, grouped)
             if below is None or below.signature is None:
                 return None
-            parts.append((step.key, NESTED, step.attribute, completion, step.read, below.signature))
+            parts.append((*head, below.signature))
         return (parent_type.name, tuple(parts))
 
     def execute_planned_fields(
@@ -425,10 +430,13 @@ class PlannedFields:
         item_class = value[0].__class__
         found = self._item_plans[(id(named), id(field_details_list), item_class)]
         build = found[1].build
-        if build is None or not all(item.__class__ is item_class for item in value):
-            _discard([first] if self.is_awaitable(first) else [])
-            return None
-        return [first, *(build(item) for item in value[1:])]
+        if build is not None and all(item.__class__ is item_class for item in value):
+            try:
+                return [first, *(build(item) for item in value[1:])]
+            except NotCompiled:
+                pass
+        _discard([first] if self.is_awaitable(first) else [])
+        return None
 
     def _complete_item(
         self,
@@ -454,7 +462,10 @@ class PlannedFields:
         if object_type.is_type_of is not None and not object_type.is_type_of(value, None):
             raise Replan
         if plan.build is not None:  # an amount, a line: no path, no pending results, no calls
-            return plan.build(value)
+            try:
+                return plan.build(value)
+            except NotCompiled:
+                pass
         if index is not None:
             path = Path(path, index, None)
         try:
@@ -603,11 +614,13 @@ def _compile(signature: tuple[Any, ...]) -> Callable[[Any], dict[str, Any]]:
     type_name, parts = signature
     namespace: dict[str, Any] = {
         "Replan": Replan,
+        "NotCompiled": NotCompiled,
+        "ASK_GRAPHQL_CORE": ASK_GRAPHQL_CORE,
         "Undefined": Undefined,
         "type_name": type_name,
     }
     lines = ["def build(source):", "    try:", "        pass"]  # a selection may be empty
-    for index, (_key, kind, attribute, completion, read, *below) in enumerate(parts):
+    for index, (_key, kind, attribute, completion, read, may_ask, *below) in enumerate(parts):
         value = f"v{index}"
         if kind == TYPENAME:
             lines.append(f"        {value} = type_name")
@@ -617,9 +630,11 @@ def _compile(signature: tuple[Any, ...]) -> Callable[[Any], dict[str, Any]]:
         else:
             namespace[f"read{index}"] = read
             lines.append(f"        {value} = read{index}(source)")
+        if may_ask:
+            lines += [f"        if {value} is ASK_GRAPHQL_CORE:", "            raise NotCompiled"]
         lines += _completing(value, index, kind, completion, below, namespace)
     lines += [
-        "    except Replan:",
+        "    except (Replan, NotCompiled):",
         "        raise",
         "    except Exception:",  # an attribute that is not there, a value that does not serialize
         "        raise Replan from None",
@@ -627,6 +642,15 @@ def _compile(signature: tuple[Any, ...]) -> Callable[[Any], dict[str, Any]]:
     ]
     exec(compile("\n".join(lines), f"<planned {type_name}>", "exec"), namespace)  # noqa: S102 - from the schema's own names
     return namespace["build"]
+
+
+def _null_item(item: Any) -> None:
+    if item is not None:  # an error in place of an item, which graphql-core would place
+        raise Replan
+
+
+def _missing_item(item: Any) -> None:
+    raise Replan
 
 
 def _read(attribute: str) -> str:
@@ -645,7 +669,16 @@ def _completing(
 ) -> list[str]:
     """The lines that turn the attribute read into `value` into its completed value."""
     if_none = "raise Replan" if completion.non_null else "pass"
-    if kind == NESTED:
+    if kind == NESTED and completion.is_list:
+        namespace[f"build{index}"] = compiled_builder(below[0])
+        namespace[f"missing{index}"] = _missing_item if completion.item_non_null else _null_item
+        complete = [
+            f"            if {value}.__class__ is not list and {value}.__class__ is not tuple:",
+            "                raise Replan",
+            f"            {value} = [missing{index}(item) if item is None or isinstance(item, "
+            f"Exception) else build{index}(item) for item in {value}]",
+        ]
+    elif kind == NESTED:
         namespace[f"build{index}"] = compiled_builder(below[0])
         complete = [f"            {value} = build{index}({value})"]
     else:
