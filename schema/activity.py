@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 from datetime import datetime
 
 import strawberry
@@ -258,6 +259,9 @@ class ActivitySubscription:
             raise Unauthenticated("Authenticate in connection_init.")
         if isinstance(principal, PartnerPrincipal):
             require_scope(principal, ApiScope.ACTIVITY_SUBSCRIBE)
+            # The stream's scope: it reads the events it streams, and nothing else besides.
+            principal = replace(principal, scopes=principal.scopes | {ApiScope.ACTIVITY_READ})
+            info.context.become(principal)
         scoped(ActivityRow, principal)  # refuses principals that may never see activity
         async with activity_feeds.subscribe(
             info,

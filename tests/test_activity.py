@@ -249,22 +249,40 @@ async def test_who_may_subscribe(db, world: World) -> None:
                 await ws.receive()
 
 
-async def test_partner_with_the_subscribe_scope_receives_events(db, world: World) -> None:
-    async with websocket_client(db) as ws_http:
-        from auth.api_keys import ApiScope, issue_api_key
+@pytest.mark.parametrize(
+    "scopes",
+    [["activity:subscribe"], ["activity:read", "activity:subscribe"]],
+    ids=["subscribe", "read and subscribe"],
+)
+async def test_partner_with_the_subscribe_scope_receives_events(
+    db, world: World, scopes: list[str]
+) -> None:
+    """activity:subscribe is the scope for the stream: it reads the events it streams."""
+    from auth.api_keys import issue_api_key
 
-        secret, _ = await issue_api_key(
-            organization_id=world.org_a.id,
-            name="Dashboard",
-            scopes=[ApiScope.ACTIVITY_READ, ApiScope.ACTIVITY_SUBSCRIBE],
-            created_by_id=world.admin.id,
-        )
-        async with graphql_ws.connect(ws_http, token=secret) as ws:
-            await ws.subscribe("subscription { portalActivity { node { kind } } }")
-            await asyncio.sleep(0.1)
-            await customer_event(world, world.customer_a)
-            message = await ws.receive()
-            assert message["payload"]["data"]["portalActivity"]["node"] == {"kind": "PAYMENT_MADE"}
+    secret, _ = await issue_api_key(
+        organization_id=world.org_a.id, name="Dashboard", scopes=scopes,
+        created_by_id=world.admin.id,
+    )  # fmt: skip
+    async with websocket_client(db) as ws_http, graphql_ws.connect(ws_http, token=secret) as ws:
+        await ws.subscribe("subscription { portalActivity { node { kind } } }")
+        await asyncio.sleep(0.1)
+        await customer_event(world, world.customer_a)
+        message = await ws.receive()
+        assert message["payload"]["data"]["portalActivity"]["node"] == {"kind": "PAYMENT_MADE"}
+
+
+async def test_a_key_that_only_reads_activity_may_not_subscribe(db, world: World) -> None:
+    from auth.api_keys import ApiScope, issue_api_key
+
+    secret, _ = await issue_api_key(
+        organization_id=world.org_a.id, name="Reader", scopes=[ApiScope.ACTIVITY_READ],
+        created_by_id=world.admin.id,
+    )  # fmt: skip
+    async with websocket_client(db) as ws_http, graphql_ws.connect(ws_http, token=secret) as ws:
+        await ws.subscribe("subscription { portalActivity { node { kind } } }")
+        message = str(await ws.receive())
+        assert "FORBIDDEN" in message and "activity:subscribe" in message
 
 
 async def test_logging_out_ends_open_subscriptions(client, db, world: World) -> None:
