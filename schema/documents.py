@@ -284,6 +284,15 @@ class SalesDocumentNode(ModelNode):
         return {}
 
     @classmethod
+    async def load(cls, info: Info, row_id: int | None) -> Any:
+        """A document another one refers to (the credit note that paid an invoice): refused
+        where the portal hides its kind, as it is asked for by id."""
+        node = await super().load(info, row_id)
+        if node is not None:
+            await document_visibility.require_visible(info.context.principal, [node._row.kind])
+        return node
+
+    @classmethod
     async def resolve_nodes(
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[SalesDocumentNode | None]:

@@ -131,3 +131,34 @@ async def test_a_used_credit_note_cannot_be_voided(client, world: World) -> None
         token=world.tokens["staff"],
     )
     assert void["data"]["voidSalesDocument"]["errors"] == [{"code": "INVALID_TRANSITION"}]
+
+
+async def test_a_hidden_credit_note_is_not_shown_through_the_invoice_it_paid(
+    client, world: World
+) -> None:
+    """With credit notes hidden, the contact still sees what was credited on the invoice, but
+    the credit note itself is refused there as it is by id."""
+    credit = await issued(client, world, "CREDIT_NOTE")
+    invoice = await issued(client, world, "INVOICE")
+    await gql(client, APPLY, {"credit": credit["id"], "invoice": invoice["id"], "amount": "30"},
+              token=world.tokens["staff"])  # fmt: skip
+    query = """query($id: ID!) { salesDocument(id: $id) { ... on Invoice {
+      creditsApplied { amount { amount } creditNote { number total { amount } } } } } }"""
+    contact = world.tokens["contact_a"]
+    shown = await gql(client, query, {"id": invoice["id"]}, token=contact)
+    assert shown["data"]["salesDocument"]["creditsApplied"] == [
+        {"amount": {"amount": "30.00"}, "creditNote": {"number": "CN-000001",
+                                                       "total": {"amount": "100.00"}}}
+    ]  # fmt: skip
+    await gql(client, "mutation { updatePortalPreferences(input: {showCreditNotes: false}) "
+              "{ errors { code } } }", token=world.tokens["admin"])  # fmt: skip
+    hidden = await gql(client, query, {"id": invoice["id"]}, token=contact)
+    assert hidden["data"]["salesDocument"]["creditsApplied"] == [
+        {"amount": {"amount": "30.00"}, "creditNote": None}
+    ]
+    assert [e["extensions"]["code"] for e in hidden["errors"]] == ["FORBIDDEN"]
+    assert hidden["errors"][0]["path"] == ["salesDocument", "creditsApplied", 0, "creditNote"]
+    staff = await gql(client, query, {"id": invoice["id"]}, token=world.tokens["staff"])
+    assert staff["data"]["salesDocument"]["creditsApplied"][0]["creditNote"]["number"] == (
+        "CN-000001"
+    )
