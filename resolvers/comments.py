@@ -74,14 +74,7 @@ async def _save(
     internal: bool,
     staged: list[files.StagedFile],
 ) -> Comment:
-    comment = await Comment.create(
-        organization_id=document.organization_id,
-        customer_id=document.customer_id,
-        document=document,
-        internal=internal,
-        body=body,
-        **_author(principal),
-    )
+    comment = await written(principal, document, body, internal=internal)
     if staged:
         customer = await Customer.get(id=document.customer_id)
         for file in staged:
@@ -105,6 +98,20 @@ async def _save(
     if customer_sees and isinstance(principal, StaffPrincipal):
         await _email_customer(comment, document)
     return comment
+
+
+async def written(
+    principal: Author, document: SalesDocument, body: str, *, internal: bool = False
+) -> Comment:
+    """The comment in the document's thread; who hears of it is the caller's to record."""
+    return await Comment.create(
+        organization_id=document.organization_id,
+        customer_id=document.customer_id,
+        document=document,
+        internal=internal,
+        body=body,
+        **_author(principal),
+    )
 
 
 async def delete_comment(principal: Author, comment_id: int) -> None:

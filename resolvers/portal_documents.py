@@ -8,7 +8,7 @@ from auth.principals import ContactPrincipal, Principal
 from auth.scoping import scoped
 from models.activity import ActivityKind
 from models.documents import DocumentKind, DocumentStatus, SalesDocument
-from resolvers import activity, calendars, transactions
+from resolvers import activity, calendars, comments, transactions
 from resolvers.due_dates import is_expired
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
@@ -62,12 +62,16 @@ async def answer_quote(
         quote.status = DocumentStatus.ACCEPTED if accept else DocumentStatus.DECLINED
         quote.version += 1
         await quote.save(update_fields=["status", "version", "updated_at"])
+        said = {}
+        if comment:  # in the quote's thread, and told with the answer rather than apart
+            row = await comments.written(principal, quote, comment)
+            said = {"comment_id": row.id, "excerpt": comments.excerpt(comment)}
         activity.record(
             ActivityKind.QUOTE_ACCEPTED if accept else ActivityKind.QUOTE_DECLINED,
             actor=principal,
             organization_id=quote.organization_id,
             customer_id=quote.customer_id,
             document=(quote.kind.value, quote.id, quote.number),
-            data={"message": comment} if comment else {},
+            data=said,
         )
     return quote

@@ -313,7 +313,31 @@ async def test_a_contact_answers_a_sent_quote_once(client, world: World) -> None
                       token=world.tokens["contact_a"])  # fmt: skip
     assert again["data"]["answerQuote"]["errors"] == [{"code": "ALREADY_ANSWERED"}]
     [recorded] = await Activity.filter(kind=ActivityKind.QUOTE_ACCEPTED)
-    assert recorded.data == {"message": "Looks good"}
+    assert recorded.data["excerpt"] == "Looks good"
+
+
+async def test_a_declined_quotes_comment_reaches_staff(client, world: World) -> None:
+    """The comment given with an answer is in the quote's thread and in the activity."""
+    quote = await create(client, world, kind="QUOTE")
+    await gql(client, SEND, {"id": quote["id"]}, token=world.tokens["staff"])
+    answer = """mutation($id: ID!) { answerQuote(input: {id: $id, accept: false,
+      comment: "Too pricey"}) { quote { status } errors { code } } }"""
+    body = await gql(client, answer, {"id": quote["id"]}, token=world.tokens["contact_a"])
+    assert body["data"]["answerQuote"] == {"quote": {"status": "DECLINED"}, "errors": []}
+    thread = """query($id: ID!) { salesDocument(id: $id) {
+      comments { nodes { body authorKind authorName } } } }"""
+    for reader in ("staff", "contact_a"):
+        seen = await gql(client, thread, {"id": quote["id"]}, token=world.tokens[reader])
+        assert seen["data"]["salesDocument"]["comments"]["nodes"] == [
+            {"body": "Too pricey", "authorKind": "CONTACT", "authorName": "Acorn Contact"}
+        ], reader
+    feed = await gql(client, "{ activities(first: 5) { nodes { kind excerpt } } }",
+                     token=world.tokens["staff"])  # fmt: skip
+    assert {"kind": "QUOTE_DECLINED", "excerpt": "Too pricey"} in feed["data"]["activities"][
+        "nodes"
+    ]
+    kinds = [node["kind"] for node in feed["data"]["activities"]["nodes"]]
+    assert "COMMENT_ADDED" not in kinds  # one activity for the answer and its comment
 
 
 CONVERT = """mutation($id: ID!, $to: DocumentKind!) {
