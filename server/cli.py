@@ -31,7 +31,9 @@ def main(argv: list[str] | None = None) -> None:
     admin.add_argument("--email", required=True)
     admin.add_argument("--name", required=True)
     admin.add_argument("--organization", required=True, help="organization name")
-    admin.add_argument("--portal-name", required=True)
+    admin.add_argument(
+        "--portal-name", help="the portal's name (default: made of the organization's name)"
+    )
     admin.add_argument("--currency", default="USD")
 
     commands.add_parser("export-schema", help="print the GraphQL SDL")
@@ -130,7 +132,7 @@ def _create_admin(settings: Settings, args: argparse.Namespace) -> None:
     from server.setup import create_organization
 
     password = os.environ.get("PORTICO_ADMIN_PASSWORD") or getpass.getpass("Password: ")
-    problem = asyncio.run(
+    created = asyncio.run(
         _with_database(
             settings,
             create_organization(
@@ -143,9 +145,12 @@ def _create_admin(settings: Settings, args: argparse.Namespace) -> None:
             ),
         )
     )
-    if problem:
-        sys.exit(f"portico: {problem}")
-    print(f"Created {args.organization} with administrator {args.email}.")
+    if isinstance(created, str):
+        sys.exit(f"portico: {created}")
+    print(
+        f"Created {created.name} with administrator {args.email}; its portal name is "
+        f"{created.portal_name}."
+    )
 
 
 def _export_schema(settings: Settings, args: argparse.Namespace) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from tortoise.transactions import in_transaction
 
 from auth import passwords
@@ -15,15 +18,18 @@ from resolvers.validation import Checker
 async def create_organization(
     *,
     name: str,
-    portal_name: str,
+    portal_name: str | None,
     currency: str,
     admin_email: str,
     admin_name: str,
     admin_password: str,
-) -> str | None:
-    """Returns what is wrong with the request, or None when created."""
+) -> Organization | str:
+    """The organization created, or what is wrong with the request. Without a portal name,
+    one is made of the organization's name (staff can change it later)."""
     checker = Checker()
     name = checker.text(name, ["organization"], max_length=200, required=True)
+    if portal_name is None and name:
+        portal_name = await _free_portal_name(name)
     portal_name = checker.portal_name(portal_name, ["portalName"])
     currency = checker.currency(currency, ["currency"])
     email = checker.email(admin_email, ["email"], required=True)
@@ -47,4 +53,18 @@ async def create_organization(
             role=StaffRole.ADMIN,
             password_hash=password_hash,
         )
-    return None
+    return org
+
+
+async def _free_portal_name(organization: str) -> str:
+    """ "Acme Tools & Co." gives acme-tools-co, or acme-tools-co-2 and so on where it is taken."""
+    ascii_name = unicodedata.normalize("NFKD", organization).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    if not base[:1].isalpha():
+        base = f"portal-{base}".rstrip("-")
+    base = base[:55].rstrip("-").ljust(3, "0")
+    candidate, suffix = base, 1
+    while await Organization.exists(portal_name=candidate):
+        suffix += 1
+        candidate = f"{base}-{suffix}"
+    return candidate

@@ -74,6 +74,25 @@ def test_create_admin_checks_its_input(fresh_env, templates: Templates) -> None:
     assert "Created Corp" in ok.stdout
 
 
+def test_create_admin_makes_the_portal_name_of_the_organizations(
+    fresh_env, templates: Templates
+) -> None:
+    env = {**migrated(fresh_env, templates), "PORTICO_ADMIN_PASSWORD": "a sturdy passphrase"}
+    names = []
+    for email in ("one@acme.example", "two@acme.example"):
+        created = portico(
+            "create-admin", "--email", email, "--name", "Boss", "--organization",
+            "Ácme Tools & Co.", env=env,
+        )  # fmt: skip
+        names.append(created.stdout.strip().rsplit(" ", 1)[-1].rstrip("."))
+    assert names == ["acme-tools-co", "acme-tools-co-2"]
+    digits = portico(
+        "create-admin", "--email", "three@acme.example", "--name", "Boss", "--organization",
+        "2024 Ltd", env=env,
+    )  # fmt: skip
+    assert digits.stdout.strip().endswith("its portal name is portal-2024-ltd.")
+
+
 def test_production_refuses_to_start_without_a_secret_key(fresh_env) -> None:
     env = {**fresh_env, "PORTICO_ENV": "production", "PORTICO_SECRET_KEY": ""}
     result = portico("migrate", env=env, check=False)
