@@ -93,7 +93,7 @@ async def _enable_primary(principal: StaffPrincipal, customer_id: int) -> BulkRe
             raise reject(ErrorCode.NOT_FOUND, "Customer not found.")
         if contact is None:
             raise reject(ErrorCode.NO_PRIMARY_CONTACT, "The customer has no primary contact.")
-        await enable_portal_access(principal, [contact.id])
+        [contact] = await enable_portal_access(principal, [contact.id])  # as it is now
     except Rejected as refused:
         return BulkResult(customer_id, contact, refused.errors[0])
     return BulkResult(customer_id, contact, None)

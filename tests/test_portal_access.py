@@ -211,6 +211,13 @@ async def test_bulk_enable_reports_each_customer(client, world: World, smtp: Smt
     assert codes.count("OK") == 192
     assert codes.count("NO_PRIMARY_CONTACT") == 4 and codes.count("NO_EMAIL") == 4
     assert codes[-1] == "NOT_FOUND"
+    # Each contact as it is after the invitation, not as it was read before.
+    shown = {
+        (code, (r["contactPerson"] or {}).get("portalAccess"))
+        for code, r in zip(codes, results, strict=True)
+    }
+    assert shown == {("OK", "INVITED"), ("NO_EMAIL", "NOT_INVITED"),
+                     ("NO_PRIMARY_CONTACT", None), ("NOT_FOUND", None)}  # fmt: skip
     assert await ContactPerson.filter(portal_access=PortalAccess.INVITED).count() == 192
     await deliver(smtp, 192)
     assert len(smtp.inbox.messages) == 192
