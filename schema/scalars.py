@@ -22,7 +22,9 @@ def parse_decimal(value: object) -> Decimal:
         number = Decimal(str(value).strip())
     except InvalidOperation:
         raise _refused(f"{value!r} is not a decimal number.") from None
-    if not number.is_finite() or abs(number) >= DECIMAL_LIMIT:
+    if number.is_nan():
+        raise _refused(f"{value!r} is not a number.")
+    if number.is_infinite() or abs(number) >= DECIMAL_LIMIT:
         raise _refused(f"Use a number of less than {DECIMAL_LIMIT:,.0f}.")
     if number.normalize().as_tuple().exponent < -DECIMAL_PLACES:  # type: ignore[operator]
         raise _refused(f"Use at most {DECIMAL_PLACES} decimal places.")

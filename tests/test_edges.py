@@ -143,6 +143,20 @@ async def test_decimals_are_exact_finite_and_bounded(
     assert tracebacks == []
 
 
+@pytest.mark.parametrize(
+    ("amount", "told"),
+    [("NaN", "'NaN' is not a number."), ("-sNaN", "'-sNaN' is not a number."),
+     ("Infinity", "Use a number of less than"), ("1.5x", "'1.5x' is not a decimal number.")],
+)  # fmt: skip
+async def test_a_bad_decimal_is_told_what_is_wrong_with_it(
+    client, world: World, amount: str, told: str
+) -> None:
+    body = await gql(client, SUBSCRIPTION, {"c": gid("Customer", world.customer_a),
+                     "amount": amount}, token=world.tokens["staff"])  # fmt: skip
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and told in error["message"], error
+
+
 async def test_amounts_too_large_to_keep_are_refused_as_amounts(
     client, world: World, tracebacks
 ) -> None:
