@@ -10,6 +10,7 @@ from models.preferences import PortalPreferences as PortalPreferencesRow
 from resolvers import dashboard, links, preferences
 from schema.context import Info
 from schema.customers import Customer
+from schema.documents import DocumentStatus
 from schema.edge import LONG_TEXT_LENGTH, PORTAL_NAME_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
@@ -102,7 +103,7 @@ class UpdatePortalPreferencesPayload:
 
 @strawberry.type
 class StatusCount:
-    status: str
+    status: DocumentStatus  # type: ignore[valid-type]
     count: int
 
 
@@ -165,7 +166,7 @@ class PortalHome:
         counts = self._dashboard.documents.sales_order_counts
         if counts is None:
             return None
-        return [StatusCount(status=status, count=count) for status, count in counts.items()]
+        return [StatusCount(status=DocumentStatus(status), count=n) for status, n in counts.items()]
 
     def _amounts(self, kind: DocumentKind) -> list[Money] | None:
         amounts = self._dashboard.documents.outstanding[kind]

@@ -8,6 +8,7 @@ from tortoise.expressions import Q
 
 from models.projects import BillingMethod as BillingMethodValue
 from models.projects import Project as ProjectRow
+from models.projects import ProjectStatus as ProjectStatusValue
 from models.projects import TimeEntry as TimeEntryRow
 from resolvers import projects
 from resolvers.pagination import Ordering
@@ -20,6 +21,7 @@ from schema.permissions import IsAuthenticated, IsStaff
 from schema.relay import Connection, ModelNode, PreferenceGated, connection, decode_id
 
 BillingMethod = strawberry.enum(BillingMethodValue, description="How the project is charged.")
+ProjectStatus = strawberry.enum(ProjectStatusValue, description="Whether time is still logged.")
 HIDDEN = "This portal does not show projects and timesheets."
 SIXTY = Decimal(60)
 
@@ -53,7 +55,7 @@ class Project(PreferenceGated, ModelNode):
     description: str
     billing_method: BillingMethod  # type: ignore[valid-type]
     rate: Money = strawberry.field(description="The fixed cost, or the price of an hour.")
-    status: str
+    status: ProjectStatus  # type: ignore[valid-type]
     _row: strawberry.Private[ProjectRow]
 
     @strawberry.field
@@ -92,7 +94,7 @@ class Project(PreferenceGated, ModelNode):
             description=row.description,
             billing_method=row.billing_method,
             rate=Money.of(row.rate_minor, row.currency),
-            status=row.status.value,
+            status=row.status,
             _row=row,
         )
 

@@ -411,6 +411,10 @@ async def test_dashboard_sums_per_currency_in_sql(client, world: World, count_qu
     assert home["availableCredits"] == [{"amount": "100.00", "currency": "USD"}]
     assert home["outstandingRetainerInvoices"] == [{"amount": "100.00"}]
     assert home["salesOrderCounts"] == [{"status": "CONFIRMED", "count": 1}]
+    typed = await gql(client, '{ __type(name: "StatusCount") { fields { name type { ofType { '
+                      'kind name } } } } }', token=world.tokens["contact_a"])  # fmt: skip
+    assert typed["data"]["__type"]["fields"][0]["type"]["ofType"] == {
+        "kind": "ENUM", "name": "DocumentStatus"}  # fmt: skip
     assert count_queries.count < 15  # a handful of aggregates, not a row per document
 
     other = await gql(client, HOME, token=world.tokens["contact_b"])

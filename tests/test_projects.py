@@ -4,7 +4,7 @@ from tests.conftest import World, error_codes, gid, gql
 
 CREATE = """mutation($customer: ID!) { createProject(input: {customerId: $customer,
   name: "Office fit-out", billingMethod: HOURLY, rate: "85"}) {
-  project { id name rate { amount currency } loggedHours } errors { code field } } }"""
+  project { id name status rate { amount currency } loggedHours } errors { code field } } }"""
 LOG = """mutation($project: ID!, $minutes: Int!) { logTime(input: {projectId: $project,
   loggedOn: "2026-11-18", minutes: $minutes, notes: "Wiring"}) {
   project { loggedHours billedHours unbilledHours timeEntries { hours notes } }
@@ -18,6 +18,11 @@ async def test_projects_and_timesheets(client, world: World, count_queries) -> N
     body = await gql(client, CREATE, {"customer": gid("Customer", world.customer_a)}, token=staff)
     project = body["data"]["createProject"]["project"]
     assert project["rate"] == {"amount": "85.00", "currency": "USD"}
+    assert project["status"] == "ACTIVE"
+    typed = await gql(client, '{ __type(name: "Project") { fields { name type { ofType { '
+                      'kind name } } } } }', token=staff)  # fmt: skip
+    [status] = [f for f in typed["data"]["__type"]["fields"] if f["name"] == "status"]
+    assert status["type"]["ofType"] == {"kind": "ENUM", "name": "ProjectStatus"}
     assert project["loggedHours"] == "0.00"
     too_long = await gql(client, LOG, {"project": project["id"], "minutes": 1441}, token=staff)
     assert too_long["data"]["logTime"]["errors"] == [{"code": "INVALID", "field": ["minutes"]}]
