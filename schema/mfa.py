@@ -12,6 +12,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLNamedType,
+    GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
@@ -286,21 +287,27 @@ class MfaEnrollmentGate(SchemaExtension):
         ):
             operation = get_operation_ast(document, execution_context.operation_name)
             if operation is not None:
-                _refuse_unless_enrolling(operation, document.definitions)
+                schema = execution_context.schema._schema
+                _refuse_unless_enrolling(operation, document.definitions, schema)
         yield
 
 
-def _refuse_unless_enrolling(operation: OperationDefinitionNode, definitions: object) -> None:
+def _refuse_unless_enrolling(
+    operation: OperationDefinitionNode, definitions: object, schema: GraphQLSchema
+) -> None:
     fragments = {
         definition.name.value: definition
         for definition in definitions  # type: ignore[attr-defined]
         if isinstance(definition, FragmentDefinitionNode)
     }
+    # A login (alone in its operation: SessionStartAlone) replaces the restricted session.
+    mutations = schema.mutation_type if operation.operation == OperationType.MUTATION else None
     refused = [
         field
         for field in root_fields(operation, fragments.get)
         if not field.name.value.startswith("__")
         and field.name.value not in ALLOWED_BEFORE_ENROLLMENT
+        and not (mutations is not None and _starts_session(mutations, field))
     ]
     if refused:
         names = ", ".join(sorted({field.name.value for field in refused}))

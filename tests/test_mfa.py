@@ -387,6 +387,28 @@ async def test_organization_requires_mfa_of_portal_contacts(
     assert await MfaFactor.filter(contact_id=world.contact_a.id).exists()
 
 
+async def test_a_session_that_must_enroll_may_still_log_in_as_someone_else(
+    client, world: World
+) -> None:
+    """A browser holding the restricted session of one contact logs in as another: the new
+    login replaces the session instead of being refused until a logout."""
+    await require_mfa(world)
+    restricted = world.tokens["contact_a"]
+    body = await gql(client, PORTAL_LOGIN, {"email": "bob@birch.example", "password": PASSWORD},
+                     token=restricted)  # fmt: skip
+    login = body["data"]["portalLogin"]
+    assert login["errors"] == [] and login["token"] and login["token"] != restricted
+    assert login["viewer"] == {"__typename": "ContactPerson", "email": "bob@birch.example"}
+    staff = await gql(client, LOGIN, {"email": "staff@alpha.example", "password": PASSWORD},
+                      token=restricted)  # fmt: skip
+    assert staff["data"]["login"]["token"]
+    # Nothing else is let through alongside: a login stands alone in its operation.
+    mixed = await gql(client, "mutation { logout { errors { code } } changePassword(input: "
+                      '{currentPassword: "x", newPassword: "y"}) { errors { code } } }',
+                      token=restricted)  # fmt: skip
+    assert error_codes(mixed) == ["MFA_ENROLLMENT_REQUIRED"]
+
+
 async def test_staff_reset_of_a_contact_ends_its_sessions(
     client, world: World, clock: Clock
 ) -> None:
