@@ -673,7 +673,7 @@ def _completing(
         namespace[f"build{index}"] = compiled_builder(below[0])
         namespace[f"missing{index}"] = _missing_item if completion.item_non_null else _null_item
         complete = [
-            f"            if {value}.__class__ is not list and {value}.__class__ is not tuple:",
+            f"            if not isinstance({value}, list | tuple):",  # as complete_planned
             "                raise Replan",
             f"            {value} = [missing{index}(item) if item is None or isinstance(item, "
             f"Exception) else build{index}(item) for item in {value}]",

@@ -57,7 +57,8 @@ async def create_organization(
 
 
 async def _free_portal_name(organization: str) -> str:
-    """ "Acme Tools & Co." gives acme-tools-co, or acme-tools-co-2 and so on where it is taken."""
+    """A free portal name made of the organization's: `Acme Tools & Co.` gives acme-tools-co,
+    or acme-tools-co-2 and so on where that is taken."""
     ascii_name = unicodedata.normalize("NFKD", organization).encode("ascii", "ignore").decode()
     base = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
     if not base[:1].isalpha():
