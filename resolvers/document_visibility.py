@@ -11,12 +11,14 @@ from auth.principals import ContactPrincipal, Principal
 from auth.scoping import scoped
 from models.comments import Comment
 from models.documents import DocumentKind, DocumentStatus, SalesDocument
+from resolvers import portal_features
+from resolvers.portal_features import Feature
 from resolvers.preferences import preferences_for
 
-# Kinds shown in the portal only while a preference is on, and what the refusal says.
-GATED = {
-    DocumentKind.SALES_ORDER: ("show_sales_orders", "This portal does not show sales orders."),
-    DocumentKind.CREDIT_NOTE: ("show_credit_notes", "This portal does not show credit notes."),
+# Kinds shown in the portal only while their switch is on.
+GATED: dict[DocumentKind, Feature] = {
+    DocumentKind.SALES_ORDER: portal_features.SALES_ORDERS,
+    DocumentKind.CREDIT_NOTE: portal_features.CREDIT_NOTES,
 }
 
 
@@ -28,7 +30,11 @@ async def hidden_kinds(principal: Principal) -> frozenset[DocumentKind]:
 
 async def hidden_in_portal(organization_id: int) -> frozenset[DocumentKind]:
     preferences = await preferences_for(organization_id)
-    return frozenset(kind for kind, (flag, _) in GATED.items() if not getattr(preferences, flag))
+    return frozenset(
+        kind
+        for kind, feature in GATED.items()
+        if not portal_features.is_on(feature, preferences, customer=None)
+    )
 
 
 async def shown_in_portal(document: SalesDocument) -> bool:
@@ -51,12 +57,4 @@ async def require_visible(principal: Principal, kinds: Iterable[DocumentKind]) -
     hidden = await hidden_kinds(principal)
     for kind in kinds:
         if kind in hidden:
-            raise Forbidden(GATED[kind][1])
-
-
-async def require_preference(principal: Principal, flag: str, refusal: str) -> None:
-    """Portal contacts see a feature only while its preference is on; staff always do."""
-    if isinstance(principal, ContactPrincipal):
-        preferences = await preferences_for(principal.organization_id)
-        if not getattr(preferences, flag):
-            raise Forbidden(refusal)
+            raise Forbidden(GATED[kind].refusal)

@@ -25,13 +25,12 @@ from integrations import storage
 from models.activity import ActivityKind
 from models.customers import Customer
 from models.files import SharedFile, StoredObjectOrphan
-from resolvers import activity, transactions
+from resolvers import activity, portal_features, transactions
 from resolvers.customers import get_customer
 from resolvers.document_visibility import visible_comments
 from resolvers.errors import ErrorCode, reject
 from resolvers.file_names import extension_of, safe_filename
 from resolvers.file_types import HEAD_BYTES, TEXT, FileType, Sniffer, text_type_for
-from resolvers.preferences import require_enabled
 from resolvers.validation import Checker
 
 logger = logging.getLogger("portico.files")
@@ -42,7 +41,6 @@ DESCRIPTION_LIMIT = 500
 ORPHAN_GRACE = timedelta(minutes=15)
 ORPHAN_BATCH = 500
 DOWNLOAD_ROUTE = "/files/{id:path}"
-UPLOADS_OFF = "This portal does not accept uploads."
 
 
 class IncomingFile(Protocol):
@@ -219,12 +217,7 @@ async def _upload_target(
 
 
 async def _require_uploads(principal: ContactPrincipal) -> None:
-    await require_enabled(
-        principal.organization_id,
-        "allow_uploads_and_detail_edits",
-        ErrorCode.UPLOADS_OFF,
-        UPLOADS_OFF,
-    )
+    await portal_features.require(portal_features.UPLOADS, principal.organization_id)
 
 
 async def _stage(upload: IncomingFile, field: Sequence[str]) -> StagedFile:

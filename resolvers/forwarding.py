@@ -11,11 +11,10 @@ from models.activity import ActivityKind
 from models.customers import ContactPerson, Customer, PortalAccess
 from models.documents import DocumentKind, SalesDocument
 from models.organizations import Organization
-from resolvers import activity, links, transactions
+from resolvers import activity, links, portal_features, transactions
 from resolvers.document_visibility import require_visible
 from resolvers.email import enqueue_email
 from resolvers.errors import ErrorCode, reject
-from resolvers.preferences import require_enabled
 from resolvers.validation import Checker
 
 FORWARDABLE = (DocumentKind.INVOICE, DocumentKind.QUOTE, DocumentKind.SALES_ORDER)
@@ -31,12 +30,7 @@ async def forward_document(
     to = checker.email(to, ["to"], required=True)
     message = checker.text(message, ["message"], max_length=2000)
     checker.raise_if_any()
-    await require_enabled(
-        principal.organization_id,
-        "allow_forwarding",
-        ErrorCode.FORWARDING_OFF,
-        "This portal does not forward documents.",
-    )
+    await portal_features.require(portal_features.FORWARDING, principal.organization_id)
     document = await scoped(SalesDocument, principal).get_or_none(id=document_id)
     if document is None or document.kind not in FORWARDABLE:
         raise reject(ErrorCode.NOT_FOUND, "No such invoice, quote or sales order.", ["id"])

@@ -14,12 +14,11 @@ from models.activity import ActivityKind
 from models.customers import ContactPerson, Customer, PortalAccess
 from models.organizations import Organization
 from models.tokens import TokenPurpose
-from resolvers import activity, custom_fields, transactions
+from resolvers import activity, custom_fields, portal_features, transactions
 from resolvers.authentication import confirm_password
 from resolvers.customers import clean_contact, clean_customer, refuse_duplicate_emails, require_name
 from resolvers.email import enqueue_email
 from resolvers.errors import ErrorCode, reject
-from resolvers.preferences import require_enabled
 from resolvers.validation import MAX_CUSTOM_FIELDS, Checker, camel_case
 
 CUSTOMER_FIELDS = ("phone", "billing_address", "shipping_address")
@@ -164,12 +163,7 @@ async def update_my_contact_person(
 
 
 async def _require_allowed(principal: ContactPrincipal) -> None:
-    await require_enabled(
-        principal.organization_id,
-        "allow_uploads_and_detail_edits",
-        ErrorCode.DETAIL_EDITS_OFF,
-        "This portal does not let customers edit their details.",
-    )
+    await portal_features.require(portal_features.DETAIL_EDITS, principal.organization_id)
 
 
 def _only(changes: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from pypika_tortoise import Query, Table
@@ -33,7 +33,8 @@ from integrations.gateways.registry import gateway as gateway_named
 from integrations.gateways.test_gateway import TestGateway
 from models.activity import ActivityKind
 from models.customers import ContactPerson, Customer
-from models.documents import SalesDocument
+from models.documents import DocumentKind, SalesDocument
+from models.money import from_minor
 from models.payments import (
     GatewayEvent,
     IdempotencyKey,
@@ -44,12 +45,20 @@ from models.payments import (
     PaymentStatus,
     SavedPaymentMethod,
 )
-from resolvers import activity, calendars, payment_methods, request_rows, transactions
-from resolvers.balances import IN_FLIGHT, lock_documents, reserved, settle
+from resolvers import (
+    activity,
+    calendars,
+    payment_methods,
+    portal_features,
+    request_rows,
+    transactions,
+)
+from resolvers.balances import IN_FLIGHT, OPEN_FOR_PAYMENT, lock_documents, reserved, settle
 from resolvers.crash_safety import STALE_AFTER, crash_point
 from resolvers.errors import ErrorCode, reject
 from resolvers.numbering import next_number
 from resolvers.payments import (
+    MAX_ALLOCATIONS,
     PREFIX,
     SERIES,
     Allocation,
@@ -76,6 +85,10 @@ class PayRequest:
     payment_method_id: int | None = None
     token: str | None = None
     save_payment_method: bool = False
+    # Pay every outstanding invoice instead of `allocations`, in this currency (None: the
+    # only one they have). Worked out once the key is claimed, so a repeat finds the first.
+    all_outstanding: bool = False
+    currency: str | None = None
 
     def fingerprint(self) -> str:
         body = {
@@ -84,6 +97,8 @@ class PayRequest:
             "token": self.token,
             "save": self.save_payment_method,
         }
+        if self.all_outstanding:
+            body["all_outstanding"] = self.currency or "*"
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -121,7 +136,10 @@ async def pay(principal: ContactPrincipal, request: PayRequest) -> Payment:
 async def pay_as(payer: Payer, request: PayRequest) -> Payment:
     principal = payer.principal
     key = payer.key(_checked_key(request.idempotency_key))
-    check_allocations(request.allocations)
+    if request.all_outstanding:
+        await portal_features.require(portal_features.BULK_PAYMENTS, principal.organization_id)
+    else:
+        check_allocations(request.allocations)
     saved_methods = request.payment_method_id is not None or request.save_payment_method
     if payer.paid_by_id is None and saved_methods:
         raise reject(ErrorCode.INVALID, "Pay with a card or bank account token.", ["token"])
@@ -130,6 +148,8 @@ async def pay_as(payer: Payer, request: PayRequest) -> Payment:
     async with transactions.unit_of_work():
         earlier = await _claim(principal, key, request.fingerprint())
         if earlier is None:
+            if request.all_outstanding:
+                request = await _outstanding(principal, request, ACCEPTS[method.kind])
             payment = await _attempt(payer, request, method, gateway)
             await _CLAIMED_FOR.run(contact_id=principal.contact.id, key=key, payment_id=payment.id)
     if earlier is None:
@@ -164,15 +184,18 @@ async def _save_method(principal: ContactPrincipal, payment: Payment, token: str
 async def _attempt(payer: Payer, request: PayRequest, method: _Method, gateway: str) -> Payment:
     principal = payer.principal
     customer = await request_rows.get(Customer, principal.customer_id)
-    if method.kind == MethodKind.BANK_ACCOUNT and not customer.allow_ach:
-        raise reject(ErrorCode.METHOD_NOT_ACCEPTED, "This customer cannot pay by bank account.")
+    if method.kind == MethodKind.BANK_ACCOUNT:
+        await portal_features.require(
+            portal_features.BANK_DEBITS, principal.organization_id, customer.id
+        )
     locked = await lock_documents(principal, [a.document_id for a in request.allocations])
     held = await reserved(locked)
     preferences = await preferences_for(principal.organization_id)
     if preferences.prevent_duplicate_payments:
         _refuse_duplicates(request.allocations, locked, held)
     documents, amounts = validated(customer.id, request.allocations, locked, held)
-    _check_portal_rules(documents, amounts, method, bulk=preferences.allow_bulk_payments)
+    bulk = portal_features.is_on(portal_features.BULK_PAYMENTS, preferences, customer)
+    _check_portal_rules(documents, amounts, method, bulk=bulk)
     kind = kind_of(documents)
     payment = await Payment.create(
         organization_id=principal.organization_id,
@@ -192,6 +215,50 @@ async def _attempt(payer: Payer, request: PayRequest, method: _Method, gateway: 
     await allocate(payment, list(zip(documents, amounts, strict=True)), payment.paid_on,
                    settled=False)  # fmt: skip
     return payment
+
+
+async def _outstanding(principal: ContactPrincipal, request: PayRequest, way: str) -> PayRequest:
+    """The request with one allocation per invoice still to pay `way` (card, ach), oldest due
+    first, each for its whole balance. Invoices a payment in flight holds are being paid
+    already: left out, as are those that do not take `way`."""
+    invoices = await (
+        scoped(SalesDocument, principal)
+        .filter(kind=DocumentKind.INVOICE, status__in=OPEN_FOR_PAYMENT, balance_minor__gt=0)
+        .order_by("due_date", "issue_date", "id")
+    )
+    held = await reserved(invoice.id for invoice in invoices)
+    invoices = [i for i in invoices if i.id not in held and way in i.payment_methods]
+    currency = _currency_to_pay(invoices, request.currency)
+    chosen = [invoice for invoice in invoices if invoice.currency == currency]
+    if len(chosen) > MAX_ALLOCATIONS:
+        raise reject(
+            ErrorCode.INVALID,
+            f"{len(chosen)} invoices are outstanding; pay at most {MAX_ALLOCATIONS} at once "
+            "with payInvoices.",
+        )
+    allocations = [
+        Allocation(invoice.id, from_minor(invoice.balance_minor, currency)) for invoice in chosen
+    ]
+    return replace(request, allocations=allocations)
+
+
+def _currency_to_pay(invoices: list[SalesDocument], asked: str | None) -> str:
+    currencies = sorted({invoice.currency for invoice in invoices})
+    if asked is not None:
+        if asked.upper() not in currencies:
+            raise reject(
+                ErrorCode.NOTHING_OUTSTANDING, f"Nothing is outstanding in {asked}.", ["currency"]
+            )
+        return asked.upper()
+    if not currencies:
+        raise reject(ErrorCode.NOTHING_OUTSTANDING, "No invoice is waiting to be paid.")
+    if len(currencies) > 1:
+        raise reject(
+            ErrorCode.REQUIRED,
+            f"Invoices are outstanding in {', '.join(currencies)}: choose one currency.",
+            ["currency"],
+        )
+    return currencies[0]
 
 
 def _refuse_duplicates(
@@ -214,7 +281,7 @@ def _check_portal_rules(
     documents: list[SalesDocument], amounts: list[int], method: _Method, *, bulk: bool
 ) -> None:
     if len(documents) > 1 and not bulk:
-        raise reject(ErrorCode.BULK_PAYMENTS_OFF, "Pay one invoice at a time.", ["allocations"])
+        raise portal_features.refusal(portal_features.BULK_PAYMENTS, ["allocations"])
     for index, (document, minor) in enumerate(zip(documents, amounts, strict=True)):
         field = ["allocations", str(index)]
         if ACCEPTS[method.kind] not in document.payment_methods:

@@ -12,7 +12,7 @@ from integrations.gateways.registry import gateway as gateway_named
 from models.customers import Customer
 from models.organizations import Organization
 from models.payments import MethodKind, SavedPaymentMethod
-from resolvers import request_rows, transactions
+from resolvers import portal_features, request_rows, transactions
 from resolvers.errors import ErrorCode, Rejected, reject
 
 MAX_METHODS = 20
@@ -43,11 +43,13 @@ async def save(
             return None
         raise
     customer = await request_rows.get(Customer, principal.customer_id)
-    if details.kind.value == MethodKind.BANK_ACCOUNT and not customer.allow_ach:
+    bank_debits = await portal_features.enabled(
+        portal_features.BANK_DEBITS, principal.organization_id, customer.id
+    )
+    if details.kind.value == MethodKind.BANK_ACCOUNT and not bank_debits:
         if quietly:
             return None
-        raise reject(ErrorCode.METHOD_NOT_ACCEPTED, "This customer cannot pay by bank account.",
-                     ["token"])  # fmt: skip
+        raise portal_features.refusal(portal_features.BANK_DEBITS, ["token"])
     async with transactions.unit_of_work():
         await Customer.select_for_update().get(id=customer.id)  # one writer per customer
         existing = scoped(SavedPaymentMethod, principal)

@@ -15,12 +15,11 @@ from models.activity import ActivityKind
 from models.customers import ContactPerson, Customer, PortalAccess
 from models.organizations import Organization
 from models.tokens import OneTimeToken, TokenPurpose
-from resolvers import activity, links, transactions
+from resolvers import activity, links, portal_features, transactions
 from resolvers.activity import announce_access_change
 from resolvers.authentication import Client, LoginResult, after_password, check_new_password
 from resolvers.email import enqueue_email
 from resolvers.errors import ErrorCode, Rejected, UserError, reject
-from resolvers.preferences import require_enabled
 from resolvers.validation import Checker, normalize_email
 
 SIGN_UPS_PER_EMAIL = rate_limit.Limit("sign-up-email", max_failures=3, window=rate_limit.HOUR)
@@ -162,12 +161,7 @@ async def accept_invitation(
 async def sign_up(client: Client, portal_name: str, data: dict[str, Any]) -> None:
     """The same answer whatever the email: the inbox tells its owner what happens next."""
     organization = await _organization(portal_name)
-    await require_enabled(
-        organization.id,
-        "allow_sign_up",
-        ErrorCode.SIGN_UP_DISABLED,
-        "This portal does not take sign-ups.",
-    )
+    await portal_features.require(portal_features.SIGN_UP, organization.id)
     details = _sign_up_details(data)
     await _count_request(SIGN_UPS_PER_EMAIL, f"{organization.id}:{details['email']}", client)
     existing = await ContactPerson.get_or_none(

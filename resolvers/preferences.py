@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -47,18 +46,6 @@ async def preferences_for(organization_id: int) -> PortalPreferences:
 _stored = PreparedQuery[PortalPreferences | None](
     lambda organization_id: PortalPreferences.get_or_none(organization_id=organization_id)
 )
-
-
-async def require_enabled(
-    organization_id: int,
-    flag: str,
-    code: ErrorCode,
-    refusal: str,
-    field: Sequence[str] | None = None,
-) -> None:
-    """A feature the organization turned off is refused as a business rule: nothing changes."""
-    if not getattr(await preferences_for(organization_id), flag):
-        raise reject(code, refusal, field)
 
 
 async def _load(organization_id: int) -> PortalPreferences:

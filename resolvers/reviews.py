@@ -21,11 +21,10 @@ from models.customers import ContactPerson, Customer, PortalAccess
 from models.organizations import Organization
 from models.payments import Payment
 from models.reviews import Review, ReviewRequest
-from resolvers import activity, calendars, email_templates, links, transactions
+from resolvers import activity, calendars, email_templates, links, portal_features, transactions
 from resolvers.customers import get_customer
 from resolvers.email import enqueue_rendered
 from resolvers.errors import ErrorCode, reject
-from resolvers.preferences import preferences_for, require_enabled
 from resolvers.validation import Checker
 
 RATINGS = range(1, 6)
@@ -37,7 +36,7 @@ REVIEW_PAGE = "review"
 
 
 async def reviews_on(organization_id: int) -> bool:
-    return (await preferences_for(organization_id)).customer_reviews
+    return await portal_features.enabled(portal_features.REVIEWS, organization_id)
 
 
 async def shown_to(principal: Principal) -> bool:
@@ -56,13 +55,7 @@ async def request_review(principal: StaffPrincipal, customer_id: int) -> ReviewR
 
 
 async def require_on(organization_id: int, field: Sequence[str] | None = None) -> None:
-    await require_enabled(
-        organization_id,
-        "customer_reviews",
-        ErrorCode.REVIEWS_OFF,
-        "Customer reviews are turned off.",
-        field,
-    )
+    await portal_features.require(portal_features.REVIEWS, organization_id, field=field)
 
 
 async def recipients_for(customer: Customer, *, field: Sequence[str]) -> list[ContactPerson]:

@@ -22,7 +22,7 @@ from schema.context import Info
 from schema.customers import ContactPerson, Customer
 from schema.errors import UserError, payload_or_errors
 from schema.money import Money
-from schema.permissions import IsStaff
+from schema.permissions import IsAuthenticated, IsStaff
 from schema.relay import Connection, Edge, ModelNode, connection, decode_id
 from schema.staff import StaffUser
 
@@ -175,8 +175,9 @@ def _activity_filter(filter: ActivityFilter | None) -> Q:
 @strawberry.type
 class ActivityQueries:
     @strawberry.field(
+        permission_classes=[IsAuthenticated],
         description="Newest first. Staff and partner keys (activity:read) see the "
-        "organization's activity; a portal contact sees what concerns its customer."
+        "organization's activity; a portal contact sees what concerns its customer.",
     )
     async def activities(
         self,
@@ -241,9 +242,10 @@ class ActivityMutations:
 @strawberry.type
 class ActivitySubscription:
     @strawberry.subscription(
+        permission_classes=[IsAuthenticated],
         description="Portal activity as it happens. Pass the cursor of the last event you saw "
         "as `after` to first receive what you missed. Staff see the organization's, a portal "
-        "contact its customer's; API keys need activity:subscribe."
+        "contact its customer's; API keys need activity:subscribe.",
     )
     async def portal_activity(
         self, info: Info, customer_id: strawberry.ID | None = None, after: str | None = None

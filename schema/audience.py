@@ -7,8 +7,10 @@ The audience holds everything a field reachable from `Edge[Activity]` reads of t
   (`auth.scoping.conditions`), and `IsStaff` and `IsStaffOrPartner` guard fields by kind;
 - a contact's customer: its rows are the customer's;
 - the contact itself, when the document selects a field that answers per contact
-  (ANSWERS_PER_CONTACT: `ContactPerson.mfaEnabled`, `IsStaffPartnerOrSelf`, answers only about
-  the contact itself); otherwise the contacts of one customer are one audience;
+  (ANSWERS_PER_CONTACT: `ContactPerson.mfaEnabled` and `.portal`, `IsStaffPartnerOrSelf`,
+  answers only about the contact itself); otherwise the contacts of one customer are one
+  audience. A contact's portal switches read the organization's preferences and its
+  customer's `allow_ach`, both within the audience;
 - a partner key's scopes: `Customer` and `ContactPerson` need customers:read, shared files
   documents:read;
 - a staff user's role: no field reachable today reads it, but `IsAdmin` and admin-only models
@@ -30,7 +32,7 @@ from auth.principals import ContactPrincipal, PartnerPrincipal, Principal, Staff
 
 # Names of the fields whose answer depends on which contact asks. Matched by name on any type,
 # which can only split an audience more than needed.
-ANSWERS_PER_CONTACT = frozenset({"mfaEnabled"})
+ANSWERS_PER_CONTACT = frozenset({"mfaEnabled", "portal"})
 
 
 def audience_of(principal: Principal, *, per_contact: bool = True) -> Hashable:

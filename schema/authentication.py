@@ -11,7 +11,7 @@ from schema.context import Info
 from schema.customers import ContactPerson
 from schema.edge import EMAIL_LENGTH, PORTAL_NAME_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
-from schema.permissions import IsPerson
+from schema.permissions import Anyone, IsPerson
 from schema.staff import StaffUser
 
 SESSION_COOKIE = "portico_session"
@@ -108,7 +108,9 @@ def login_payload(info: Info, result: authentication.LoginResult) -> dict:
 
 @strawberry.type
 class AuthenticationQueries:
-    @strawberry.field(description="Who is asking; null when not logged in.")
+    @strawberry.field(
+        permission_classes=[Anyone], description="Who is asking; null when not logged in."
+    )
     def viewer(self, info: Info) -> Viewer | None:
         return viewer_of(info)
 
@@ -116,7 +118,8 @@ class AuthenticationQueries:
 @strawberry.type
 class AuthenticationMutations:
     @strawberry.mutation(
-        description="Staff login by email and password; with MFA on, the first of two steps."
+        permission_classes=[Anyone],
+        description="Staff login by email and password; with MFA on, the first of two steps.",
     )
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         async def action() -> dict:
@@ -128,8 +131,9 @@ class AuthenticationMutations:
         return await payload_or_errors(LoginPayload, action)
 
     @strawberry.mutation(
+        permission_classes=[Anyone],
         description="Portal contact login by portal name, email and password; with MFA on, "
-        "the first of two steps."
+        "the first of two steps.",
     )
     async def portal_login(self, info: Info, input: PortalLoginInput) -> LoginPayload:
         async def action() -> dict:

@@ -26,6 +26,7 @@ from schema.permissions import (
     IsStaffOrPartner,
     IsStaffPartnerOrSelf,
 )
+from schema.portal import ContactPortal, portal_of_contact
 from schema.relay import Connection, ModelNode, OrderDirection, connection, decode_id
 
 if TYPE_CHECKING:
@@ -156,6 +157,13 @@ class ContactPerson(ModelNode):
     @strawberry.field
     async def customer(self, info: Info) -> Customer:
         return await Customer.load(info, self._row.customer_id)
+
+    @strawberry.field(
+        permission_classes=[IsStaffPartnerOrSelf],
+        description="What the portal lets this contact do. " + STAFF_OR_SELF,
+    )
+    async def portal(self) -> ContactPortal:
+        return await portal_of_contact(self._row.organization_id, self._row.customer_id)
 
     @strawberry.field(permission_classes=[IsStaffOrPartner], description=STAFF_ONLY)
     def portal_access(self) -> PortalAccess:  # type: ignore[valid-type]

@@ -28,6 +28,7 @@ from resolvers import (
     line_items,
     links,
     portal_documents,
+    portal_features,
     shipments,
 )
 from resolvers.document_totals import margin_minor
@@ -365,10 +366,9 @@ class Payable:
     allow_partial_payments: bool = strawberry.field(
         description="Whether the customer may pay part of the balance."
     )
-    payment_methods: list[PaymentMethod] = strawberry.field(
-        description="How the customer may pay it online."
-    )
     is_overdue: bool
+    # Known without asking where the document takes no bank debit (see payment_methods).
+    _payment_methods: strawberry.Private[list[PaymentMethod] | None] = None
 
     @classmethod
     def kind_fields(cls, row: SalesDocumentRow, status: DocumentStatus) -> dict[str, Any]:
@@ -377,9 +377,28 @@ class Payable:
             "due_date": row.due_date,
             "payment_terms_days": row.payment_terms_days,
             "allow_partial_payments": row.allow_partial_payments,
-            "payment_methods": [PaymentMethod(method) for method in row.payment_methods],
+            "_payment_methods": None
+            if portal_features.BANK_DEBIT in row.payment_methods
+            else [PaymentMethod(method) for method in row.payment_methods],
             "is_overdue": status == DocumentStatus.OVERDUE,
         }
+
+    @strawberry.field(
+        description="How the customer may pay it online: what the document takes, less bank "
+        "debits (ACH) while the customer may not pay by bank account.",
+        metadata={PRELOADED_IN: "_payment_methods"},
+    )
+    def payment_methods(self, info: Info) -> list[PaymentMethod]:
+        if self._payment_methods is not None:
+            return self._payment_methods
+        return self._offered_methods(info)  # type: ignore[return-value] - graphql-core awaits it
+
+    async def _offered_methods(self, info: Info) -> list[PaymentMethod]:
+        row = self._row  # type: ignore[attr-defined]
+        loader = info.context.loaders.keyed(("bank-debits",), portal_features.bank_debits_allowed)
+        bank_debits = await loader.load(row.customer_id)
+        offered = portal_features.methods_offered(row.payment_methods, bank_debits=bank_debits)
+        return [PaymentMethod(method) for method in offered]
 
     @strawberry.field(
         description="What has been paid toward it: payments, and retainer money applied."

@@ -30,7 +30,7 @@ from schema.authentication import LoginPayload, login_payload
 from schema.context import Info
 from schema.customers import ContactPerson
 from schema.errors import UserError, payload_or_errors
-from schema.permissions import IsAdmin, IsPerson, IsStaff
+from schema.permissions import Anyone, IsAdmin, IsPerson, IsStaff
 from schema.relay import decode_id
 from schema.staff import StaffUser
 
@@ -187,8 +187,9 @@ class MfaMutations:
         return await payload_or_errors(ResetStaffMfaPayload, action)
 
     @strawberry.mutation(
+        permission_classes=[Anyone],
         description="The second login step: a code for the `mfaToken` of `login` or "
-        "`portalLogin` starts the session. Wrong codes are limited per account."
+        "`portalLogin` starts the session. Wrong codes are limited per account.",
     )
     async def verify_mfa(self, info: Info, input: VerifyMfaInput) -> LoginPayload:
         async def action() -> dict:

@@ -571,6 +571,24 @@ class PayInvoicesInput:
 
 
 @strawberry.input
+class PayAllOutstandingInput:
+    idempotency_key: str = strawberry.field(description="As payInvoices takes it.")
+    currency: str | None = strawberry.field(
+        default=None,
+        description="Needed only when invoices are outstanding in more than one currency.",
+    )
+    payment_method_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A saved card or bank account; or give a token."
+    )
+    token: str | None = strawberry.field(
+        default=None, description="A card or bank account token from the payment gateway."
+    )
+    save_payment_method: bool = strawberry.field(
+        default=False, description="Keep the token's card or bank account for next time."
+    )
+
+
+@strawberry.input
 class AddPaymentMethodInput:
     token: str = strawberry.field(description="A card or bank account token from the gateway.")
 
@@ -598,6 +616,41 @@ IN_PROGRESS = (
 )
 
 
+async def _pay(
+    info: Info,
+    input: PayInvoicesInput | PayAllOutstandingInput,
+    *,
+    allocations: list[payments.Allocation] | None = None,
+    all_outstanding: bool = False,
+    currency: str | None = None,
+) -> PaymentPayload:
+    async def action() -> dict:
+        request = online_payments.PayRequest(
+            idempotency_key=input.idempotency_key,
+            allocations=allocations or [],
+            payment_method_id=decode_id(input.payment_method_id, SavedPaymentMethod)
+            if input.payment_method_id is not None
+            else None,
+            token=input.token,
+            save_payment_method=input.save_payment_method,
+            all_outstanding=all_outstanding,
+            currency=currency,
+        )
+        row = await online_payments.pay(info.context.contact, request)
+        return {"payment": Payment.from_row(row)}
+
+    payload = await payload_or_errors(PaymentPayload, action)
+    row = payload.payment._row if payload.payment is not None else None
+    if row is not None and row.status == PaymentStatusValue.FAILED:
+        code = ErrorCode.PAYMENT_DECLINED if row.declined else ErrorCode.PAYMENT_NOT_COMPLETED
+        payload.errors.append(UserError(field=None, message=row.failure_reason, code=code))
+    if row is not None and row.status == PaymentStatusValue.PROCESSING:
+        payload.errors.append(
+            UserError(field=None, message=IN_PROGRESS, code=ErrorCode.PAYMENT_IN_PROGRESS)
+        )
+    return payload
+
+
 @strawberry.type
 class PortalPaymentMutations:
     @strawberry.mutation(
@@ -611,29 +664,23 @@ class PortalPaymentMutations:
         "request: send it again or read the payment until it has ended.",
     )
     async def pay_invoices(self, info: Info, input: PayInvoicesInput) -> PaymentPayload:
-        async def action() -> dict:
-            request = online_payments.PayRequest(
-                idempotency_key=input.idempotency_key,
-                allocations=[payments.Allocation(document_id(a.document_id), a.amount)
-                             for a in input.allocations],
-                payment_method_id=decode_id(input.payment_method_id, SavedPaymentMethod)
-                if input.payment_method_id is not None else None,
-                token=input.token,
-                save_payment_method=input.save_payment_method,
-            )  # fmt: skip
-            row = await online_payments.pay(info.context.contact, request)
-            return {"payment": Payment.from_row(row)}
+        return await _pay(info, input, allocations=[
+            payments.Allocation(document_id(a.document_id), a.amount) for a in input.allocations
+        ])  # fmt: skip
 
-        payload = await payload_or_errors(PaymentPayload, action)
-        row = payload.payment._row if payload.payment is not None else None
-        if row is not None and row.status == PaymentStatusValue.FAILED:
-            code = ErrorCode.PAYMENT_DECLINED if row.declined else ErrorCode.PAYMENT_NOT_COMPLETED
-            payload.errors.append(UserError(field=None, message=row.failure_reason, code=code))
-        if row is not None and row.status == PaymentStatusValue.PROCESSING:
-            payload.errors.append(
-                UserError(field=None, message=IN_PROGRESS, code=ErrorCode.PAYMENT_IN_PROGRESS)
-            )
-        return payload
+    @strawberry.mutation(
+        permission_classes=[IsContact],
+        description="Pays every invoice the customer has outstanding in one payment, each for "
+        "its whole balance, oldest due first, as payInvoices would with one allocation each "
+        "(while the portal allows bulk payments: BULK_PAYMENTS_OFF otherwise). Invoices a "
+        "payment in progress holds are left out, as are those that do not take the card or bank "
+        "account given. NOTHING_OUTSTANDING when there is nothing to pay; the payment's "
+        "allocations say what it paid.",
+    )
+    async def pay_all_outstanding(
+        self, info: Info, input: PayAllOutstandingInput
+    ) -> PaymentPayload:
+        return await _pay(info, input, all_outstanding=True, currency=input.currency)
 
     @strawberry.mutation(
         permission_classes=[IsContact],

@@ -1,8 +1,10 @@
-"""Permission classes declared next to the fields they guard."""
+"""Permission classes declared next to the fields they guard. Each says who passes it, and
+every root field's description ends with that sentence (`describe_callers`), so the SDL says
+who may call each field and cannot drift from what is checked."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from strawberry.permission import BasePermission
 
@@ -18,19 +20,37 @@ STAFF_OR_SELF = (
 
 
 class _Permission(BasePermission):
+    # Who passes, as the end of "Who may call: ..."
+    who: ClassVar[str]
+
     def deny(self, info: Info) -> bool:
         if isinstance(info.context.principal, Anonymous):
             raise Unauthenticated()
         raise Forbidden(self.message)
 
 
+class Anyone(_Permission):
+    """Declares a field public: the login page and links sent by email call these."""
+
+    who = "anyone, without logging in."
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return True
+
+
 class IsAuthenticated(_Permission):
+    who = (
+        "staff users, portal contacts and API keys (a key needs the scope of the rows it "
+        "reads); each sees only its own rows."
+    )
+
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return not isinstance(info.context.principal, Anonymous) or self.deny(info)
 
 
 class IsStaff(_Permission):
     message = "Only staff users can do this."
+    who = "staff users (ADMIN or STAFF)."
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return isinstance(info.context.principal, StaffPrincipal) or self.deny(info)
@@ -38,6 +58,7 @@ class IsStaff(_Permission):
 
 class IsAdmin(_Permission):
     message = "Only administrators can do this."
+    who = "administrators (staff role ADMIN)."
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         principal = info.context.principal
@@ -48,6 +69,7 @@ class IsStaffOrPartner(_Permission):
     """For business-internal fields on types portal contacts can also read."""
 
     message = "Portal contacts cannot read this field."
+    who = "staff users and API keys; portal contacts get FORBIDDEN."
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         principal = info.context.principal
@@ -58,6 +80,7 @@ class IsStaffPartnerOrSelf(_Permission):
     """A contact person's own login state: business-internal, except to that contact."""
 
     message = "Portal contacts can read this only about themselves."
+    who = "staff users, API keys and the contact itself."
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         principal = info.context.principal
@@ -72,6 +95,7 @@ class IsPerson(_Permission):
     """A logged-in staff user or portal contact; partner keys are read-only."""
 
     message = "API keys are read-only."
+    who = "staff users and portal contacts; API keys get FORBIDDEN."
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         principal = info.context.principal
@@ -80,6 +104,19 @@ class IsPerson(_Permission):
 
 class IsContact(_Permission):
     message = "Only portal contacts can do this."
+    who = "portal contacts."
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return isinstance(info.context.principal, ContactPrincipal) or self.deny(info)
+
+
+def describe_callers(*root_types: type) -> None:
+    """Ends each root field's description with who may call it, from its permission classes."""
+    for root_type in root_types:
+        for field in root_type.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+            if not field.permission_classes:
+                raise TypeError(f"{field.name} does not declare who may call it")
+            sentence = "Who may call: " + " Also: ".join(
+                permission.who for permission in field.permission_classes
+            )
+            field.description = " ".join(filter(None, (field.description, sentence)))

@@ -10,7 +10,7 @@ from schema.customers import ContactPerson, Customer
 from schema.edge import EMAIL_LENGTH, PORTAL_NAME_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
 from schema.inputs import changes_of
-from schema.permissions import IsStaff
+from schema.permissions import Anyone, IsStaff
 from schema.relay import decode_id
 
 MAX_BULK = 500
@@ -147,7 +147,10 @@ class PortalAccessMutations:
             errors=[],
         )
 
-    @strawberry.mutation(description="Sets the invited contact's password and logs it in.")
+    @strawberry.mutation(
+        permission_classes=[Anyone],
+        description="Sets the invited contact's password and logs it in.",
+    )
     async def accept_invitation(self, info: Info, input: TokenPasswordInput) -> LoginPayload:
         async def action() -> dict:
             result = await portal_access.accept_invitation(
@@ -158,7 +161,8 @@ class PortalAccessMutations:
         return await payload_or_errors(LoginPayload, action)
 
     @strawberry.mutation(
-        description="When the portal allows sign-ups: emails a link to confirm the address."
+        permission_classes=[Anyone],
+        description="When the portal allows sign-ups: emails a link to confirm the address.",
     )
     async def sign_up(self, info: Info, input: SignUpInput) -> RequestPayload:
         async def action() -> dict:
@@ -169,7 +173,10 @@ class PortalAccessMutations:
 
         return await payload_or_errors(RequestPayload, action)
 
-    @strawberry.mutation(description="Confirms the email address, sets the password, logs in.")
+    @strawberry.mutation(
+        permission_classes=[Anyone],
+        description="Confirms the email address, sets the password, logs in.",
+    )
     async def complete_sign_up(self, info: Info, input: TokenPasswordInput) -> LoginPayload:
         async def action() -> dict:
             result = await portal_access.complete_sign_up(
@@ -179,7 +186,10 @@ class PortalAccessMutations:
 
         return await payload_or_errors(LoginPayload, action)
 
-    @strawberry.mutation(description="Emails a reset link if the address has an account.")
+    @strawberry.mutation(
+        permission_classes=[Anyone],
+        description="Emails a reset link if the address has an account.",
+    )
     async def request_password_reset(
         self, info: Info, input: RequestPasswordResetInput
     ) -> RequestPayload:
@@ -191,7 +201,10 @@ class PortalAccessMutations:
 
         return await payload_or_errors(RequestPayload, action)
 
-    @strawberry.mutation(description="Sets a new password; every other session of it ends.")
+    @strawberry.mutation(
+        permission_classes=[Anyone],
+        description="Sets a new password; every other session of it ends.",
+    )
     async def reset_password(self, info: Info, input: TokenPasswordInput) -> LoginPayload:
         async def action() -> dict:
             result = await portal_access.reset_password(

@@ -7,7 +7,7 @@ from models.documents import DocumentKind
 from models.organizations import Organization as OrganizationRow
 from models.preferences import ActivityNotifications as ActivityNotificationsValue
 from models.preferences import PortalPreferences as PortalPreferencesRow
-from resolvers import dashboard, links, preferences
+from resolvers import dashboard, links, portal_features, preferences
 from schema.context import Info
 from schema.customers import Customer
 from schema.documents import DocumentStatus
@@ -217,7 +217,7 @@ class PreferencesQueries:
         await home.load(_families_asked_for(info))
         return PortalHome(
             banner_message=row.banner_message,
-            can_edit_details=row.allow_uploads_and_detail_edits,
+            can_edit_details=portal_features.is_on(portal_features.DETAIL_EDITS, row, None),
             _dashboard=home,
         )
 

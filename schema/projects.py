@@ -10,7 +10,7 @@ from models.projects import BillingMethod as BillingMethodValue
 from models.projects import Project as ProjectRow
 from models.projects import ProjectStatus as ProjectStatusValue
 from models.projects import TimeEntry as TimeEntryRow
-from resolvers import projects
+from resolvers import portal_features, projects
 from resolvers.pagination import Ordering
 from schema.context import Info
 from schema.customers import Customer
@@ -22,7 +22,6 @@ from schema.relay import Connection, ModelNode, PreferenceGated, connection, dec
 
 BillingMethod = strawberry.enum(BillingMethodValue, description="How the project is charged.")
 ProjectStatus = strawberry.enum(ProjectStatusValue, description="Whether time is still logged.")
-HIDDEN = "This portal does not show projects and timesheets."
 SIXTY = Decimal(60)
 
 
@@ -47,8 +46,7 @@ class TimeEntry:
 @strawberry.type(description="Work done for a customer, with its logged time.")
 class Project(PreferenceGated, ModelNode):
     model = ProjectRow
-    preference = "show_projects_and_timesheets"
-    refusal = HIDDEN
+    feature = portal_features.PROJECTS
 
     id: strawberry.relay.NodeID[int]
     name: str

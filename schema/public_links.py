@@ -32,7 +32,7 @@ from schema.documents import document_id as sales_document_id
 from schema.errors import UserError, payload_or_errors
 from schema.money import Money
 from schema.payments import PaymentStatus
-from schema.permissions import IsStaff
+from schema.permissions import Anyone, IsStaff
 from schema.relay import Connection, ModelNode, connection, decode_id
 from schema.staff import StaffUser
 
@@ -349,8 +349,9 @@ class PublicLinkQueries:
         )  # fmt: skip
 
     @strawberry.field(
+        permission_classes=[Anyone],
         description="A shared document by its link's token; no login needed. Every invalid, "
-        "expired or revoked link gets the same LINK_INVALID error."
+        "expired or revoked link gets the same LINK_INVALID error.",
     )
     async def public_document(
         self, info: Info, token: str, visit_token: str | None = None
@@ -403,9 +404,10 @@ class PublicLinkMutations:
         return await payload_or_errors(RevokeAllPublicLinksPayload, action)
 
     @strawberry.mutation(
+        permission_classes=[Anyone],
         description="Sends a 6-digit code (valid 10 minutes, replacing any earlier one) to the "
         "customer's address for the channel, when the organization asks visitors to verify "
-        "who they are. No login needed; limited per link and per client address."
+        "who they are. No login needed; limited per link and per client address.",
     )
     async def request_public_link_code(
         self, info: Info, input: RequestPublicLinkCodeInput
@@ -419,8 +421,9 @@ class PublicLinkMutations:
         return await payload_or_errors(RequestPublicLinkCodePayload, action)
 
     @strawberry.mutation(
+        permission_classes=[Anyone],
         description="Confirms a code: a correct one gives a visit token. A code allows 5 tries, "
-        "then a new one must be requested. No login needed."
+        "then a new one must be requested. No login needed.",
     )
     async def verify_public_link_code(
         self, info: Info, input: VerifyPublicLinkCodeInput
@@ -432,9 +435,10 @@ class PublicLinkMutations:
         return await payload_or_errors(VerifyPublicLinkCodePayload, action)
 
     @strawberry.mutation(
+        permission_classes=[Anyone],
         description="Pays the link's invoice or retainer invoice by card or bank account, with "
         "or without identity verification. No login needed. A failed payment is returned with "
-        "PAYMENT_DECLINED or PAYMENT_NOT_COMPLETED, as in payInvoices."
+        "PAYMENT_DECLINED or PAYMENT_NOT_COMPLETED, as in payInvoices.",
     )
     async def pay_public_document(
         self, info: Info, input: PayPublicDocumentInput

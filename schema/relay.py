@@ -13,7 +13,7 @@ from tortoise.models import Model
 
 from auth.errors import BadUserInput
 from auth.scoping import conditions
-from resolvers import document_visibility
+from resolvers import portal_features
 from resolvers.pagination import Ordering, Page, paginate
 from schema.context import Info
 
@@ -54,17 +54,14 @@ class ModelNode(relay.Node):
 
 
 class PreferenceGated:
-    """A node type portal contacts see only while a portal preference is on (mix in before
+    """A node type portal contacts see only while a portal switch is on (mix in before
     ModelNode). Asking for it otherwise is FORBIDDEN, by list and by id alike."""
 
-    preference: ClassVar[str]
-    refusal: ClassVar[str]
+    feature: ClassVar[portal_features.Feature]
 
     @classmethod
     async def require_shown(cls, info: Info) -> None:
-        await document_visibility.require_preference(
-            info.context.principal, cls.preference, cls.refusal
-        )
+        await portal_features.require_shown(info.context.principal, cls.feature)
 
     @classmethod
     async def resolve_nodes(

@@ -51,7 +51,9 @@ from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.my_details import MyDetailsMutations
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.payments import PaymentMutations, PaymentQueries, PortalPaymentMutations
+from schema.permissions import Anyone, describe_callers
 from schema.persisted_queries import PersistedQueryRules
+from schema.portal import PortalQueries
 from schema.portal_access import PortalAccessMutations
 from schema.preferences import PreferencesMutations, PreferencesQueries
 from schema.projects import ProjectMutations, ProjectQueries
@@ -74,11 +76,17 @@ MAX_NODES = 100
 
 @strawberry.type
 class NodeQueries:
-    @strawberry.field(description="Any object by its global id; null when not visible to you.")
+    @strawberry.field(
+        permission_classes=[Anyone],
+        description="Any object by its global id; null when not visible to you.",
+    )
     async def node(self, info: Info, id: strawberry.ID) -> strawberry.relay.Node | None:
         return await resolve_node(info, id)
 
-    @strawberry.field(description=f"Several objects by global id, at most {MAX_NODES}.")
+    @strawberry.field(
+        permission_classes=[Anyone],
+        description=f"Several objects by global id, at most {MAX_NODES}.",
+    )
     async def nodes(
         self, info: Info, ids: list[strawberry.ID]
     ) -> list[strawberry.relay.Node | None]:
@@ -93,6 +101,7 @@ Query = merge_types(
         AuthenticationQueries,
         NodeQueries,
         OrganizationQueries,
+        PortalQueries,
         CustomerQueries,
         CustomFieldQueries,
         StaffQueries,
@@ -143,6 +152,7 @@ Mutation = merge_types(
 )
 
 Subscription = merge_types("Subscription", (ActivitySubscription,))
+describe_callers(Query, Mutation, Subscription)
 
 
 class ParserCacheReportingSyntaxErrors(ParserCache):

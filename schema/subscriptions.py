@@ -9,7 +9,7 @@ from tortoise.expressions import Q
 from models.subscriptions import BillingInterval as BillingIntervalValue
 from models.subscriptions import CustomerSubscription as SubscriptionRow
 from models.subscriptions import SubscriptionStatus as SubscriptionStatusValue
-from resolvers import subscriptions
+from resolvers import portal_features, subscriptions
 from resolvers.pagination import Ordering
 from schema.context import Info
 from schema.customers import Customer
@@ -22,14 +22,12 @@ from schema.relay import Connection, ModelNode, PreferenceGated, connection, dec
 
 BillingInterval = strawberry.enum(BillingIntervalValue)
 SubscriptionStatus = strawberry.enum(SubscriptionStatusValue, name="CustomerSubscriptionStatus")
-HIDDEN = "This portal does not show subscriptions."
 
 
 @strawberry.type(description="A customer's recurring plan and the invoices that bill it.")
 class CustomerSubscription(PreferenceGated, ModelNode):
     model = SubscriptionRow
-    preference = "show_subscriptions"
-    refusal = HIDDEN
+    feature = portal_features.SUBSCRIPTIONS
 
     id: strawberry.relay.NodeID[int]
     plan_name: str

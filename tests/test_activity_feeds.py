@@ -687,7 +687,13 @@ REVIEWED_FIELDS = {
         "isPrimary": [], "createdAt": [], "name": [], "customer": [],
         "portalAccess": ["IsStaffOrPartner"], "invitedAt": ["IsStaffOrPartner"],
         "acceptedAt": ["IsStaffOrPartner"], "lastLoginAt": ["IsStaffOrPartner"],
-        "mfaEnabled": ["IsStaffPartnerOrSelf"],
+        "mfaEnabled": ["IsStaffPartnerOrSelf"], "portal": ["IsStaffPartnerOrSelf"],
+    },
+    "ContactPortal": {"features": []},
+    "PortalFeatures": {
+        "forwarding": [], "bulkPayments": [], "bankDebits": [], "reviews": [], "uploads": [],
+        "detailEdits": [], "salesOrders": [], "creditNotes": [], "projects": [],
+        "subscriptions": [],
     },
     "Customer": {
         "id": [], "displayName": [], "companyName": [], "email": [], "phone": [],

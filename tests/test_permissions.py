@@ -389,6 +389,13 @@ CASES = [
         deny_contacts_and_partners(False),
     ),
     Case(
+        "portal",
+        '{ portal(name: "alpha") { name signUpOpen } }',
+        lambda w: {},
+        lambda d: d["portal"]["name"],
+        every("Alpha Trading"),
+    ),
+    Case(
         "portalHome",
         "{ portalHome { bannerMessage organization { name } } }",
         lambda w: {},
@@ -941,6 +948,23 @@ CASES = [
             contact_a="SUCCEEDED",
             contact_b="NOT_FOUND",
             contact_other_org="NOT_FOUND",
+        ),
+    ),
+    Case(
+        "payAllOutstanding",
+        'mutation { payAllOutstanding(input: {idempotencyKey: "perm-matrix-2", '
+        'token: "tok_visa"}) { payment { status } errors { code } } }',
+        lambda w: {},
+        lambda d: (
+            (d["payAllOutstanding"]["payment"] and d["payAllOutstanding"]["payment"]["status"])
+            or d["payAllOutstanding"]["errors"][0]["code"]
+        ),
+        every(
+            FORBIDDEN,
+            anonymous=UNAUTH,
+            contact_a="SUCCEEDED",
+            contact_b="NOTHING_OUTSTANDING",
+            contact_other_org="NOTHING_OUTSTANDING",
         ),
     ),
     Case(

@@ -213,3 +213,28 @@ async def _enumerate(stream):
     async for item in stream:
         yield index, item
         index += 1
+
+
+def test_every_root_field_says_who_may_call_it_as_its_permissions_check() -> None:
+    schema = build_schema()
+    for root in ("Query", "Mutation", "Subscription"):
+        for name, field in schema._schema.type_map[root].fields.items():
+            permissions = schema.get_field_for_type(name, root).permission_classes
+            said = (field.description or "").split("Who may call: ")
+            assert len(said) == 2 and permissions, (root, name)
+            assert said[1] == " Also: ".join(p.who for p in permissions), (root, name)
+
+
+def test_a_root_field_that_declares_no_caller_is_refused() -> None:
+    import strawberry
+
+    from schema.permissions import describe_callers
+
+    @strawberry.type
+    class Undeclared:
+        @strawberry.field
+        def secret(self) -> str:
+            return "x"
+
+    with pytest.raises(TypeError, match="secret does not declare who may call it"):
+        describe_callers(Undeclared)
