@@ -31,7 +31,17 @@ _TOKEN_ERRORS = {
     TokenProblem.INVALID: (ErrorCode.TOKEN_INVALID, "This link is not valid."),
     TokenProblem.USED: (ErrorCode.TOKEN_USED, "This link has already been used."),
     TokenProblem.EXPIRED: (ErrorCode.TOKEN_EXPIRED, "This link has expired. Ask for a new one."),
+    # A reset or sign-up link replaced by a newer request keeps the code it always had.
+    TokenProblem.REPLACED: (
+        ErrorCode.TOKEN_USED,
+        "A newer link was sent since. Use the link in the latest email.",
+    ),
 }
+# An invitation sent again: the contact holding the old email is told where to look.
+_INVITATION_REPLACED = (
+    ErrorCode.INVITATION_REPLACED,
+    "This invitation was replaced by a newer one. Use the link in the latest invitation email.",
+)
 
 
 @dataclass(frozen=True)
@@ -287,14 +297,20 @@ async def _usable(purpose: TokenPurpose, token: str) -> OneTimeToken:
     try:
         return await one_time_tokens.check(purpose, token)
     except TokenRefused as refused:
-        raise reject(*_TOKEN_ERRORS[refused.problem], ["token"]) from refused
+        raise _token_refusal(purpose, refused) from refused
 
 
 async def _use(purpose: TokenPurpose, token: str) -> None:
     try:
         await one_time_tokens.consume(purpose, token)
     except TokenRefused as refused:
-        raise reject(*_TOKEN_ERRORS[refused.problem], ["token"]) from refused
+        raise _token_refusal(purpose, refused) from refused
+
+
+def _token_refusal(purpose: TokenPurpose, refused: TokenRefused) -> Rejected:
+    if purpose == TokenPurpose.INVITATION and refused.problem == TokenProblem.REPLACED:
+        return reject(*_INVITATION_REPLACED, ["token"])
+    return reject(*_TOKEN_ERRORS[refused.problem], ["token"])
 
 
 async def _log_in(policy: SessionPolicy, client: Client, contact: ContactPerson) -> LoginResult:
