@@ -195,7 +195,8 @@ async def sign_up(client: Client, portal_name: str, data: dict[str, Any]) -> Non
             )
             name = f"{details['first_name']} {details['last_name']}".strip()
             await _email(organization, details["email"], name, details["language"],
-                         "email_verification", "verify-email", token)  # fmt: skip
+                         "email_verification", "verify-email", token,
+                         existing.id if existing else None)  # fmt: skip
 
 
 async def complete_sign_up(
@@ -354,7 +355,7 @@ async def _email_contact(contact: ContactPerson, template: str, action: str, tok
     organization = await Organization.get(id=contact.organization_id)
     customer = await Customer.get(id=contact.customer_id)
     await _email(organization, contact.email, contact.display_name, customer.portal_language,
-                 template, action, token)  # fmt: skip
+                 template, action, token, contact.id)  # fmt: skip
 
 
 async def _email(
@@ -365,6 +366,7 @@ async def _email(
     template: str,
     action: str,
     token: str,
+    contact_id: int | None,
 ) -> None:
     site = links.current()
     link = (
@@ -379,4 +381,5 @@ async def _email(
         language=language,
         organization_id=organization.id,
         reply_to=organization.email,
+        contact_id=contact_id,
     )
