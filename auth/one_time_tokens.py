@@ -26,6 +26,8 @@ class TokenProblem(StrEnum):
     INVALID = "INVALID"
     USED = "USED"
     EXPIRED = "EXPIRED"
+    # A newer token of the same purpose and owner took its place (e.g. a re-sent invitation).
+    REPLACED = "REPLACED"
 
 
 class TokenRefused(Exception):
@@ -42,10 +44,13 @@ async def issue(
     staff_user_id: int | None = None,
     data: dict | None = None,
 ) -> str:
-    """A fresh token; any earlier unused one of the same purpose and owner stops working."""
+    """A fresh token; any earlier unused one of the same purpose and owner stops working and
+    is marked as replaced."""
     now = datetime.now(UTC)
     if contact_id is not None or staff_user_id is not None:
-        await revoke_all(purpose, contact_id=contact_id, staff_user_id=staff_user_id)
+        await OneTimeToken.filter(
+            purpose=purpose, contact_id=contact_id, staff_user_id=staff_user_id, used_at=None
+        ).update(used_at=now, replaced_at=now)
     secret, token_hash = new_token(_PREFIX[purpose])
     await OneTimeToken.create(
         token_hash=token_hash,
@@ -64,6 +69,9 @@ async def check(purpose: TokenPurpose, secret: str) -> OneTimeToken:
     row = await OneTimeToken.get_or_none(token_hash=hash_token(secret), purpose=purpose)
     if row is None:
         raise TokenRefused(TokenProblem.INVALID)
+    # Before USED: a replaced token is also marked used, so that consume() refuses it.
+    if row.replaced_at is not None:
+        raise TokenRefused(TokenProblem.REPLACED)
     if row.used_at is not None:
         raise TokenRefused(TokenProblem.USED)
     if row.expires_at <= datetime.now(UTC):

@@ -30,6 +30,7 @@ from models.customers import ContactPerson, Customer, CustomFieldDefinition
 from models.documents import CreditUse, DocumentStatus, SalesDocument, Shipment
 from models.files import SharedFile
 from models.organizations import Organization
+from models.outbox import OutboxMessage
 from models.payments import Payment, PaymentAllocation, PaymentRefund, SavedPaymentMethod
 from models.projects import Project, TimeEntry
 from models.reviews import EmailTemplate, Review, ReviewRequest
@@ -66,6 +67,9 @@ VISIBILITY: dict[type[Model], Visibility] = {
     ContactPerson: Visibility(customer_field="customer_id", partner_scope=ApiScope.CUSTOMERS_READ),
     StaffUser: Visibility(),
     ApiKey: Visibility(admin_only=True),
+    # Who was emailed what, and whether it went out: administrators'. Staff see a contact's
+    # last invitation through the contact (resolvers.outgoing_email).
+    OutboxMessage: Visibility(admin_only=True),
     Activity: Visibility(
         customer_field="customer_id",
         contact_where={"visible_to_customer": True},

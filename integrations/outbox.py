@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import random
+import re
 import secrets
 import socket
 import time
@@ -45,6 +46,9 @@ FIRST_RETRY_SECONDS = 5
 MAX_RETRY_SECONDS = 3600
 ERROR_LENGTH = 500
 _BODY_PURPOSE = "portico outbox: email body sealing v1"
+# What a failure reason must not keep, since staff read it: a server's reply may quote what it
+# was given, and a link's token (after "token=", or a bare one by its prefix) opens an account.
+_SECRET_IN_ERROR = re.compile(r"(?<=token=)[^\s&'\"]+|\b(?:inv|ver|rst|mfa)_[\w-]{16,}")
 
 _CLAIM_SQL = {
     "postgres": """
@@ -277,7 +281,8 @@ async def _record(
 
 
 def _short(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:ERROR_LENGTH]
+    """The failure reason kept for staff: the error's type and text, secrets removed."""
+    return _SECRET_IN_ERROR.sub("[removed]", f"{type(exc).__name__}: {exc}")[:ERROR_LENGTH]
 
 
 async def _first_of(seconds: float, *events: asyncio.Event) -> None:

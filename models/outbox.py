@@ -16,6 +16,11 @@ class OutboxMessage(Model):
     organization = fields.ForeignKeyField(
         "models.Organization", related_name="outbox_messages", null=True, on_delete=fields.CASCADE
     )
+    # The contact person the message is about (an invitation, a reset link), so staff can see
+    # whether that contact's email went out. Null for email to staff or to other addresses.
+    contact = fields.ForeignKeyField(
+        "models.ContactPerson", related_name="outbox_messages", null=True, on_delete=fields.SET_NULL
+    )
     # Stable across retries, so a receiver can drop a duplicate after a crash mid-send.
     message_id = fields.CharField(max_length=200, unique=True)
     to_address = fields.CharField(max_length=254)
@@ -41,4 +46,8 @@ class OutboxMessage(Model):
 
     class Meta:
         table = "outbox_message"
-        indexes = (("status", "next_attempt_at"),)
+        indexes = (
+            ("status", "next_attempt_at"),
+            ("contact_id", "template"),
+            ("organization_id", "created_at"),
+        )

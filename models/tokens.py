@@ -29,6 +29,9 @@ class OneTimeToken(Model):
     data = fields.JSONField(default=dict)
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
+    # Set (with used_at) when a newer token of the same purpose and owner took its place, so
+    # the old link can say so instead of claiming it was used.
+    replaced_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -33,12 +33,14 @@ async def enqueue_email(
     organization_id: int | None = None,
     reply_to: str = "",
     attachments: list[dict[str, Any]] | None = None,
+    contact_id: int | None = None,
 ) -> OutboxMessage:
     """Renders `template` in the recipient's language and queues it for delivery.
-    `attachments` are rendered when the message is sent (see `outbox.use_attachment_loader`)."""
+    `attachments` are rendered when the message is sent (see `outbox.use_attachment_loader`);
+    `contact_id` names the contact person the email is about, for staff to follow it."""
     _check_addresses(to, reply_to)
     rendered = render_email(template, context, language)
-    return await _queue(to, rendered, template, organization_id, reply_to, attachments)
+    return await _queue(to, rendered, template, organization_id, reply_to, attachments, contact_id)
 
 
 async def enqueue_rendered(
@@ -52,7 +54,7 @@ async def enqueue_rendered(
 ) -> OutboxMessage:
     """Queues an email rendered by the caller, e.g. from wording the organization wrote."""
     _check_addresses(to, reply_to)
-    return await _queue(to, rendered, template, organization_id, reply_to, attachments)
+    return await _queue(to, rendered, template, organization_id, reply_to, attachments, None)
 
 
 async def _queue(
@@ -62,11 +64,13 @@ async def _queue(
     organization_id: int | None,
     reply_to: str,
     attachments: list[dict[str, Any]] | None,
+    contact_id: int | None,
 ) -> OutboxMessage:
     message_id = f"<{uuid.uuid4().hex}@portico>"
     body = EmailBody(rendered.text, rendered.html)
     message = await OutboxMessage.create(
         organization_id=organization_id,
+        contact_id=contact_id,
         message_id=message_id,
         to_address=to,
         reply_to=reply_to,

@@ -30,7 +30,17 @@ _TOKEN_ERRORS = {
     TokenProblem.INVALID: (ErrorCode.TOKEN_INVALID, "This link is not valid."),
     TokenProblem.USED: (ErrorCode.TOKEN_USED, "This link has already been used."),
     TokenProblem.EXPIRED: (ErrorCode.TOKEN_EXPIRED, "This link has expired. Ask for a new one."),
+    # A reset or sign-up link replaced by a newer request keeps the code it always had.
+    TokenProblem.REPLACED: (
+        ErrorCode.TOKEN_USED,
+        "A newer link was sent since. Use the link in the latest email.",
+    ),
 }
+# An invitation sent again: the contact holding the old email is told where to look.
+_INVITATION_REPLACED = (
+    ErrorCode.INVITATION_REPLACED,
+    "This invitation was replaced by a newer one. Use the link in the latest invitation email.",
+)
 
 
 @dataclass(frozen=True)
@@ -179,7 +189,8 @@ async def sign_up(client: Client, portal_name: str, data: dict[str, Any]) -> Non
             )
             name = f"{details['first_name']} {details['last_name']}".strip()
             await _email(organization, details["email"], name, details["language"],
-                         "email_verification", "verify-email", token)  # fmt: skip
+                         "email_verification", "verify-email", token,
+                         existing.id if existing else None)  # fmt: skip
 
 
 async def complete_sign_up(
@@ -281,14 +292,20 @@ async def _usable(purpose: TokenPurpose, token: str) -> OneTimeToken:
     try:
         return await one_time_tokens.check(purpose, token)
     except TokenRefused as refused:
-        raise reject(*_TOKEN_ERRORS[refused.problem], ["token"]) from refused
+        raise _token_refusal(purpose, refused) from refused
 
 
 async def _use(purpose: TokenPurpose, token: str) -> None:
     try:
         await one_time_tokens.consume(purpose, token)
     except TokenRefused as refused:
-        raise reject(*_TOKEN_ERRORS[refused.problem], ["token"]) from refused
+        raise _token_refusal(purpose, refused) from refused
+
+
+def _token_refusal(purpose: TokenPurpose, refused: TokenRefused) -> Rejected:
+    if purpose == TokenPurpose.INVITATION and refused.problem == TokenProblem.REPLACED:
+        return reject(*_INVITATION_REPLACED, ["token"])
+    return reject(*_TOKEN_ERRORS[refused.problem], ["token"])
 
 
 async def _log_in(policy: SessionPolicy, client: Client, contact: ContactPerson) -> LoginResult:
@@ -332,7 +349,7 @@ async def _email_contact(contact: ContactPerson, template: str, action: str, tok
     organization = await Organization.get(id=contact.organization_id)
     customer = await Customer.get(id=contact.customer_id)
     await _email(organization, contact.email, contact.display_name, customer.portal_language,
-                 template, action, token)  # fmt: skip
+                 template, action, token, contact.id)  # fmt: skip
 
 
 async def _email(
@@ -343,6 +360,7 @@ async def _email(
     template: str,
     action: str,
     token: str,
+    contact_id: int | None,
 ) -> None:
     site = links.current()
     link = (
@@ -357,4 +375,5 @@ async def _email(
         language=language,
         organization_id=organization.id,
         reply_to=organization.email,
+        contact_id=contact_id,
     )

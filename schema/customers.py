@@ -11,7 +11,7 @@ from tortoise.expressions import Q
 from models.customers import ContactPerson as ContactPersonRow
 from models.customers import Customer as CustomerRow
 from models.customers import PortalAccess as PortalAccessValue
-from resolvers import custom_fields, customers, mfa
+from resolvers import custom_fields, customers, mfa, outgoing_email
 from schema.context import Info
 from schema.edge import EMAIL_LENGTH, LONG_TEXT_LENGTH, SEARCH_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
@@ -31,6 +31,7 @@ from schema.relay import Connection, ModelNode, OrderDirection, connection, deco
 
 if TYPE_CHECKING:
     from schema.files import SharedFile, SharedFileFilter, SharedFileOrder
+    from schema.outgoing_email import OutgoingEmail
 
 PortalAccess = strawberry.enum(
     PortalAccessValue, description="Whether a contact person can log in to the portal."
@@ -180,6 +181,20 @@ class ContactPerson(ModelNode):
     @strawberry.field(permission_classes=[IsStaffOrPartner], description=STAFF_ONLY)
     def last_login_at(self) -> datetime | None:
         return self._row.last_login_at
+
+    @strawberry.field(
+        permission_classes=[IsStaff],
+        description="The latest portal invitation emailed to the contact and what became of it "
+        "(QUEUED, retrying, SENT or FAILED with its reason); null if none was sent. "
+        "Internal: staff users only; portal contacts and partner keys get FORBIDDEN.",
+    )
+    async def last_invitation_email(
+        self, info: Info
+    ) -> Annotated[OutgoingEmail, strawberry.lazy("schema.outgoing_email")] | None:
+        from schema.outgoing_email import OutgoingEmail
+
+        row = await outgoing_email.last_invitation_loader(info.context.loaders).load(self.id)
+        return OutgoingEmail.from_row(row) if row is not None else None
 
     @strawberry.field(
         permission_classes=[IsStaffPartnerOrSelf],

@@ -50,6 +50,7 @@ from schema.introspection import IntrospectionOff
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.my_details import MyDetailsMutations
 from schema.organizations import OrganizationMutations, OrganizationQueries
+from schema.outgoing_email import OutgoingEmailQueries
 from schema.payments import PaymentMutations, PaymentQueries, PortalPaymentMutations
 from schema.permissions import Anyone, describe_callers
 from schema.persisted_queries import PersistedQueryRules
@@ -106,6 +107,7 @@ Query = merge_types(
         CustomFieldQueries,
         StaffQueries,
         ApiKeyQueries,
+        OutgoingEmailQueries,
         ActivityQueries,
         PreferencesQueries,
         DocumentQueries,

@@ -222,6 +222,13 @@ CASES = [
         deny_contacts_and_partners(["Empty", "Sync"], staff=FORBIDDEN, staff_other_org=[]),
     ),
     Case(
+        "outgoingEmails",
+        "{ outgoingEmails { totalCount nodes { recipient } } }",
+        lambda w: {},
+        lambda d: d["outgoingEmails"]["totalCount"],
+        deny_contacts_and_partners(0, staff=FORBIDDEN),
+    ),
+    Case(
         "createCustomer",
         'mutation { createCustomer(input: {displayName: "New"}) { customer { displayName } '
         "errors { code } } }",

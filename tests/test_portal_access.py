@@ -107,10 +107,35 @@ async def test_tampered_expired_and_replaced_links_change_nothing(
     await OneTimeToken.filter(used_at=None).update(expires_at=datetime.now(UTC) - timedelta(1))
     body = await gql(client, ACCEPT, {"token": second, "password": NEW_PASSWORD})
     answers["expired"] = body["data"]["acceptInvitation"]["errors"][0]["code"]
-    assert answers == {"replaced": "TOKEN_USED", "tampered": "TOKEN_INVALID",
+    assert answers == {"replaced": "INVITATION_REPLACED", "tampered": "TOKEN_INVALID",
                        "expired": "TOKEN_EXPIRED"}  # fmt: skip
     stored = await ContactPerson.get(id=contact.id)
     assert stored.portal_access == PortalAccess.INVITED and stored.password_hash == ""
+
+
+async def test_an_old_invitation_link_says_it_was_replaced(
+    client, world: World, smtp: SmtpServer
+) -> None:
+    contact = await new_contact(world)
+    await gql(client, ENABLE, {"ids": [gid("ContactPerson", contact)]},
+              token=world.tokens["staff"])  # fmt: skip
+    old = link_token((await deliver(smtp, 1))[0])
+    await gql(client, ENABLE, {"ids": [gid("ContactPerson", contact)]},
+              token=world.tokens["staff"])  # fmt: skip
+    new = link_token((await deliver(smtp, 2))[1])
+    accept = ACCEPT.replace("errors { code field }", "errors { code field message }")
+
+    async def answer(token: str) -> list[dict]:
+        body = await gql(client, accept, {"token": token, "password": NEW_PASSWORD})
+        return body["data"]["acceptInvitation"]["errors"]
+
+    [replaced] = await answer(old)
+    assert replaced["code"] == "INVITATION_REPLACED" and replaced["field"] == ["token"]
+    assert "replaced by a newer one" in replaced["message"]
+    assert await answer(new) == []
+    # Once the newer link is used, it says so; the old one still says it was replaced.
+    assert [e["code"] for e in await answer(new)] == ["TOKEN_USED"]
+    assert [e["code"] for e in await answer(old)] == ["INVITATION_REPLACED"]
 
 
 async def test_a_contact_without_email_cannot_be_enabled(client, world: World) -> None:
