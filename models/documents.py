@@ -23,9 +23,27 @@ class DocumentStatus(StrEnum):
     INVOICED = "INVOICED"
     CONFIRMED = "CONFIRMED"
     SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
     FULFILLED = "FULFILLED"
     CLOSED = "CLOSED"
     VOID = "VOID"
+
+
+class InvoicingStatus(StrEnum):
+    """How much of a sales order its invoices bill."""
+
+    NOT_INVOICED = "NOT_INVOICED"
+    PARTIALLY_INVOICED = "PARTIALLY_INVOICED"
+    INVOICED = "INVOICED"
+
+
+class ShippingStatus(StrEnum):
+    """How far a sales order's goods have gone."""
+
+    NOT_SHIPPED = "NOT_SHIPPED"
+    PARTIALLY_SHIPPED = "PARTIALLY_SHIPPED"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
 
 
 class SalesDocument(Model):
@@ -42,6 +60,20 @@ class SalesDocument(Model):
     kind = fields.CharEnumField(DocumentKind, max_length=24)
     number = fields.CharField(max_length=40)
     status = fields.CharEnumField(DocumentStatus, max_length=24, default=DocumentStatus.DRAFT)
+    # A sales order's two progressions; its status above is derived from them once it is
+    # confirmed (resolvers.sales_orders). Other kinds keep the defaults.
+    invoicing_status = fields.CharEnumField(
+        InvoicingStatus,
+        max_length=24,
+        default=InvoicingStatus.NOT_INVOICED,
+        db_default=InvoicingStatus.NOT_INVOICED.value,
+    )
+    shipping_status = fields.CharEnumField(
+        ShippingStatus,
+        max_length=24,
+        default=ShippingStatus.NOT_SHIPPED,
+        db_default=ShippingStatus.NOT_SHIPPED.value,
+    )
     currency = fields.CharField(max_length=3)
     issue_date = fields.DateField()
     # Due date of an invoice, expiry of a quote, expected shipment of a sales order.

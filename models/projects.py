@@ -54,6 +54,10 @@ class TimeEntry(Model):
     minutes = fields.IntField()
     notes = fields.CharField(max_length=500, default="")
     billed = fields.BooleanField(default=False)
+    # The invoice that billed it: voiding that invoice leaves the time unbilled again.
+    invoice = fields.ForeignKeyField(
+        "models.SalesDocument", related_name="time_entries", null=True, on_delete=fields.SET_NULL
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -13,12 +13,14 @@ from models.customers import Customer
 from models.documents import (
     DocumentKind,
     DocumentStatus,
+    InvoicingStatus,
     LineItem,
     SalesDocument,
 )
 from models.money import MAX_MINOR
+from models.projects import TimeEntry
 from models.subscriptions import CustomerSubscription
-from resolvers import activity, calendars, transactions
+from resolvers import activity, calendars, sales_orders, transactions
 from resolvers.balances import payment_status, reserved
 from resolvers.customers import get_customer
 from resolvers.document_totals import Line, Totals, document_totals
@@ -54,19 +56,26 @@ HUNDRED = Decimal(100)
 
 async def create_document(principal: StaffPrincipal, data: dict[str, Any]) -> SalesDocument:
     customer = await get_customer(principal, data["customer_id"], field="customerId")
+    return await create_draft(principal, customer, data, customer.currency)
+
+
+async def create_draft(
+    principal: StaffPrincipal, customer: Customer, data: dict[str, Any], currency: str
+) -> SalesDocument:
+    """A draft of the customer's, checked as one staff create; joins the caller's unit of work."""
     kind = DocumentKind(data["kind"])
     issued = data.get("issue_date") or await calendars.today(principal.organization_id)
-    values, lines = _clean({**data, "issue_date": issued}, customer.currency, creating=True)
+    values, lines = _clean({**data, "issue_date": issued}, currency, creating=True)
     if data.get("subscription_id"):
         values["subscription_id"] = await _subscription_of(customer, data["subscription_id"])
-    totals = _totals(lines, customer.currency)
+    totals = _totals(lines, currency)
     async with transactions.unit_of_work():
         document = await SalesDocument.create(
             organization_id=principal.organization_id,
             customer=customer,
             kind=kind,
             number=await next_number(principal.organization_id, kind, PREFIX[kind]),
-            currency=customer.currency,
+            currency=currency,
             **values,
             **_totals_fields(totals, paid_minor=0),
         )
@@ -104,7 +113,18 @@ async def update_document(
             await _save_lines(document, lines, totals)
         document.version += 1
         await document.save()
+        if lines is not None:
+            await _refresh_invoicing(document)
     return document
+
+
+async def _refresh_invoicing(document: SalesDocument) -> None:
+    """A sales order's invoicing after its total or one of its invoices changed."""
+    if document.kind == DocumentKind.SALES_ORDER:
+        if document.status in sales_orders.IN_PROGRESS:
+            await sales_orders.refresh_invoicing(document)
+    else:
+        await sales_orders.refresh_invoicing_of_source(document)
 
 
 async def send_document(principal: StaffPrincipal, document_id: int) -> SalesDocument:
@@ -153,6 +173,9 @@ async def void_document(principal: StaffPrincipal, document_id: int) -> SalesDoc
         document.balance_minor = 0
         document.version += 1
         await document.save()
+        await _refresh_invoicing(document)
+        # The time it billed is to bill again.
+        await TimeEntry.filter(invoice_id=document.id).update(billed=False, invoice_id=None)
     return document
 
 
@@ -318,15 +341,16 @@ def _percent(checker: Checker, value: Any, field: list[str]) -> Decimal:
     return percent
 
 
-# What each kind may be converted to, and the status its source takes when it is.
+# What each kind may be converted to, and the status its source takes when it is (None: a
+# sales order's, which its invoicing progression gives; see resolvers.sales_orders).
 CONVERSIONS = {
     (DocumentKind.QUOTE, DocumentKind.SALES_ORDER): DocumentStatus.INVOICED,
     (DocumentKind.QUOTE, DocumentKind.INVOICE): DocumentStatus.INVOICED,
-    (DocumentKind.SALES_ORDER, DocumentKind.INVOICE): DocumentStatus.FULFILLED,
+    (DocumentKind.SALES_ORDER, DocumentKind.INVOICE): None,
 }
 CONVERTIBLE_FROM = frozenset(
     {DocumentStatus.SENT, DocumentStatus.ACCEPTED, DocumentStatus.CONFIRMED,
-     DocumentStatus.SHIPPED}
+     DocumentStatus.SHIPPED, DocumentStatus.DELIVERED}
 )  # fmt: skip
 
 
@@ -336,8 +360,7 @@ async def convert_document(
     """A new draft of `target` with the source's customer, lines and notes, linked to it."""
     async with transactions.unit_of_work():
         source = await _locked(principal, source_id)
-        outcome = CONVERSIONS.get((source.kind, target))
-        if outcome is None:
+        if (source.kind, target) not in CONVERSIONS:
             raise reject(
                 ErrorCode.INVALID_TRANSITION,
                 f"A {_label(source.kind)} cannot become a {_label(target)}.",
@@ -348,6 +371,8 @@ async def convert_document(
                 ErrorCode.INVALID_TRANSITION,
                 f"A {_label(source.status)} {_label(source.kind)} cannot be converted.",
             )
+        if source.invoicing_status == InvoicingStatus.INVOICED:
+            raise reject(ErrorCode.INVALID_TRANSITION, "The sales order is invoiced in full.")
         lines = await LineItem.filter(document=source).order_by("position")
         document = await SalesDocument.create(
             organization_id=source.organization_id,
@@ -369,9 +394,13 @@ async def convert_document(
         await LineItem.bulk_create(
             [LineItem(**_line_copy(line), document=document) for line in lines]
         )
-        source.status = outcome
-        source.version += 1
-        await source.save(update_fields=["status", "version", "updated_at"])
+        outcome = CONVERSIONS[(source.kind, target)]
+        if outcome is None:
+            await sales_orders.refresh_invoicing(source)
+        else:
+            source.status = outcome
+            source.version += 1
+            await source.save(update_fields=["status", "version", "updated_at"])
     return document
 
 

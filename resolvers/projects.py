@@ -5,19 +5,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from tortoise.functions import Sum
 
 from auth.principals import Principal, StaffPrincipal
 from auth.scoping import scoped
+from models.customers import Customer
+from models.documents import DocumentKind, SalesDocument
+from models.money import from_minor
 from models.projects import BillingMethod, Project, TimeEntry
+from resolvers import documents, transactions
 from resolvers.customers import get_customer
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
 
 MAX_MINUTES_PER_ENTRY = 24 * 60
+SIXTY = Decimal(60)
+# A line's quantity keeps 4 decimals (line_item.quantity): an hour to 0.36 seconds.
+HOURS_QUANTUM = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -85,4 +92,64 @@ async def hours_of(principal: Principal, project_ids: Sequence[int]) -> list[Hou
     return [
         Hours(found.get(pid, {}).get(True, 0), found.get(pid, {}).get(False, 0))
         for pid in project_ids
+    ]
+
+
+def billed_hours(minutes: int) -> Decimal:
+    """The hours a line bills for `minutes`: to 4 decimals, rounded half up (10 min: 0.1667)."""
+    return (Decimal(minutes) / SIXTY).quantize(HOURS_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+async def invoice_time(
+    principal: StaffPrincipal, project_id: int, *, up_to: date | None
+) -> tuple[SalesDocument, Project]:
+    """A draft invoice of the project's unbilled time (logged on or before `up_to`, if given),
+    one line per entry, oldest first: its hours (`billed_hours`) at the project's hourly rate,
+    each line's amount rounded to the currency's minor unit as every line's is. The entries
+    are billed by it in the same transaction; at most a document's worth of lines at once,
+    the rest stays unbilled for the next invoice."""
+    async with transactions.unit_of_work():
+        # The project's row lock makes concurrent calls take turns: the second reads what is
+        # still unbilled once the first has committed, so no entry is billed twice.
+        project = await scoped(Project, principal).select_for_update().get_or_none(id=project_id)
+        if project is None:
+            raise reject(ErrorCode.NOT_FOUND, "Project not found.", ["projectId"])
+        if project.billing_method != BillingMethod.HOURLY:
+            raise reject(
+                ErrorCode.NOT_BILLED_HOURLY,
+                "A fixed-cost project is not billed by the hour.",
+                ["projectId"],
+            )
+        unbilled = TimeEntry.filter(project_id=project.id, billed=False)
+        if up_to is not None:
+            unbilled = unbilled.filter(logged_on__lte=up_to)
+        entries = await unbilled.order_by("logged_on", "id").limit(documents.MAX_LINES)
+        if not entries:
+            raise reject(ErrorCode.NOTHING_TO_BILL, "The project has no unbilled time to bill.")
+        customer = await Customer.get(id=project.customer_id)
+        invoice = await documents.create_draft(
+            principal,
+            customer,
+            {"kind": DocumentKind.INVOICE, "line_items": _time_lines(project, entries)},
+            project.currency,
+        )
+        await TimeEntry.filter(id__in=[entry.id for entry in entries]).update(
+            billed=True, invoice_id=invoice.id
+        )
+    return invoice, project
+
+
+def _time_lines(project: Project, entries: list[TimeEntry]) -> list[dict[str, Any]]:
+    rate = from_minor(project.rate_minor, project.currency)
+    return [
+        {
+            "name": project.name,
+            "description": " - ".join(
+                part for part in (entry.logged_on.isoformat(), entry.notes) if part
+            ),
+            "quantity": billed_hours(entry.minutes),
+            "unit": "h",
+            "rate": rate,
+        }
+        for entry in entries
     ]

@@ -6,12 +6,19 @@ from datetime import date
 
 from auth.principals import StaffPrincipal
 from auth.scoping import scoped
-from models.documents import DocumentKind, DocumentStatus, SalesDocument, Shipment, ShipmentStatus
-from resolvers import calendars, transactions
+from models.documents import (
+    DocumentKind,
+    SalesDocument,
+    Shipment,
+    ShipmentStatus,
+    ShippingStatus,
+)
+from resolvers import calendars, sales_orders, transactions
 from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
 
-SHIPPABLE = (DocumentStatus.CONFIRMED, DocumentStatus.SHIPPED)
+# Invoicing has no say: an order invoiced before it ships still ships.
+SHIPPABLE = (ShippingStatus.NOT_SHIPPED, ShippingStatus.PARTIALLY_SHIPPED)
 
 
 async def record_shipment(
@@ -21,7 +28,9 @@ async def record_shipment(
     carrier: str,
     tracking_number: str,
     shipped_on: date | None,
-) -> Shipment:
+    partial: bool = False,
+) -> tuple[Shipment, SalesDocument]:
+    """A shipment of the order: all that is left of it, or with `partial` a part of it."""
     checker = Checker()
     carrier = checker.text(carrier, ["carrier"], max_length=100, required=True)
     tracking_number = checker.text(tracking_number, ["trackingNumber"], max_length=100)
@@ -37,8 +46,10 @@ async def record_shipment(
         )
         if order is None:
             raise reject(ErrorCode.NOT_FOUND, "Sales order not found.", ["salesOrderId"])
-        if order.status not in SHIPPABLE:
+        if order.status not in sales_orders.IN_PROGRESS:
             raise reject(ErrorCode.INVALID_TRANSITION, "Only a confirmed sales order ships.")
+        if order.shipping_status not in SHIPPABLE:
+            raise reject(ErrorCode.INVALID_TRANSITION, "The sales order has shipped in full.")
         shipment = await Shipment.create(
             organization_id=order.organization_id,
             customer_id=order.customer_id,
@@ -47,26 +58,42 @@ async def record_shipment(
             tracking_number=tracking_number,
             shipped_on=shipped_on,
         )
-        order.status = DocumentStatus.SHIPPED
-        order.version += 1
-        await order.save(update_fields=["status", "version", "updated_at"])
-    return shipment
+        order.shipping_status = (
+            ShippingStatus.PARTIALLY_SHIPPED if partial else ShippingStatus.SHIPPED
+        )
+        await sales_orders.save(order)
+    return shipment, order
 
 
 async def mark_delivered(
     principal: StaffPrincipal, shipment_id: int, delivered_on: date | None
-) -> Shipment:
-    shipment = await scoped(Shipment, principal).get_or_none(id=shipment_id)
-    if shipment is None:
-        raise reject(ErrorCode.NOT_FOUND, "Shipment not found.", ["id"])
-    if shipment.status == ShipmentStatus.DELIVERED:
-        raise reject(ErrorCode.INVALID_TRANSITION, "The shipment is delivered already.")
-    day = _not_later(delivered_on, await calendars.today(principal.organization_id), "deliveredOn")
-    if day < shipment.shipped_on:
-        raise reject(ErrorCode.INVALID, "Delivered before it shipped?", ["deliveredOn"])
-    shipment.status, shipment.delivered_on = ShipmentStatus.DELIVERED, day
-    await shipment.save(update_fields=["status", "delivered_on"])
-    return shipment
+) -> tuple[Shipment, SalesDocument]:
+    """The shipment arrived; the last one of an order shipped in full makes it DELIVERED."""
+    today = await calendars.today(principal.organization_id)
+    async with transactions.unit_of_work():
+        shipment = await scoped(Shipment, principal).get_or_none(id=shipment_id)
+        if shipment is None:
+            raise reject(ErrorCode.NOT_FOUND, "Shipment not found.", ["id"])
+        # The order first, as recording a shipment locks it: deliveries of two of its shipments
+        # at once then see each other's.
+        order = await SalesDocument.select_for_update().get(id=shipment.sales_order_id)
+        await shipment.refresh_from_db(fields=["status", "delivered_on"])
+        if shipment.status == ShipmentStatus.DELIVERED:
+            raise reject(ErrorCode.INVALID_TRANSITION, "The shipment is delivered already.")
+        day = _not_later(delivered_on, today, "deliveredOn")
+        if day < shipment.shipped_on:
+            raise reject(ErrorCode.INVALID, "Delivered before it shipped?", ["deliveredOn"])
+        shipment.status, shipment.delivered_on = ShipmentStatus.DELIVERED, day
+        await shipment.save(update_fields=["status", "delivered_on"])
+        undelivered = (
+            await Shipment.filter(sales_order_id=order.id)
+            .exclude(status=ShipmentStatus.DELIVERED)
+            .exists()
+        )
+        if order.shipping_status == ShippingStatus.SHIPPED and not undelivered:
+            order.shipping_status = ShippingStatus.DELIVERED
+            await sales_orders.save(order)
+    return shipment, order
 
 
 def _not_later(day: date | None, today: date, field: str) -> date:

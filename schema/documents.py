@@ -16,8 +16,10 @@ from auth.errors import Forbidden
 from models.documents import CreditUse as CreditUseRow
 from models.documents import DocumentKind as DocumentKindValue
 from models.documents import DocumentStatus as DocumentStatusValue
+from models.documents import InvoicingStatus as InvoicingStatusValue
 from models.documents import SalesDocument as SalesDocumentRow
 from models.documents import Shipment as ShipmentRow
+from models.documents import ShippingStatus as ShippingStatusValue
 from pdf.links import pdf_path
 from resolvers import (
     calendars,
@@ -522,10 +524,36 @@ class Shipment(ModelNode):
         )
 
 
-@strawberry.type
+InvoicingStatus = strawberry.enum(
+    InvoicingStatusValue,
+    description="How much of a sales order its invoices (not void, drafts included) bill.",
+)
+ShippingStatus = strawberry.enum(
+    ShippingStatusValue,
+    description="How far a sales order's goods have gone. DELIVERED: shipped in full and every "
+    "shipment delivered.",
+)
+
+
+@strawberry.type(
+    description="An order the customer placed. It is invoiced and shipped independently "
+    "(`invoicingStatus`, `shippingStatus`); once confirmed, its `status` follows from both: "
+    "CONFIRMED until something ships, SHIPPED, DELIVERED once shipped in full and delivered, "
+    "FULFILLED once also invoiced in full."
+)
 class SalesOrder(SalesDocumentNode):
     model = SalesDocumentRow
     kind_value = DocumentKindValue.SALES_ORDER
+
+    invoicing_status: InvoicingStatus  # type: ignore[valid-type]
+    shipping_status: ShippingStatus  # type: ignore[valid-type]
+
+    @classmethod
+    def kind_fields(cls, row: SalesDocumentRow, status: DocumentStatus) -> dict[str, Any]:
+        return {
+            "invoicing_status": row.invoicing_status,
+            "shipping_status": row.shipping_status,
+        }
 
     @strawberry.field
     async def shipments(self, info: Info) -> list[Shipment]:
@@ -865,6 +893,11 @@ class RecordShipmentInput:
     carrier: str
     tracking_number: str = ""
     shipped_on: date | None = strawberry.field(default=None, description=TODAY_BY_DEFAULT)
+    partial: bool = strawberry.field(
+        default=False,
+        description="A part of the order: it is PARTIALLY_SHIPPED until a shipment that is not "
+        "partial ships the rest.",
+    )
 
 
 @strawberry.input
@@ -876,36 +909,46 @@ class MarkShipmentDeliveredInput:
 @strawberry.type
 class ShipmentPayload:
     shipment: Shipment | None = None
+    sales_order: SalesOrder | None = strawberry.field(
+        default=None, description="The order as the shipment left it."
+    )
     errors: list[UserError]
 
 
 @strawberry.type
 class ShipmentMutations:
     @strawberry.mutation(
-        permission_classes=[IsStaff], description="The sales order becomes SHIPPED."
+        permission_classes=[IsStaff],
+        description="Ships a confirmed sales order, invoiced or not, that has not shipped in "
+        "full: it becomes SHIPPED (PARTIALLY_SHIPPED with `partial`).",
     )
     async def record_shipment(self, info: Info, input: RecordShipmentInput) -> ShipmentPayload:
         async def action() -> dict:
-            row = await shipments.record_shipment(
+            row, order = await shipments.record_shipment(
                 info.context.staff,
                 decode_id(input.sales_order_id, SalesOrder),
                 carrier=input.carrier,
                 tracking_number=input.tracking_number,
                 shipped_on=input.shipped_on,
+                partial=input.partial,
             )
-            return {"shipment": Shipment.from_row(row)}
+            return {"shipment": Shipment.from_row(row), "sales_order": SalesOrder.from_row(order)}
 
         return await payload_or_errors(ShipmentPayload, action)
 
-    @strawberry.mutation(permission_classes=[IsStaff])
+    @strawberry.mutation(
+        permission_classes=[IsStaff],
+        description="The shipment arrived. With the last of an order shipped in full, the "
+        "order is DELIVERED (FULFILLED if invoiced in full).",
+    )
     async def mark_shipment_delivered(
         self, info: Info, input: MarkShipmentDeliveredInput
     ) -> ShipmentPayload:
         async def action() -> dict:
-            row = await shipments.mark_delivered(
+            row, order = await shipments.mark_delivered(
                 info.context.staff, decode_id(input.id, Shipment), input.delivered_on
             )
-            return {"shipment": Shipment.from_row(row)}
+            return {"shipment": Shipment.from_row(row), "sales_order": SalesOrder.from_row(order)}
 
         return await payload_or_errors(ShipmentPayload, action)
 

@@ -14,6 +14,7 @@ from resolvers import portal_features, projects
 from resolvers.pagination import Ordering
 from schema.context import Info
 from schema.customers import Customer
+from schema.documents import Invoice
 from schema.edge import LONG_TEXT_LENGTH, limited
 from schema.errors import UserError, payload_or_errors
 from schema.money import Money
@@ -156,6 +157,22 @@ class LogTimePayload:
     errors: list[UserError]
 
 
+@strawberry.input
+class InvoiceProjectTimeInput:
+    project_id: strawberry.ID
+    up_to: date | None = strawberry.field(
+        default=None,
+        description="Bill only time logged on or before this day; by default all unbilled time.",
+    )
+
+
+@strawberry.type
+class InvoiceProjectTimePayload:
+    invoice: Invoice | None = strawberry.field(default=None, description="A draft, to send.")
+    project: Project | None = None
+    errors: list[UserError]
+
+
 @strawberry.type
 class ProjectMutations:
     @strawberry.mutation(permission_classes=[IsStaff])
@@ -189,3 +206,22 @@ class ProjectMutations:
             return {"project": await Project.load(info, project_id)}
 
         return await payload_or_errors(LogTimePayload, action)
+
+    @strawberry.mutation(
+        permission_classes=[IsStaff],
+        description="A draft invoice of an hourly project's unbilled time, which it bills: one "
+        "line per time entry, oldest first, of its hours (to 4 decimals, rounded half up) at "
+        "the project's rate, each line's amount rounded to the currency's minor unit. At most "
+        "500 entries at once; the rest stays unbilled. Voiding the invoice unbills its time. "
+        "NOTHING_TO_BILL when no time is left to bill.",
+    )
+    async def invoice_project_time(
+        self, info: Info, input: InvoiceProjectTimeInput
+    ) -> InvoiceProjectTimePayload:
+        async def action() -> dict:
+            invoice, project = await projects.invoice_time(
+                info.context.staff, decode_id(input.project_id, Project), up_to=input.up_to
+            )
+            return {"invoice": Invoice.from_row(invoice), "project": Project.from_row(project)}
+
+        return await payload_or_errors(InvoiceProjectTimePayload, action)

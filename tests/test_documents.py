@@ -366,13 +366,14 @@ async def test_quote_becomes_order_becomes_invoice(client, world: World) -> None
     await gql(client, SEND, {"id": order["id"]}, token=token)
     body = await gql(client, CONVERT, {"id": order["id"], "to": "INVOICE"}, token=token)
     invoice = body["data"]["convertSalesDocument"]["salesDocument"]
-    assert invoice["__typename"] == "Invoice" and invoice["source"]["status"] == "FULFILLED"
+    # Invoiced, the order is still to ship: FULFILLED only once it is also delivered.
+    assert invoice["__typename"] == "Invoice" and invoice["source"]["status"] == "CONFIRMED"
     await gql(client, SEND, {"id": invoice["id"]}, token=token)
 
     shows = """query($id: ID!) { salesDocument(id: $id) { status convertedTo { number } } }"""
     seen = await gql(client, shows, {"id": order["id"]}, token=world.tokens["contact_a"])
     assert seen["data"]["salesDocument"] == {
-        "status": "FULFILLED",
+        "status": "CONFIRMED",
         "convertedTo": [{"number": invoice["number"]}],
     }
 

@@ -1,3 +1,8 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from tortoise import Tortoise
 from tortoise.migrations.autodetector import MigrationAutodetector
@@ -29,3 +34,89 @@ def test_no_model_description_breaks_sqlite_migrations() -> None:
             if is_model and ";" in (value.__doc__ or ""):
                 offenders.append(value.__name__)
     assert offenders == []
+
+
+# Sales orders as they were before they had an invoicing and a shipping progression: id,
+# status, total; then invoices (order, status, total) and shipments (order, status).
+OLD_ORDERS = """
+INSERT INTO organization (id, name, portal_name, email, phone, address, base_currency, locale,
+  timezone, created_at, payment_gateway)
+  VALUES (1, 'Org', 'org', '', '', '{}', 'USD', 'en', 'UTC', '2026-11-01 00:00:00', 'test');
+INSERT INTO customer (id, organization_id, display_name, company_name, email, phone, currency,
+  portal_language, billing_address, shipping_address, custom_fields, allow_ach,
+  internal_notes, created_at, updated_at)
+  VALUES (1, 1, 'Acorn', '', '', '', 'USD', 'en', '{}', '{}', '[]', false, '',
+  '2026-11-01 00:00:00', '2026-11-01 00:00:00');
+"""
+DOCUMENTS = [  # id, kind, status, total, source
+    (1, "SALES_ORDER", "FULFILLED", 1000, None),  # invoiced before it shipped: stuck
+    (2, "SALES_ORDER", "SHIPPED", 1000, None),  # delivered, not invoiced
+    (3, "SALES_ORDER", "FULFILLED", 1000, None),  # invoiced and delivered
+    (4, "SALES_ORDER", "SHIPPED", 1000, None),  # one of two shipments delivered, invoice void
+    (5, "SALES_ORDER", "DRAFT", 1000, None),
+    (6, "QUOTE", "INVOICED", 1000, None),
+    (11, "INVOICE", "SENT", 1000, 1),
+    (13, "INVOICE", "PAID", 1000, 3),
+    (14, "INVOICE", "VOID", 1000, 4),
+]
+SHIPMENTS = [(2, "DELIVERED"), (3, "DELIVERED"), (4, "DELIVERED"), (4, "SHIPPED")]
+
+MIGRATE_OLD_ORDERS = """
+import asyncio, json, sys
+from tortoise import connections
+from tortoise.migrations.api.migrate import migrate
+from server.database import tortoise_config
+
+async def main(url, data):
+    config = tortoise_config(url)
+    await migrate(config=config, target="models.0017_refund_status")
+    connection = connections.get("default")
+    await connection.execute_script(data["setup"])
+    for id, kind, status, total, source in data["documents"]:
+        await connection.execute_insert(
+            "INSERT INTO sales_document (id, organization_id, customer_id, kind, number, status,"
+            " currency, issue_date, reference, customer_notes, terms, internal_notes,"
+            " subtotal_minor, discount_minor, tax_minor, total_minor, balance_minor,"
+            " allow_partial_payments, payment_methods, source_id, version, created_at,"
+            " updated_at) VALUES (?, 1, 1, ?, ?, ?, 'USD', '2026-11-01', '', '', '', '', ?, 0,"
+            " 0, ?, ?, 0, '[]', ?, 1, '2026-11-01 00:00:00', '2026-11-01 00:00:00')",
+            [id, kind, f"N-{id}", status, total, total, total, source],
+        )
+    for order, status in data["shipments"]:
+        await connection.execute_insert(
+            "INSERT INTO shipment (organization_id, customer_id, sales_order_id, carrier,"
+            " tracking_number, status, shipped_on, created_at) VALUES (1, 1, ?, 'DHL', '', ?,"
+            " '2026-11-02', '2026-11-02 00:00:00')",
+            [order, status],
+        )
+    await connections.close_all()
+    await migrate(config=config)
+    connection = connections.get("default")
+    _, rows = await connection.execute_query(
+        "SELECT id, status, invoicing_status, shipping_status FROM sales_document ORDER BY id"
+    )
+    print(json.dumps([list(row) for row in rows]))
+    await connections.close_all()
+
+asyncio.run(main(sys.argv[1], json.loads(sys.argv[2])))
+"""
+
+
+@pytest.mark.slow
+def test_sales_orders_get_their_progressions_from_what_happened_to_them(tmp_path) -> None:
+    """An order invoiced before it shipped becomes shippable again (CONFIRMED), a delivered
+    one shows DELIVERED, and FULFILLED is kept for orders invoiced and delivered."""
+    data = {"setup": OLD_ORDERS, "documents": DOCUMENTS, "shipments": SHIPMENTS}
+    done = subprocess.run(
+        [sys.executable, "-c", MIGRATE_OLD_ORDERS, f"sqlite://{tmp_path}/old.sqlite3",
+         json.dumps(data)],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    rows = {row[0]: tuple(row[1:]) for row in json.loads(done.stdout.strip().splitlines()[-1])}
+    assert rows[1] == ("CONFIRMED", "INVOICED", "NOT_SHIPPED")
+    assert rows[2] == ("DELIVERED", "NOT_INVOICED", "DELIVERED")
+    assert rows[3] == ("FULFILLED", "INVOICED", "DELIVERED")
+    assert rows[4] == ("SHIPPED", "NOT_INVOICED", "SHIPPED")
+    assert rows[5] == ("DRAFT", "NOT_INVOICED", "NOT_SHIPPED")
+    assert rows[6][0] == "INVOICED"  # a quote's status is its own
