@@ -688,6 +688,12 @@ REVIEWED_FIELDS = {
         "portalAccess": ["IsStaffOrPartner"], "invitedAt": ["IsStaffOrPartner"],
         "acceptedAt": ["IsStaffOrPartner"], "lastLoginAt": ["IsStaffOrPartner"],
         "mfaEnabled": ["IsStaffPartnerOrSelf"], "portal": ["IsStaffPartnerOrSelf"],
+        "lastInvitationEmail": ["IsStaff"],
+    },
+    "OutgoingEmail": {
+        "id": [], "recipient": [], "kind": [], "subject": [], "status": [], "attempts": [],
+        "retrying": [], "failureReason": [], "nextAttemptAt": [], "queuedAt": [], "sentAt": [],
+        "contactPerson": [],
     },
     "ContactPortal": {"features": []},
     "PortalFeatures": {
