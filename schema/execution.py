@@ -16,6 +16,7 @@ from graphql import (
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
+    Undefined,
 )
 from graphql.execution import Executor
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
@@ -27,7 +28,7 @@ from schema import edge
 from schema.document_cache import per_document
 from schema.edge import PLANS_KEPT
 from schema.errors import variable_error
-from schema.planned import PlannedFields, Replan, completion_of
+from schema.planned import PlannedFields, Replan, completion_of, discard, gather_cancelling
 
 
 class PorticoExecution(PlannedFields, StrawberryGraphQLCoreExecutionContext):
@@ -99,6 +100,10 @@ class PorticoExecution(PlannedFields, StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: GroupedFieldSet,
         position_context: Any,
     ) -> Any:
+        if path is None:
+            return self._execute_root_fields(
+                parent_type, source_value, grouped_field_set, position_context
+            )
         if self.planned:
             return self.execute_planned_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
@@ -106,6 +111,46 @@ class PorticoExecution(PlannedFields, StrawberryGraphQLCoreExecutionContext):
         return super().execute_fields(
             parent_type, source_value, path, grouped_field_set, position_context
         )
+
+    def _execute_root_fields(
+        self,
+        root_type: GraphQLObjectType,
+        root_value: Any,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
+    ) -> Any:
+        """Every root field of a query runs to its end, also when another one fails: graphql-core
+        would cancel the others, and which of their errors made it into the answer would depend
+        on timing. So an answer has the same errors however its fields interleave (and on both
+        execution paths); `in_document_order` sorts them."""
+        results: dict[str, Any] = {}
+        pending: list[str] = []
+        failed: Exception | None = None
+        for key, field_details_list in grouped_field_set.items():
+            try:
+                result = self.execute_field(
+                    root_type,
+                    root_value,
+                    field_details_list,
+                    Path(None, key, root_type.name),
+                    position_context,
+                )
+            except Exception as error:  # recorded by graphql-core; data becomes null
+                failed = failed or error
+                continue
+            except BaseException:
+                discard([results[key] for key in pending])
+                raise
+            if result is Undefined:
+                continue
+            results[key] = result
+            if self.is_awaitable(result):
+                pending.append(key)
+        if not pending:
+            if failed is not None:
+                raise failed
+            return results
+        return _settled(results, pending, failed)
 
     def complete_value(
         self,
@@ -192,3 +237,43 @@ def _has_directives(document: DocumentNode) -> bool:
     finder = Finder()
     visit(document, finder)
     return finder.found
+
+
+async def _settled(results: dict[str, Any], pending: list[str], failed: Exception | None) -> Any:
+    # A Replan still cancels the others at once: graphql-core reruns the whole operation.
+    outcomes = await gather_cancelling(*(_caught(results[key]) for key in pending))
+    for key, outcome in zip(pending, outcomes, strict=True):
+        if isinstance(outcome, _Failed):
+            failed = failed or outcome.error
+        else:
+            results[key] = outcome
+    if failed is not None:
+        raise failed
+    return results
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    error: Exception
+
+
+async def _caught(awaitable: Awaitable[Any]) -> Any:
+    try:
+        return await awaitable
+    except Exception as error:
+        return _Failed(error)
+
+
+def in_document_order(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """Errors sorted by where they arose in the document, then by path: the same order for
+    the same answer, however its fields interleaved."""
+    return sorted(errors, key=_position)
+
+
+def _position(error: GraphQLError) -> tuple[Any, ...]:
+    location = (error.locations or [None])[0]
+    place = (location.line, location.column) if location is not None else (0, 0)
+    path = tuple(
+        (0, part, "") if isinstance(part, int) else (1, 0, part) for part in error.path or ()
+    )
+    return (*place, path)

@@ -365,7 +365,7 @@ class PlannedFields:
                 if self.is_awaitable(result):
                     pending.append(key)
         except Replan:  # what was started would race graphql-core's run: it never starts
-            _discard([results[key] for key in pending])
+            discard([results[key] for key in pending])
             raise
         except BaseException:
             if pending:
@@ -405,7 +405,7 @@ class PlannedFields:
                         )
                     )
         except Replan:
-            _discard([item for item in items if self.is_awaitable(item)])
+            discard([item for item in items if self.is_awaitable(item)])
             raise
         awaitable = [index for index, item in enumerate(items) if self.is_awaitable(item)]
         if not awaitable:
@@ -435,7 +435,7 @@ class PlannedFields:
                 return [first, *(build(item) for item in value[1:])]
             except NotCompiled:
                 pass
-        _discard([first] if self.is_awaitable(first) else [])
+        discard([first] if self.is_awaitable(first) else [])
         return None
 
     def _complete_item(
@@ -498,14 +498,14 @@ class PlannedFields:
         return runtime
 
 
-def _discard(awaitables: Iterable[Any]) -> None:
+def discard(awaitables: Iterable[Any]) -> None:
     """Closes what was started and will not be awaited. A coroutine that never ran holds its
     arguments, e.g. a resolver's coroutine graphql-core was to await: they are closed too,
     or each would be reported as never awaited when collected."""
     for awaitable in awaitables:
         if inspect.iscoroutine(awaitable):
             if inspect.getcoroutinestate(awaitable) == inspect.CORO_CREATED:
-                _discard(_held(awaitable.cr_frame.f_locals.values()))
+                discard(_held(awaitable.cr_frame.f_locals.values()))
             awaitable.close()
         elif isinstance(awaitable, asyncio.Future):
             awaitable.cancel()
@@ -555,7 +555,7 @@ def _runtime_type_of(
     return runtime
 
 
-async def _gather_with_cancel(*awaitables: Awaitable[Any]) -> list[Any]:
+async def gather_cancelling(*awaitables: Awaitable[Any]) -> list[Any]:
     """graphql-core's gather_with_cancel, which cancels the other awaitables when one raises an
     Exception, and does the same for a Replan: siblings left running would outlive the
     operation given back, racing the rerun for the database and answering nobody. (The lists
@@ -576,13 +576,13 @@ async def _gathered(results: dict[str, Any], pending: list[str]) -> dict[str, An
     if len(pending) == 1:
         results[pending[0]] = await results[pending[0]]
     else:
-        values = await _gather_with_cancel(*(results[key] for key in pending))
+        values = await gather_cancelling(*(results[key] for key in pending))
         results.update(zip(pending, values, strict=True))
     return results
 
 
 async def _gathered_list(items: list[Any], awaitable: list[int]) -> list[Any]:
-    values = await _gather_with_cancel(*(items[index] for index in awaitable))
+    values = await gather_cancelling(*(items[index] for index in awaitable))
     for index, value in zip(awaitable, values, strict=True):
         items[index] = value
     return items

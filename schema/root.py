@@ -43,7 +43,7 @@ from schema.documents import (
 )
 from schema.email_templates import EmailTemplateMutations, EmailTemplateQueries
 from schema.errors import is_expected
-from schema.execution import PorticoExecution
+from schema.execution import PorticoExecution, in_document_order
 from schema.files import FileMutations, FileQueries
 from schema.forwarding import ForwardingMutations
 from schema.introspection import IntrospectionOff
@@ -180,7 +180,7 @@ class MaskUnexpectedErrors(SchemaExtension):
         yield
         result = self.execution_context.result
         if result is not None and getattr(result, "errors", None):
-            result.errors = [_public(error) for error in result.errors]
+            result.errors = in_document_order([_public(error) for error in result.errors])
 
 
 def _public(error: GraphQLError) -> GraphQLError:

@@ -154,7 +154,8 @@ class StatementQueries:
         "running balance. Credit notes and retainer money applied to invoices move money "
         "between documents and are not listed; retainer invoices count once paid, as "
         "payments. A portal contact gets its own customer's; staff pass `customerId`; partner "
-        "keys need documents:read and payments:read.",
+        "keys need documents:read and payments:read. Null for a customer the viewer does not "
+        "see, as for any id that is not yours.",
     )
     async def statement_of_accounts(
         self,
@@ -164,11 +165,13 @@ class StatementQueries:
         start: Annotated[date | None, strawberry.argument(name="from")] = None,
         end: Annotated[date | None, strawberry.argument(name="to")] = None,
         period: StatementPeriod | None = None,
-    ) -> StatementOfAccounts:
+    ) -> StatementOfAccounts | None:
         chosen = _customer_id(info, customer_id)
         principal = info.context.principal
         start, end = await statements.period_of(principal, start, end, period)
         sections = await statements.statement(principal, chosen, start, end)
+        if sections is None:
+            return None
         return StatementOfAccounts(
             start=start,
             end=end,

@@ -58,6 +58,8 @@ class PdfDownloads:
             customer_id = _customer_id(request.path_params["id"])
             start, end = _period(request.query_params.get("from"), request.query_params.get("to"))
             sections = await statements.statement(principal, customer_id, start, end)
+            if sections is None:
+                raise NotFound("No such customer.")
             pdf = await statement_pdf(customer_id, start, end, [asdict(s) for s in sections])
             return f"statement-{start.isoformat()}-{end.isoformat()}", pdf
 

@@ -141,11 +141,17 @@ class Paths:
 def paths(monkeypatch: pytest.MonkeyPatch) -> Paths:
     seen = Paths()
     execute_planned_fields = PlannedFields.execute_planned_fields
+    execute_root_fields = PorticoExecution._execute_root_fields
 
     def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
         if any(self is executor for executor in seen.executors):
             seen.planned += 1
         return execute_planned_fields(self, *args, **kwargs)
+
+    def counting_root(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.planned and any(self is executor for executor in seen.executors):
+            seen.planned += 1
+        return execute_root_fields(self, *args, **kwargs)
 
     build = PorticoExecution.build.__func__  # type: ignore[attr-defined]
 
@@ -165,6 +171,7 @@ def paths(monkeypatch: pytest.MonkeyPatch) -> Paths:
         return built
 
     monkeypatch.setattr(PlannedFields, "execute_planned_fields", counting)
+    monkeypatch.setattr(PorticoExecution, "_execute_root_fields", counting_root)
     monkeypatch.setattr(PorticoExecution, "build", classmethod(building))
     return seen
 
