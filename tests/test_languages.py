@@ -16,7 +16,11 @@ from auth.api_keys import ApiScope, issue_api_key
 from models.customers import Customer
 from models.organizations import Organization
 from models.outbox import OutboxMessage
+from schema import activity_feeds
+from tests import graphql_ws
 from tests.conftest import World, email_body, gid, gql
+from tests.test_activity import _until, websocket_client
+from tests.test_activity_feeds import payment
 from tests.test_payments import record
 from tests.test_pdf import document_path, download, issue, pages, text
 from tests.test_portal_access import ENABLE, new_contact
@@ -250,3 +254,24 @@ async def test_receipts_and_statements_are_in_the_customers_language(
     for expected in (invoice["number"], paid["number"], *statement_words):
         assert unicodedata.normalize("NFKC", expected) in content, expected
     assert "Statement of accounts" not in content and "Opening balance" not in content
+
+
+LIVE_AMOUNTS = """subscription { portalActivity { node { amount { formatted } } } }"""
+
+
+@pytest.mark.slow
+async def test_live_amounts_are_formatted_in_each_subscribers_language(db, world: World) -> None:
+    await Customer.filter(id=world.customer_a.id).update(portal_language="de")
+    async with (
+        websocket_client(db) as http,
+        graphql_ws.connect(http, token=world.tokens["contact_a"]) as german,
+        graphql_ws.connect(http, token=world.tokens["staff"]) as english,
+    ):
+        for ws in (german, english):
+            await ws.subscribe(LIVE_AMOUNTS)
+        await _until(lambda: activity_feeds.subscriber_count() == 2)
+        await payment(world, amount_minor=370350)
+        for ws, formatted in ((german, "3.703,50\xa0$"), (english, "$3,703.50")):
+            message = await ws.receive()
+            node = message["payload"]["data"]["portalActivity"]["node"]
+            assert node == {"amount": {"formatted": formatted}}
