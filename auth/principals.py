@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
+from babel import Locale, UnknownLocaleError
+
 from models.api_keys import ApiKey
-from models.customers import ContactPerson
+from models.customers import ContactPerson, Customer
 from models.organizations import Organization
 from models.staff import StaffRole, StaffUser
 
@@ -63,3 +66,26 @@ async def organization_of(principal: Principal) -> Organization | None:
     if principal.organization_id is None:
         return None
     return await Organization.get_or_none(id=principal.organization_id)
+
+
+def locale_of(principal: Principal, organization: Organization | None) -> str:
+    """The language a principal reads amounts in. A contact reads its customer's portal
+    language, the one its emails and PDFs are written in; staff and partner keys read the
+    organization's locale, which staff emails use too (staff have no language of their own)."""
+    language = "en"
+    if isinstance(principal, ContactPrincipal):
+        customer = principal.contact.customer
+        if isinstance(customer, Customer):  # read along with the session
+            language = customer.portal_language
+    elif organization is not None:
+        language = organization.locale
+    return _known_locale(language)
+
+
+@functools.cache
+def _known_locale(name: str) -> str:
+    # Stored as typed ("en-US" too); one that babel does not know formats as English.
+    try:
+        return str(Locale.parse(name.strip().replace("-", "_")))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return "en"

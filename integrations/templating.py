@@ -30,6 +30,14 @@ TEMPLATES = Path(__file__).with_name("email_templates")
 SHARED_TEMPLATES = Path(__file__).with_name("shared_templates")
 TRANSLATIONS = Path(__file__).with_name("translations")
 SOURCE_LANGUAGE = "en"
+# Languages written right to left: their HTML (email and PDF) says dir="rtl".
+RIGHT_TO_LEFT = frozenset({"ar"})
+# The punctuation templates put around what they print, as each language writes it: between a
+# label and its value (with the space after it, if any), and at the end of a sentence.
+# French: a no-break space before the colon; Japanese and Chinese: the fullwidth colon and
+# full stop, with no space after them.
+_COLON = {"fr": "\u00a0: ", "ja": "\uff1a", "zh": "\uff1a"}
+_FULL_STOP = {"ja": "\u3002", "zh": "\u3002"}
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,9 @@ def _environment(locale_name: str, templates: Path) -> Environment:
     env.filters["date"] = functools.partial(_date, locale=locale)
     env.filters["datetime"] = functools.partial(_datetime, locale=locale)
     env.globals["language"] = locale.language
+    env.globals["direction"] = "rtl" if locale.language in RIGHT_TO_LEFT else "ltr"
+    env.globals["colon"] = _COLON.get(locale.language, ": ")
+    env.globals["full_stop"] = _FULL_STOP.get(locale.language, ".")
     return env
 
 

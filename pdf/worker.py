@@ -26,15 +26,18 @@ if TYPE_CHECKING:
 
 TEMPLATES = Path(__file__).with_name("templates")
 
-# DejaVu Sans covers the names customers really have (Łódź, Ørsted, Ğ...); the PDF core font
-# Helvetica only has Latin-1 and would print boxes. Used where the system has it installed.
-FONT_DIRECTORIES = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/dejavu"),
-    Path("/usr/share/fonts/TTF"),
-    Path("/usr/local/share/fonts/dejavu"),
-)
+# Shipped with Portico (pdf/fonts, licences beside them), so every machine renders alike.
+# DejaVu Sans covers the names customers really have (Łódź, Ørsted, Ğ...) and Arabic with the
+# joined letter forms xhtml2pdf shapes it into; the PDF core font Helvetica only has Latin-1.
+# Droid Sans Fallback has the kana and the CJK ideographs of Japanese and Chinese. Both are
+# TrueType outlines, which reportlab embeds (as subsets of the glyphs used).
+FONTS = Path(__file__).with_name("fonts")
 FONT_FILES = {"normal": "DejaVuSans.ttf", "bold": "DejaVuSans-Bold.ttf"}
+# Listed after PorticoSans in every document's font-family: xhtml2pdf draws each character in
+# the first family that has it, so a Japanese name in a German invoice prints too.
+CJK_FONT_FILE = "DroidSansFallbackFull.ttf"
+# Languages written without spaces between words: lines may break between any two characters.
+BREAK_ANYWHERE = frozenset({"ja", "zh"})
 
 
 class RenderError(RuntimeError):
@@ -57,7 +60,12 @@ def render(template: str, context: dict[str, Any], language: str) -> bytes:
     from xhtml2pdf import pisa
 
     env = _environment(language)
-    html = env.get_template(template).render({**context, "font_faces": font_faces()})
+    script = {
+        "font_faces": font_faces(),
+        "cjk_font": (FONTS / CJK_FONT_FILE).as_posix(),
+        "break_anywhere": env.globals["language"] in BREAK_ANYWHERE,
+    }
+    html = env.get_template(template).render({**context, **script})
     out = BytesIO()
     status = pisa.CreatePDF(
         html,
@@ -91,20 +99,9 @@ def _pattern(least: int, most: int) -> NumberPattern:
     return parse_pattern(f"#,##0.{fraction}" if fraction else "#,##0")
 
 
-@functools.cache
-def _font_directory() -> Path | None:
-    for directory in FONT_DIRECTORIES:
-        if all((directory / name).is_file() for name in FONT_FILES.values()):
-            return directory
-    return None
-
-
 def font_faces() -> dict[str, str]:
-    """Font files by weight, or nothing: the templates then use Helvetica."""
-    directory = _font_directory()
-    if directory is None:
-        return {}
-    return {weight: (directory / name).as_posix() for weight, name in FONT_FILES.items()}
+    """The Latin (and Arabic) font files by weight."""
+    return {weight: (FONTS / name).as_posix() for weight, name in FONT_FILES.items()}
 
 
 @functools.cache
@@ -112,23 +109,20 @@ def _policy() -> ResourceAccessPolicy:
     from xhtml2pdf.config.resources import ResourceAccessPolicy
 
     # Templates escape everything customers and staff type, so a document cannot ask for a
-    # resource; still, no network at all and local reads only of the templates and the font.
-    font_directory = _font_directory()
-    return ResourceAccessPolicy.server(
-        base_dir=TEMPLATES,
-        extra_roots=(font_directory,) if font_directory else (),
-        allow_remote=False,
-    )
+    # resource; still, no network at all and local reads only of the templates and the fonts.
+    return ResourceAccessPolicy.server(base_dir=TEMPLATES, extra_roots=(FONTS,), allow_remote=False)
 
 
 @functools.cache
 def fingerprint() -> str:
     """Changes when anything that shapes a PDF besides its data does: templates, translations,
-    the font. Part of every cache key, so a new release never serves old layouts."""
+    the fonts. Part of every cache key, so a new release never serves old layouts."""
     digest = hashlib.sha256()
     shared = SHARED_TEMPLATES.glob("*.txt")
     for path in sorted([*TEMPLATES.glob("*.html"), *shared, *TRANSLATIONS.glob("*.po")]):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
-    digest.update(repr(sorted(font_faces().items())).encode())
+    for name in sorted([*FONT_FILES.values(), CJK_FONT_FILE]):
+        digest.update(name.encode())
+        digest.update(str((FONTS / name).stat().st_size).encode())
     return digest.hexdigest()[:16]

@@ -75,11 +75,21 @@ class Checker:
         return value
 
     def locale(self, value: str | None, field: Sequence[str]) -> str:
+        """A locale of one of the languages Portico writes (staff email is in it), in any
+        region: en_US, de_AT, pt_BR. Chinese is written in simplified characters only."""
         value = (value or "").strip()
         try:
-            Locale.parse(value.replace("-", "_"))
+            locale = Locale.parse(value.replace("-", "_"))
         except (ValueError, UnknownLocaleError):
             self.add(ErrorCode.UNKNOWN_LANGUAGE, f"Unknown locale {value!r}.", field)
+            return value
+        if locale.language not in SUPPORTED_LANGUAGES or locale.script == "Hant":
+            supported = ", ".join(SUPPORTED_LANGUAGES)
+            self.add(
+                ErrorCode.UNKNOWN_LANGUAGE,
+                f"Choose a locale of one of the languages {supported} (zh: simplified).",
+                field,
+            )
         return value
 
     def portal_name(self, value: str | None, field: Sequence[str]) -> str:

@@ -49,6 +49,7 @@ from resolvers.database_outage import is_database_unreachable
 from schema import delivery
 from schema.audience import ANSWERS_PER_CONTACT, audience_of
 from schema.context import Info
+from schema.money import viewer_locale
 
 logger = logging.getLogger("portico.activity")
 
@@ -293,6 +294,9 @@ def _key(operation: delivery.ClientOperation, info: Info, principal: Principal) 
         operation.operation_name,
         _shared_variables(operation, raw_info),
         audience_of(principal, per_contact=per_contact),
+        # Amounts are formatted in it (Money.formatted): the same audience, but a customer
+        # whose portal language changed meanwhile reads the new one.
+        viewer_locale(),
     )
 
 

@@ -28,6 +28,7 @@ class Context:
     # The worker's persisted queries: the schema is shared by every app of a process.
     persisted_queries: PersistedQueries
     principal: Principal = field(default_factory=Anonymous)
+    # The locale the principal reads amounts in (auth.principals.locale_of): Money.formatted.
     locale: str = "en"
     # Set by graphql-transport-ws from the connection_init payload.
     connection_params: dict | None = None
@@ -40,10 +41,13 @@ class Context:
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.principal)
 
-    def become(self, principal: Principal) -> None:
-        """After a login, the rest of the response is read as the new principal."""
+    def become(self, principal: Principal, locale: str | None = None) -> None:
+        """After a login, the rest of the response is read as the new principal (in its
+        locale, when known)."""
         self.principal = principal
         self.loaders = Loaders(principal)
+        if locale is not None:
+            self.locale = locale
 
     @property
     def session_policy(self) -> SessionPolicy:

@@ -1,10 +1,35 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextvars import ContextVar
 from decimal import Decimal
 
 import strawberry
+from strawberry.extensions import SchemaExtension
 
 from models.money import format_money, from_minor
+from schema.context import Context
+
+# The viewer's locale for Money.formatted. A context variable rather than an argument of the
+# resolver: the resolver keeps taking only the amount, so both execution paths (graphql-core's
+# and schema.planned's) call it alike, and a page of amounts needs no lookup per amount.
+_viewer_locale: ContextVar[str] = ContextVar("portico_viewer_locale", default="en")
+
+
+def viewer_locale() -> str:
+    return _viewer_locale.get()
+
+
+class ViewerLocale(SchemaExtension):
+    """Every operation formats amounts in its viewer's locale (`Context.locale`). Set in the
+    operation's own task and left there: a subscription's events are formatted after the
+    operation's start returned, and each HTTP request and websocket operation has its task."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            _viewer_locale.set(context.locale)
+        yield
 
 
 @strawberry.type(description="An exact amount in one currency.")
@@ -13,10 +38,16 @@ class Money:
     currency: str = strawberry.field(description="ISO 4217 code.")
     _minor: strawberry.Private[int]
 
-    @strawberry.field(description="For display, e.g. $1,234.50.")
+    @strawberry.field(
+        description=(
+            "For display in the viewer's language: a portal contact's customer's portal "
+            "language, the organization's locale for staff and partners; e.g. $1,234.50 in "
+            "English, 1.234,50 € in German."
+        )
+    )
     def formatted(self) -> str:
         # Formatting costs far more than the amount itself: only when asked for.
-        return format_money(self._minor, self.currency)
+        return format_money(self._minor, self.currency, _viewer_locale.get())
 
     @classmethod
     def of(cls, minor: int, currency: str) -> Money:

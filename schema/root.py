@@ -48,6 +48,7 @@ from schema.files import FileMutations, FileQueries
 from schema.forwarding import ForwardingMutations
 from schema.introspection import IntrospectionOff
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
+from schema.money import ViewerLocale
 from schema.my_details import MyDetailsMutations
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.outgoing_email import OutgoingEmailQueries
@@ -285,6 +286,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             edge.OneOperation,
             MfaEnrollmentGate,
+            ViewerLocale,
             MaskUnexpectedErrors,
         ],
     )

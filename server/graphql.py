@@ -22,7 +22,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
 from auth.api_keys import is_api_key, principal_for_api_key
-from auth.principals import Anonymous, ContactPrincipal, Principal
+from auth.principals import Anonymous, ContactPrincipal, Principal, locale_of
 from auth.sessions import SessionPolicy, principal_for_session
 from resolvers import calendars, mfa, request_rows
 from resolvers.database_outage import is_database_unreachable
@@ -171,13 +171,14 @@ class PorticoGraphQL(GraphQL):
         return operations
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket):
-        principal = await self.authenticate(request)
+        principal, locale = await self._viewer(request)
         return Context(
             request=request,
             response=response,
             settings=self.settings,
             persisted_queries=self.persisted_queries,
             principal=principal,
+            locale=locale,
         )
 
     async def on_ws_connect(self, context: Context) -> None:
@@ -186,20 +187,25 @@ class PorticoGraphQL(GraphQL):
         secret = _token_from_params(params)
         if secret is None:
             return
-        principal = await self._principal_for(secret)
+        principal, locale = await self._login_for(secret)
         if isinstance(principal, Anonymous):
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
-        context.become(principal)
+        context.become(principal, locale)
 
     async def authenticate(self, request: Request | WebSocket) -> Principal:
+        principal, _ = await self._viewer(request)
+        return principal
+
+    async def _viewer(self, request: Request | WebSocket) -> tuple[Principal, str]:
+        """Who is asking, and the locale they read amounts in."""
         if isinstance(request, WebSocket):
-            return Anonymous()
+            return Anonymous(), "en"
         secret = _bearer_token(request)
         if secret is None and self._cookie_is_trustworthy(request):
             secret = request.cookies.get(SESSION_COOKIE)
         if not secret:
-            return Anonymous()
-        return await self._principal_for(secret)
+            return Anonymous(), "en"
+        return await self._login_for(secret)
 
     async def authenticate_download(self, request: Request) -> Principal:
         """For GET downloads (PDFs): the session cookie counts when the browser says the
@@ -211,9 +217,10 @@ class PorticoGraphQL(GraphQL):
             secret = request.cookies.get(SESSION_COOKIE)
         if not secret:
             return Anonymous()
-        return await self._principal_for(secret)
+        principal, _ = await self._login_for(secret)
+        return principal
 
-    async def _principal_for(self, secret: str) -> Principal:
+    async def _login_for(self, secret: str) -> tuple[Principal, str]:
         if is_api_key(secret):
             principal, organization = await principal_for_api_key(secret)
         else:
@@ -226,7 +233,8 @@ class PorticoGraphQL(GraphQL):
             calendars.remember(organization)
             request_rows.remember(organization)
         # Marked here, on every request: turning the requirement on takes effect at once.
-        return await mfa.with_enrollment_state(principal)
+        principal = await mfa.with_enrollment_state(principal)
+        return principal, locale_of(principal, organization)
 
     def _cookie_is_trustworthy(self, request: Request | WebSocket) -> bool:
         """A cookie rides along on cross-site requests; only a JSON POST from an allowed

@@ -37,6 +37,7 @@ from pdf.worker import TEMPLATES as PDF_TEMPLATES
 from resolvers import transactions
 from resolvers.database_outage import is_database_unreachable
 from resolvers.email import enqueue_activity_email, enqueue_email
+from resolvers.validation import SUPPORTED_LANGUAGES
 from server.settings import ConfigurationError, Settings
 from tests.conftest import World, email_body
 from tests.smtp import SmtpServer
@@ -84,6 +85,21 @@ async def make_all_due() -> None:
          "5. März 2026, 15:30 MEZ", ["Kunde", "Dokument", "In Portico öffnen", "erhalten"]),
         ("es", "Acorn Ltd: Ann Contact realizó un pago de 1.234,50 US$",
          "5 de marzo de 2026, 15:30", ["Cliente", "Documento", "Abrir en Portico", "Recibe"]),
+        # A subject is one line of plain spaces, French's no-break ones too.
+        ("fr", "Acorn Ltd : Ann Contact a effectué un paiement de 1 234,50 $US",
+         "5 mars 2026, 15:30", ["Client", "Document", "Ouvrir dans Portico", "Vous recevez"]),
+        ("it", "Acorn Ltd: Ann Contact ha effettuato un pagamento di 1.234,50 USD",
+         "5 marzo 2026 15:30 CET", ["Cliente", "Documento", "Apri in Portico", "Riceve"]),
+        ("nl", "Acorn Ltd: Ann Contact heeft een betaling van US$ 1.234,50 gedaan",
+         "5 maart 2026, 15:30 CET", ["Klant", "Document", "Openen in Portico", "ontvangt"]),
+        ("pt", "Acorn Ltd: Ann Contact fez um pagamento de US$ 1.234,50",
+         "5 de março de 2026 15:30", ["Cliente", "Documento", "Abrir no Portico", "recebe"]),
+        ("ja", "Acorn Ltd：Ann Contact が$1,234.50を支払いました",  # noqa: RUF001
+         "2026年3月5日 15:30", ["顧客", "書類", "Porticoで開く", "受け取る"]),
+        ("zh", "Acorn Ltd：Ann Contact 支付了 US$1,234.50",  # noqa: RUF001
+         "2026年3月5日 15:30", ["客户", "单据", "在 Portico 中打开", "您收到此邮件"]),
+        ("ar", "Acorn Ltd: Ann Contact سدّد دفعة بقيمة \u200f1,234.50 US$",
+         "5 مارس 2026، 3:30 م", ["العميل", "المستند", "فتح في Portico", "تتلقى"]),
     ],
 )  # fmt: skip
 def test_renders_subject_text_and_html_in_the_recipients_language(
@@ -91,10 +107,16 @@ def test_renders_subject_text_and_html_in_the_recipients_language(
 ) -> None:
     email = render_email("activity_notification", activity(), language)
     assert email.subject == subject
-    assert email.text.startswith(f"{subject}.\n")
-    assert f"{words[0]}: Acorn Ltd\n{words[1]}: INV-000123\n" in email.text
+    colon, stop = {
+        "fr": ("\u00a0: ", "."),
+        "ja": ("\uff1a", "\u3002"),
+        "zh": ("\uff1a", "\u3002"),
+    }.get(language, (": ", "."))
+    assert email.text.startswith(f"{subject}{stop}\n")
+    assert f"{words[0]}{colon}Acorn Ltd\n{words[1]}{colon}INV-000123\n" in email.text
     assert f"<title>{subject}</title>" in email.html
-    assert f'<html lang="{language}">' in email.html
+    direction = ' dir="rtl"' if language == "ar" else ""
+    assert f'<html lang="{language}"{direction}>' in email.html
     for part in (email.text, email.html):
         assert when in part
         for word in words:
@@ -125,7 +147,7 @@ def test_money_uses_the_currency_exponent_and_no_amount_reads_without_one() -> N
     assert none.subject == "Acorn Ltd: Ann Contact realizó un pago"
 
 
-@pytest.mark.parametrize("language", ["en", "de", "es"])
+@pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
 def test_every_activity_kind_has_its_own_phrase(language: str) -> None:
     fallback = render_email("activity_notification", activity(kind="SOMETHING_NEW"), language)
     subjects = {
@@ -139,7 +161,7 @@ def test_every_activity_kind_has_its_own_phrase(language: str) -> None:
 @pytest.mark.parametrize(
     "templates", [TEMPLATES, PDF_TEMPLATES, SHARED_TEMPLATES], ids=["email", "pdf", "shared"]
 )
-@pytest.mark.parametrize("language", ["de", "es"])
+@pytest.mark.parametrize("language", [lang for lang in SUPPORTED_LANGUAGES if lang != "en"])
 def test_catalog_translates_every_message_in_the_templates(language: str, templates: Path) -> None:
     with (TRANSLATIONS / f"{language}.po").open("rb") as po:
         catalog = read_po(po)
@@ -153,8 +175,33 @@ def test_catalog_translates_every_message_in_the_templates(language: str, templa
     for msgid in msgids:
         message = catalog.get(msgid)
         assert message is not None and message.string, f"{language}: {msgid!r} untranslated"
+        assert (message.string.strip() and message.string != msgid) or msgid in SAME_IN, (
+            f"{language}: {msgid!r} left in English"
+        )
         assert not message.fuzzy
-        assert re.findall(r"%\(\w+\)s", message.string) == re.findall(r"%\(\w+\)s", msgid)
+        # The same placeholders, each once; a language may put them in another order.
+        placeholders = sorted(re.findall(r"%\(\w+\)s", message.string))
+        assert placeholders == sorted(re.findall(r"%\(\w+\)s", msgid)), (language, msgid)
+        assert "%" not in re.sub(r"%\(\w+\)s", "", message.string), (language, msgid)
+
+
+# Words that some languages write as English does.
+SAME_IN = {
+    "Document",
+    "Total",
+    "Details",
+    "Notes",
+    "Date",
+    "Item",
+    "Subtotal",
+    "Cheque",
+    "Page %(page)s of %(pages)s",
+}
+
+
+def test_every_accepted_language_but_english_has_a_catalog_and_only_those() -> None:
+    catalogs = {path.stem for path in TRANSLATIONS.glob("*.po")}
+    assert catalogs == set(SUPPORTED_LANGUAGES) - {"en"}
 
 
 def test_regional_and_unknown_languages() -> None:

@@ -30,6 +30,8 @@ from graphql import OperationDefinitionNode, OperationType, parse
 from strawberry.permission import BasePermission
 
 from auth.api_keys import ApiScope, issue_api_key
+from models.customers import Customer
+from models.organizations import Organization
 from resolvers import persisted_queries
 from schema.execution import PorticoExecution, shared_plans
 from schema.planned import PlannedFields
@@ -412,6 +414,10 @@ async def seed(http: httpx.AsyncClient, world: World) -> dict[str, str]:
     ids["customer_a"] = gid("Customer", world.customer_a)
     ids["customer_b"] = gid("Customer", world.customer_b)
     ids["contact_a"] = gid("ContactPerson", world.contact_a)
+    # Amounts are formatted in the viewer's language (Money.formatted): both paths alike, for
+    # a contact who reads German and staff and keys whose organization writes French.
+    await Customer.filter(id=world.customer_a.id).update(portal_language="de")
+    await Organization.filter(id=world.org_a.id).update(locale="fr_FR")
     return ids
 
 
