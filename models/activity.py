@@ -4,6 +4,19 @@ from tortoise import fields
 from tortoise.models import Model
 
 
+class ActivitySubject(StrEnum):
+    """What an activity is about: a kind of document (DocumentKind's values), a payment or a
+    shared file. Stored in `Activity.document_type`, empty when it is about none."""
+
+    INVOICE = "INVOICE"
+    RETAINER_INVOICE = "RETAINER_INVOICE"
+    QUOTE = "QUOTE"
+    SALES_ORDER = "SALES_ORDER"
+    CREDIT_NOTE = "CREDIT_NOTE"
+    PAYMENT = "PAYMENT"
+    SHARED_FILE = "SHARED_FILE"
+
+
 class ActivityKind(StrEnum):
     CONTACT_INVITED = "CONTACT_INVITED"
     INVITE_ACCEPTED = "INVITE_ACCEPTED"

@@ -22,7 +22,7 @@ from urllib.parse import quote
 from auth.principals import ContactPrincipal, Principal, StaffPrincipal
 from auth.scoping import scoped
 from integrations import storage
-from models.activity import ActivityKind
+from models.activity import ActivityKind, ActivitySubject
 from models.customers import Customer
 from models.files import SharedFile, StoredObjectOrphan
 from resolvers import activity, portal_features, transactions
@@ -319,7 +319,7 @@ def _record(principal: Principal, row: SharedFile, kind: ActivityKind) -> None:
         organization_id=row.organization_id,
         customer_id=row.customer_id,
         # Activity keeps a short label where documents keep their number.
-        document=("SharedFile", row.id, row.filename[:40]),
+        document=(ActivitySubject.SHARED_FILE, row.id, row.filename[:40]),
         data={"filename": row.filename},
         visible_to_customer=row.visible_to_customer,
     )

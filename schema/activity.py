@@ -13,6 +13,7 @@ from auth.principals import Anonymous, PartnerPrincipal
 from auth.scoping import require_scope, scoped
 from models.activity import Activity as ActivityRow
 from models.activity import ActivityKind as ActivityKindValue
+from models.activity import ActivitySubject as ActivitySubjectValue
 from models.activity import ActorKind as ActorKindValue
 from models.activity import Notification as NotificationRow
 from resolvers import notifications
@@ -27,6 +28,10 @@ from schema.relay import Connection, Edge, ModelNode, connection, decode_id
 from schema.staff import StaffUser
 
 ActivityKind = strawberry.enum(ActivityKindValue, description="What happened.")
+ActivitySubject = strawberry.enum(
+    ActivitySubjectValue,
+    description="What an activity is about: a kind of document, a payment or a shared file.",
+)
 ActorKind = strawberry.enum(ActorKindValue, description="Who made it happen.")
 NEWEST_FIRST = Ordering("seq", descending=True)
 
@@ -62,7 +67,9 @@ class Activity(ModelNode):
     kind: ActivityKind  # type: ignore[valid-type]
     occurred_at: datetime
     actor: ActivityActor
-    document_type: str = strawberry.field(description="e.g. Invoice; empty when none.")
+    document_type: ActivitySubject | None = strawberry.field(  # type: ignore[valid-type]
+        description="What it is about; null when about no document, payment or file."
+    )
     document_number: str
     visible_to_customer: bool = strawberry.field(
         description="Whether the customer's portal contacts see this in their feed."
@@ -114,7 +121,7 @@ class Activity(ModelNode):
                 _staff_user_id=row.actor_staff_id,
                 _contact_id=row.actor_contact_id,
             ),
-            document_type=row.document_type,
+            document_type=ActivitySubjectValue(row.document_type) if row.document_type else None,
             document_number=row.document_number,
             visible_to_customer=row.visible_to_customer,
             _row=row,

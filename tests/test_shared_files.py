@@ -174,6 +174,15 @@ async def test_staff_share_a_file_and_contacts_upload_theirs(
     assert own["sharedFile"]["uploadedBy"] == {"kind": "CONTACT", "name": "Acorn Contact"}
     assert await Activity.filter(kind=ActivityKind.DOCUMENT_UPLOADED).count() == 1
     assert await Notification.all().count() == 2  # the organization's two staff users
+    feed = await gql(
+        client,
+        "{ activities(filter: {kinds: [DOCUMENT_UPLOADED, FIRST_LOGIN]}) "
+        "{ nodes { documentType documentNumber } } }",
+        token=world.tokens["staff"],
+    )
+    assert feed["data"]["activities"]["nodes"] == [
+        {"documentType": "SHARED_FILE", "documentNumber": "prices.csv"}
+    ]
     assert len(stored(storage_root)) == 2
 
     listed = await gql(client, LIST, token=world.tokens["contact_a"])
