@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from tortoise.queryset import QuerySet
 
 from auth.errors import Forbidden
-from auth.principals import ContactPrincipal, Principal
+from auth.principals import Principal, portal_customer_of
 from auth.scoping import scoped
 from models.comments import Comment
 from models.documents import DocumentKind, DocumentStatus, SalesDocument
@@ -21,7 +21,7 @@ GATED = {
 
 
 async def hidden_kinds(principal: Principal) -> frozenset[DocumentKind]:
-    if not isinstance(principal, ContactPrincipal):
+    if portal_customer_of(principal) is None:
         return frozenset()
     return await hidden_in_portal(principal.organization_id)
 
@@ -55,8 +55,9 @@ async def require_visible(principal: Principal, kinds: Iterable[DocumentKind]) -
 
 
 async def require_preference(principal: Principal, flag: str, refusal: str) -> None:
-    """Portal contacts see a feature only while its preference is on; staff always do."""
-    if isinstance(principal, ContactPrincipal):
+    """Portal contacts (and customer-scoped keys) see a feature only while its preference is
+    on; staff always do."""
+    if portal_customer_of(principal) is not None:
         preferences = await preferences_for(principal.organization_id)
         if not getattr(preferences, flag):
             raise Forbidden(refusal)
