@@ -1,4 +1,5 @@
-"""Partner API keys: scoped, read-only, shown once and stored hashed."""
+"""Partner API keys: scoped, read-only, shown once and stored hashed; organization-wide or
+limited to one customer."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from auth.principals import Anonymous, PartnerPrincipal, Principal
 from auth.tokens import hash_token, new_token
 from models.api_keys import ApiKey
+from models.customers import ContactPerson, PortalAccess
 from models.organizations import Organization
 
 API_KEY_PREFIX = "ptk"
@@ -31,6 +33,7 @@ async def issue_api_key(
     scopes: list[ApiScope],
     created_by_id: int | None,
     expires_on: date | None = None,
+    customer_id: int | None = None,
 ) -> tuple[str, ApiKey]:
     secret, key_hash = new_token(API_KEY_PREFIX)
     api_key = await ApiKey.create(
@@ -41,6 +44,7 @@ async def issue_api_key(
         scopes=sorted(str(scope) for scope in scopes),
         created_by_id=created_by_id,
         expires_on=expires_on,
+        customer_id=customer_id,
     )
     return secret, api_key
 
@@ -67,10 +71,20 @@ async def api_key_is_live(api_key_id: int) -> bool:
 
 async def _live_key(**match: Any) -> ApiKey | None:
     """Neither revoked nor expired: a key lasts to the end of its last day in the
-    organization's calendar."""
+    organization's calendar. A customer-scoped key also needs its customer's portal on."""
     api_key = await ApiKey.get_or_none(revoked_at=None, **match).select_related("organization")
     if api_key is None:
         return None
     if api_key.expires_on is not None and api_key.expires_on < api_key.organization.today():
         return None
+    if api_key.customer_id is not None and not await portal_is_on(api_key.customer_id):
+        return None
     return api_key
+
+
+async def portal_is_on(customer_id: int) -> bool:
+    """Whether the customer has the portal: one of its contacts is invited or active. Turning
+    the portal off for every contact turns off the customer's keys with it."""
+    return await ContactPerson.exists(
+        customer_id=customer_id, portal_access__in=[PortalAccess.INVITED, PortalAccess.ACTIVE]
+    )

@@ -58,8 +58,24 @@ class PartnerPrincipal:
     def organization_id(self) -> int:
         return self.api_key.organization_id
 
+    @property
+    def customer_id(self) -> int | None:
+        """The one customer a customer-scoped key reads; None: the whole organization."""
+        return self.api_key.customer_id
+
 
 Principal = Anonymous | StaffPrincipal | ContactPrincipal | PartnerPrincipal
+
+
+def portal_customer_of(principal: Principal) -> int | None:
+    """The customer whose portal view the principal gets: a contact's own, or a customer-scoped
+    key's. None: the principal sees the business's side (staff, organization-wide keys)."""
+    match principal:
+        case ContactPrincipal():
+            return principal.customer_id
+        case PartnerPrincipal():
+            return principal.customer_id
+    return None
 
 
 async def organization_of(principal: Principal) -> Organization | None:

@@ -139,16 +139,25 @@ def conditions(model: type[Model], principal: Principal) -> dict[str, Any]:
             if rule.staff_owner_field:
                 where[rule.staff_owner_field] = principal.user.id
         case ContactPrincipal():
-            if rule.customer_field is None or rule.staff_owner_field:
+            if rule.staff_owner_field:
                 raise Forbidden()
-            if rule.customer_field != EVERY_CUSTOMER:
-                where[rule.customer_field] = principal.customer_id
-            where.update(rule.contact_where)
+            where.update(_customer_view(rule, principal.customer_id))
         case PartnerPrincipal():
             require_scope(principal, rule.partner_scope)
             if rule.staff_owner_field:
                 raise Forbidden("API keys cannot read this.")
+            if principal.customer_id is not None:
+                # A customer-scoped key sees what the customer's contacts see, within its scopes.
+                where.update(_customer_view(rule, principal.customer_id))
     return where
+
+
+def _customer_view(rule: Visibility, customer_id: int) -> dict[str, Any]:
+    """One customer's view of a model, as its portal shows it."""
+    if rule.customer_field is None:
+        raise Forbidden()
+    where = {} if rule.customer_field == EVERY_CUSTOMER else {rule.customer_field: customer_id}
+    return where | dict(rule.contact_where)
 
 
 def can_see(principal: Principal, row: Model) -> bool:

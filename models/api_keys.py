@@ -12,6 +12,11 @@ class ApiKey(Model):
     prefix = fields.CharField(max_length=16, unique=True)
     key_hash = fields.CharField(max_length=64, unique=True)
     scopes = fields.JSONField(default=list)
+    # Set: the key reads only this customer's rows, as its portal contacts see them. Deleting
+    # the customer deletes the key, which must never fall back to the whole organization.
+    customer = fields.ForeignKeyField(
+        "models.Customer", related_name="api_keys", null=True, on_delete=fields.CASCADE
+    )
     created_by = fields.ForeignKeyField(
         "models.StaffUser", related_name="api_keys", null=True, on_delete=fields.SET_NULL
     )

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from tortoise.queryset import QuerySet
 
 from auth.errors import Forbidden
-from auth.principals import ContactPrincipal, Principal
+from auth.principals import Principal, portal_customer_of
 from auth.scoping import scoped
 from models.comments import Comment
 from models.documents import DocumentKind, DocumentStatus, SalesDocument
@@ -23,7 +23,7 @@ GATED: dict[DocumentKind, Feature] = {
 
 
 async def hidden_kinds(principal: Principal) -> frozenset[DocumentKind]:
-    if not isinstance(principal, ContactPrincipal):
+    if portal_customer_of(principal) is None:
         return frozenset()
     return await hidden_in_portal(principal.organization_id)
 

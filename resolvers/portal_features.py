@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from auth.errors import Forbidden
-from auth.principals import ContactPrincipal, Principal
+from auth.principals import Principal, portal_customer_of
 from models.customers import Customer
 from models.preferences import PortalPreferences
 from resolvers import request_rows
@@ -126,9 +126,11 @@ def refusal(feature: Feature, field: Sequence[str] | None = None) -> Rejected:
 
 
 async def require_shown(principal: Principal, feature: Feature) -> None:
-    """Portal contacts see a part of the graph only while it is on; staff and partners always."""
-    if isinstance(principal, ContactPrincipal) and not await enabled(
-        feature, principal.organization_id, principal.customer_id
+    """Portal contacts and customer-scoped keys see a part of the graph only while it is on;
+    staff and organization-wide keys always."""
+    customer_id = portal_customer_of(principal)
+    if customer_id is not None and not await enabled(
+        feature, principal.organization_id, customer_id
     ):
         raise Forbidden(feature.refusal)
 

@@ -14,7 +14,7 @@ from tortoise.functions import Count
 from tortoise.queryset import QuerySet
 
 from auth.errors import BadUserInput
-from auth.principals import ContactPrincipal, Principal, StaffPrincipal
+from auth.principals import ContactPrincipal, Principal, StaffPrincipal, portal_customer_of
 from auth.scoping import scoped
 from models.activity import ActivityKind
 from models.customers import ContactPerson, Customer, PortalAccess
@@ -40,8 +40,9 @@ async def reviews_on(organization_id: int) -> bool:
 
 
 async def shown_to(principal: Principal) -> bool:
-    """Portal contacts see review requests and reviews only while the preference is on."""
-    if isinstance(principal, ContactPrincipal):
+    """Portal contacts (and customer-scoped keys) see review requests and reviews only while
+    the preference is on."""
+    if portal_customer_of(principal) is not None:
         return await reviews_on(principal.organization_id)
     return True
 

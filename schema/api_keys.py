@@ -10,6 +10,7 @@ from models.api_keys import ApiKey as ApiKeyRow
 from resolvers import api_keys
 from resolvers.pagination import Ordering
 from schema.context import Info
+from schema.customers import Customer
 from schema.errors import UserError, payload_or_errors
 from schema.permissions import IsAdmin
 from schema.relay import Connection, ModelNode, connection, decode_id
@@ -36,10 +37,18 @@ class ApiKey(ModelNode):
     )
     revoked_at: datetime | None
     _created_by_id: strawberry.Private[int | None]
+    _customer_id: strawberry.Private[int | None]
 
     @strawberry.field
     async def created_by(self, info: Info) -> StaffUser | None:
         return await StaffUser.load(info, self._created_by_id)
+
+    @strawberry.field(
+        description="The one customer the key reads, as that customer's portal contacts see it; "
+        "null: the whole organization."
+    )
+    async def customer(self, info: Info) -> Customer | None:
+        return await Customer.load(info, self._customer_id)
 
     @classmethod
     def from_row(cls, row: ApiKeyRow) -> ApiKey:
@@ -53,6 +62,7 @@ class ApiKey(ModelNode):
             expires_on=row.expires_on,
             revoked_at=row.revoked_at,
             _created_by_id=row.created_by_id,
+            _customer_id=row.customer_id,
         )
 
 
@@ -78,6 +88,12 @@ class CreateApiKeyInput:
         default=None,
         description="Last day on which the key works, in the organization's time zone; null: "
         "until revoked.",
+    )
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Limit the key to this customer: it reads only what the customer's portal "
+        "contacts see, within its scopes, and works only while the customer's portal is on. "
+        "Null: the whole organization.",
     )
 
 
@@ -106,8 +122,9 @@ class ApiKeyMutations:
     @strawberry.mutation(permission_classes=[IsAdmin])
     async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreateApiKeyPayload:
         async def action() -> dict:
+            customer_id = decode_id(input.customer_id, Customer) if input.customer_id else None
             secret, row = await api_keys.create_api_key(
-                info.context.staff, input.name, list(input.scopes), input.expires_on
+                info.context.staff, input.name, list(input.scopes), input.expires_on, customer_id
             )
             return {"api_key": ApiKey.from_row(row), "secret": secret}
 

@@ -12,7 +12,8 @@ The audience holds everything a field reachable from `Edge[Activity]` reads of t
   audience. A contact's portal switches read the organization's preferences and its
   customer's `allow_ach`, both within the audience;
 - a partner key's scopes: `Customer` and `ContactPerson` need customers:read, shared files
-  documents:read;
+  documents:read; and a customer-scoped key's customer: its rows are the customer's, and
+  `IsStaffOrPartner` refuses it;
 - a staff user's role: no field reachable today reads it, but `IsAdmin` and admin-only models
   would, and it splits an organization's staff into two audiences at most.
 
@@ -44,5 +45,5 @@ def audience_of(principal: Principal, *, per_contact: bool = True) -> Hashable:
             contact = principal.contact.id if per_contact else None
             return ("contact", principal.organization_id, principal.customer_id, contact)
         case PartnerPrincipal():
-            return ("partner", principal.organization_id, principal.scopes)
+            return ("partner", principal.organization_id, principal.scopes, principal.customer_id)
     raise ValueError(f"{type(principal).__name__} follows no activity")

@@ -9,13 +9,23 @@ from typing import Any, ClassVar
 from strawberry.permission import BasePermission
 
 from auth.errors import Forbidden, Unauthenticated
-from auth.principals import Anonymous, ContactPrincipal, PartnerPrincipal, StaffPrincipal
+from auth.principals import (
+    Anonymous,
+    ContactPrincipal,
+    PartnerPrincipal,
+    Principal,
+    StaffPrincipal,
+    portal_customer_of,
+)
 from schema.context import Info
 
-STAFF_ONLY = "Internal: staff users and partner keys only; portal contacts get FORBIDDEN."
+STAFF_ONLY = (
+    "Internal: staff users and organization-wide partner keys only; portal contacts and "
+    "customer-scoped keys get FORBIDDEN."
+)
 STAFF_OR_SELF = (
-    "Internal: staff users, partner keys and the contact itself; other portal contacts get "
-    "FORBIDDEN."
+    "Internal: staff users, organization-wide partner keys and the contact itself; other portal "
+    "contacts and customer-scoped keys get FORBIDDEN."
 )
 
 
@@ -65,26 +75,36 @@ class IsAdmin(_Permission):
         return (isinstance(principal, StaffPrincipal) and principal.is_admin) or self.deny(info)
 
 
+def _business_side(principal: Principal) -> bool:
+    """Staff and organization-wide keys; a customer-scoped key reads as the customer's contacts
+    do, so business-internal fields are not for it."""
+    return isinstance(principal, StaffPrincipal | PartnerPrincipal) and (
+        portal_customer_of(principal) is None
+    )
+
+
 class IsStaffOrPartner(_Permission):
     """For business-internal fields on types portal contacts can also read."""
 
-    message = "Portal contacts cannot read this field."
-    who = "staff users and API keys; portal contacts get FORBIDDEN."
+    message = "Portal contacts and customer-scoped keys cannot read this field."
+    who = "staff users and organization-wide API keys; portal contacts and customer-scoped keys "
+    "get FORBIDDEN."
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        principal = info.context.principal
-        return isinstance(principal, StaffPrincipal | PartnerPrincipal) or self.deny(info)
+        return _business_side(info.context.principal) or self.deny(info)
 
 
 class IsStaffPartnerOrSelf(_Permission):
     """A contact person's own login state: business-internal, except to that contact."""
 
-    message = "Portal contacts can read this only about themselves."
-    who = "staff users, API keys and the contact itself."
+    message = (
+        "Portal contacts can read this only about themselves, customer-scoped keys not at all."
+    )
+    who = "staff users, organization-wide API keys and the contact itself."
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         principal = info.context.principal
-        if isinstance(principal, StaffPrincipal | PartnerPrincipal):
+        if _business_side(principal):
             return True
         if isinstance(principal, ContactPrincipal) and source.id == principal.contact.id:
             return True

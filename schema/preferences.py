@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import strawberry
 
-from auth.principals import ContactPrincipal
+from auth.principals import portal_customer_of
 from models.documents import DocumentKind
 from models.organizations import Organization as OrganizationRow
 from models.preferences import ActivityNotifications as ActivityNotificationsValue
@@ -204,15 +204,15 @@ class PreferencesQueries:
 
     @strawberry.field(
         permission_classes=[IsAuthenticated],
-        description="The portal home: a contact's own; staff and partners pass `customerId`.",
+        description="The portal home: a contact's own, a customer-scoped key's customer's; staff "
+        "and other partner keys pass `customerId`.",
     )
     async def portal_home(self, info: Info, customer_id: strawberry.ID | None = None) -> PortalHome:
         principal = info.context.principal
         row = await preferences.preferences_for(principal.organization_id)
-        if isinstance(principal, ContactPrincipal):
-            chosen: int | None = principal.customer_id
-        else:
-            chosen = decode_id(customer_id, Customer) if customer_id else None
+        chosen = portal_customer_of(principal)
+        if chosen is None and customer_id:
+            chosen = decode_id(customer_id, Customer)
         home = dashboard.Dashboard(principal, chosen)
         await home.load(_families_asked_for(info))
         return PortalHome(

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.relay import to_base64
 
 from auth.errors import BadUserInput
-from auth.principals import ContactPrincipal
+from auth.principals import portal_customer_of
 from models.documents import SalesDocument as SalesDocumentRow
 from pdf.links import statement_pdf_path
 from resolvers import calendars, links, statements
@@ -153,9 +153,10 @@ class StatementQueries:
         "most ten years and 5,000 entries): invoices, payments, credit notes and refunds with a "
         "running balance. Credit notes and retainer money applied to invoices move money "
         "between documents and are not listed; retainer invoices count once paid, as "
-        "payments. A portal contact gets its own customer's; staff pass `customerId`; partner "
-        "keys need documents:read and payments:read. Null for a customer the viewer does not "
-        "see, as for any id that is not yours.",
+        "payments. A portal contact or a customer-scoped key gets its own customer's; staff "
+        "and other partner keys pass `customerId`; partner keys need documents:read and "
+        "payments:read. Null for a customer the viewer does not see, as for any id that is not "
+        "yours.",
     )
     async def statement_of_accounts(
         self,
@@ -184,6 +185,7 @@ def _customer_id(info: Info, customer_id: strawberry.ID | None) -> int:
     if customer_id is not None:
         return decode_id(customer_id, Customer)
     principal = info.context.principal
-    if isinstance(principal, ContactPrincipal):
-        return principal.customer_id
+    own = portal_customer_of(principal)
+    if own is not None:
+        return own
     raise BadUserInput("Say whose statement: give `customerId`.")

@@ -325,6 +325,16 @@ async def world(db: Settings) -> World:
                 organization_id=org_a.id, name="Empty", scopes=[], created_by_id=admin.id
             )
         )[0],
+        # Acorn's own accounts-payable system: every scope, Acorn's rows only.
+        "customer_key": (
+            await issue_api_key(
+                organization_id=org_a.id,
+                name="Acorn AP",
+                scopes=list(ApiScope),
+                created_by_id=admin.id,
+                customer_id=customer_a.id,
+            )
+        )[0],
     }
     return World(
         org_a, org_b, admin, staff, staff_b, customer_a, customer_b, customer_o,

@@ -16,7 +16,7 @@ from resolvers import activity, transactions
 from schema import activity_feeds
 from server.app import create_app
 from tests import graphql_ws
-from tests.conftest import PASSWORD, World, email_body, error_codes, gql
+from tests.conftest import PASSWORD, World, email_body, error_codes, gid, gql
 
 SUBSCRIBE = """subscription($after: String, $customerId: ID) {
   portalActivity(after: $after, customerId: $customerId) {
@@ -283,6 +283,37 @@ async def test_a_key_that_only_reads_activity_may_not_subscribe(db, world: World
         await ws.subscribe("subscription { portalActivity { node { kind } } }")
         message = str(await ws.receive())
         assert "FORBIDDEN" in message and "activity:subscribe" in message
+
+
+async def test_a_customer_key_streams_its_customer_and_stops_with_its_portal(
+    client, db, world: World
+) -> None:
+    """A key limited to Acorn gets Acorn's events and never Birch's, even when it asks for
+    Birch's; turning Acorn's portal off ends its stream."""
+    document = """subscription($customerId: ID) { portalActivity(customerId: $customerId) {
+      node { kind customer { displayName } } } }"""
+    birch = {"customerId": gid("Customer", world.customer_b)}
+    token = world.tokens["customer_key"]
+    async with websocket_client(db) as ws_http:
+        async with graphql_ws.connect(ws_http, token=token) as ws:
+            await ws.subscribe(document, birch)
+            await asyncio.sleep(0.1)
+            await customer_event(world, world.customer_b)
+            await customer_event(world, world.customer_a)
+            await ws.expect_silence()
+        async with graphql_ws.connect(ws_http, token=token) as ws:
+            await ws.subscribe(document)
+            await asyncio.sleep(0.1)
+            await customer_event(world, world.customer_b)
+            await customer_event(world, world.customer_a)
+            message = await ws.receive()
+            node = message["payload"]["data"]["portalActivity"]["node"]
+            assert node == {"kind": "PAYMENT_MADE", "customer": {"displayName": "Acorn Ltd"}}
+            disable = """mutation($id: ID!) { disablePortalAccess(input: {contactId: $id}) {
+              errors { code } } }"""
+            await gql(client, disable, {"id": gid("ContactPerson", world.contact_a)},
+                      token=world.tokens["staff"])  # fmt: skip
+            assert "UNAUTHENTICATED" in str(await ws.receive())
 
 
 async def test_logging_out_ends_open_subscriptions(client, db, world: World) -> None:

@@ -201,9 +201,10 @@ async def test_every_audience_receives_exactly_what_its_own_execution_gives(
     db, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Staff of two roles, two contacts of one customer, one of another, partner keys with and
-    without customers:read, two subscribers each: what each receives live from its shared
-    feed is, byte for byte, what replaying the same events executes for it alone (strawberry's
-    own path); no audience receives what only another may see."""
+    without customers:read, a key limited to the first customer, two subscribers each: what
+    each receives live from its shared feed is, byte for byte, what replaying the same events
+    executes for it alone (strawberry's own path); no audience receives what only another may
+    see."""
     money_of = Money.of.__func__  # type: ignore[attr-defined]
 
     def breaks_on_one_amount(cls: type[Money], minor: int, currency: str) -> Money:
@@ -221,6 +222,7 @@ async def test_every_audience_receives_exactly_what_its_own_execution_gives(
         "contact_b": world.tokens["contact_b"],
         "partner": await partner_key(world, ApiScope.CUSTOMERS_READ),
         "partner_without_customers": await partner_key(world),
+        "customer_key_a": world.tokens["customer_key"],  # every scope, Acorn's rows only
     }
     org = world.org_a.id
     ann = ContactPrincipal(world.contact_a)
@@ -267,10 +269,12 @@ async def test_every_audience_receives_exactly_what_its_own_execution_gives(
         assert len(kinds["staff"]) == len(kinds["admin"]) == 8
         customer_a_sees = ["PAYMENT_MADE", "DOCUMENT_SHARED", "PAYMENT_MADE", "COMMENT_ADDED"]
         assert kinds["contact_a"] == kinds["second_contact_a"] == customer_a_sees
+        assert kinds["customer_key_a"] == customer_a_sees
         assert kinds["contact_b"] == ["PAYMENT_MADE"]
         assert "Acorn" not in "".join(live["contact_b"][0])
         assert "Birch" not in "".join(live["contact_a"][0] + live["second_contact_a"][0])
-        for name in ("contact_a", "second_contact_a", "contact_b"):
+        assert "Birch" not in "".join(live["customer_key_a"][0])
+        for name in ("contact_a", "second_contact_a", "contact_b", "customer_key_a"):
             assert "Margin on this one is thin" not in "".join(live[name][0]), name
         assert "Margin on this one is thin" in "".join(live["staff"][0])
         assert live["contact_a"] != live["second_contact_a"]  # whose MFA state shows differs

@@ -5,6 +5,7 @@ Each row says what each principal gets: the data it may see, or the error code i
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,10 @@ PRINCIPALS = (
     "partner",
     "partner_no_scope",
 )
+# A key limited to customer A, with every scope (conftest's world). Unless a case says
+# otherwise, it gets what customer A's contact gets from a query, and what the organization's
+# key gets from a mutation (FORBIDDEN: keys are read-only): see `_with_customer_key`.
+CUSTOMER_KEY = "customer_key"
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,8 @@ class Case:
 
 
 def every(value: Any, **overrides: Any) -> dict[str, Any]:
-    return {principal: overrides.get(principal, value) for principal in PRINCIPALS}
+    expect = {principal: overrides.get(principal, value) for principal in PRINCIPALS}
+    return expect | ({CUSTOMER_KEY: overrides[CUSTOMER_KEY]} if CUSTOMER_KEY in overrides else {})
 
 
 def deny_contacts_and_partners(value: Any, **overrides: Any) -> dict[str, Any]:
@@ -81,6 +87,7 @@ CASES = [
             contact_other_org="ContactPerson",
             partner="ApiKey",
             partner_no_scope="ApiKey",
+            customer_key="ApiKey",
         ),
     ),
     Case(
@@ -219,7 +226,9 @@ CASES = [
         "{ apiKeys { nodes { name } } }",
         lambda w: {},
         lambda d: sorted(node["name"] for node in d["apiKeys"]["nodes"]),
-        deny_contacts_and_partners(["Empty", "Sync"], staff=FORBIDDEN, staff_other_org=[]),
+        deny_contacts_and_partners(
+            ["Acorn AP", "Empty", "Sync"], staff=FORBIDDEN, staff_other_org=[]
+        ),
     ),
     Case(
         "outgoingEmails",
@@ -839,7 +848,8 @@ CASES = [
         "{ contactPersons { nodes { mfaEnabled } } }",
         lambda w: {},
         lambda d: sorted({node["mfaEnabled"] for node in d["contactPersons"]["nodes"]}),
-        every([False], anonymous=UNAUTH, partner_no_scope=FORBIDDEN),
+        # A contact's own login state: the customer's key is no contact.
+        every([False], anonymous=UNAUTH, partner_no_scope=FORBIDDEN, customer_key=FORBIDDEN),
     ),
     Case(
         "staff mfaEnabled",
@@ -937,6 +947,7 @@ CASES = [
             staff_other_org=[],
             partner=FORBIDDEN,
             partner_no_scope=FORBIDDEN,
+            customer_key=FORBIDDEN,  # no key sees how a customer pays
         ),
     ),
     Case(
@@ -1522,7 +1533,19 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("principal", PRINCIPALS)
+def _with_customer_key(case: Case) -> Case:
+    if CUSTOMER_KEY in case.expect:
+        return case
+    # A mutation treats every key alike; a query shows what the customer's contact sees.
+    mutation = case.query.lstrip().startswith("mutation")
+    expect = case.expect["partner" if mutation else "contact_a"]
+    return dataclasses.replace(case, expect=case.expect | {CUSTOMER_KEY: expect})
+
+
+CASES = [_with_customer_key(case) for case in CASES]
+
+
+@pytest.mark.parametrize("principal", [*PRINCIPALS, CUSTOMER_KEY])
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 async def test_permission_matrix(client, world: World, case: Case, principal: str) -> None:
     from models.api_keys import ApiKey

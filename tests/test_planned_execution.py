@@ -98,7 +98,8 @@ query ProbeBadId {
 }
 """
 
-# Partner keys: "partner" may read customers only, "partner_documents" documents and activity.
+# Partner keys: "partner" may read customers only, "partner_documents" documents and activity,
+# "customer_key" everything of customer A's, as A's contact sees it.
 PRINCIPALS = (
     "anonymous",
     "staff",
@@ -108,6 +109,7 @@ PRINCIPALS = (
     "staff_other_org",
     "partner",
     "partner_documents",
+    "customer_key",
 )
 
 # How often graphql-core runs a request again when its answer was not the planned path's.

@@ -28,7 +28,10 @@ def test_staff_only_fields_say_so_in_their_description() -> None:
     for type_name, fields in guarded.items():
         for field in fields:
             description = types[type_name].fields[field].description or ""
-            assert "staff users and partner keys only" in description, (type_name, field)
+            assert "staff users and organization-wide partner keys only" in description, (
+                type_name,
+                field,
+            )
 
 
 async def test_too_deep_query_is_rejected(client, world: World) -> None:

@@ -21,7 +21,7 @@ async def link_invitations_to_contacts(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0017_refund_status')]
+    dependencies = [('models', '0018_customer_api_keys')]
 
     initial = False
 
