@@ -731,6 +731,14 @@ CASES = [
         deny_contacts_and_partners("0.50", staff_other_org="NOT_FOUND"),
     ),
     Case(
+        "invoiceProjectTime",
+        "mutation($id: ID!) { invoiceProjectTime(input: {projectId: $id}) { "
+        "invoice { number } errors { code } } }",
+        lambda w: {"id": w.project_id},
+        lambda d: d["invoiceProjectTime"]["errors"][0]["code"],
+        deny_contacts_and_partners("NOTHING_TO_BILL", staff_other_org="NOT_FOUND"),
+    ),
+    Case(
         "customerSubscriptions",
         "{ customerSubscriptions { totalCount } }",
         lambda w: {},
