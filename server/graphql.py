@@ -17,8 +17,10 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
 from auth.api_keys import is_api_key, principal_for_api_key
@@ -31,7 +33,7 @@ from schema import delivery
 from schema.authentication import SESSION_COOKIE
 from schema.context import Context
 from schema.root import build_schema
-from server import persisted_queries
+from server import media_types, persisted_queries
 from server.settings import Settings
 from server.transport_ws import TransportWSHandler
 
@@ -82,8 +84,8 @@ class PorticoGraphQL(GraphQL):
         super().__init__(
             build_schema(introspection=settings.allows_introspection),
             graphql_ide="graphiql" if settings.graphiql else None,
-            # Queries over GET would let a cross-site page read with the viewer's cookie.
-            allow_queries_via_get=False,
+            # Queries only (mutations get 405); see _cookie_is_trustworthy for the cookie.
+            allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             allowed_origins=settings.allowed_origins,
             max_subscriptions_per_connection=20,
@@ -106,26 +108,40 @@ class PorticoGraphQL(GraphQL):
             await super().__call__(scope, receive, send)
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
-        try:
+        if not isinstance(request, Request):
             return await super().run(request, context, root_value)
+        media_type = media_types.negotiate(request.headers.get("accept"))
+        request.scope[MEDIA_TYPE_KEY] = media_type
+        try:
+            response = await super().run(request, context, root_value)
         except HTTPException as exc:
-            if not isinstance(request, Request):
-                raise
-            return _request_error(exc)
+            return _request_error(exc, media_type)
         except ClientDisconnect:
             # The client hung up while sending: nobody is left to answer, nothing went wrong.
             logger.info("Client disconnected before sending its whole request")
             return Response(status_code=400)
         finally:
-            if isinstance(request, Request):
-                await request.close()  # an upload's temporary files
+            await request.close()  # an upload's temporary files
+        if response.headers.get("content-type") == media_types.JSON:
+            # A GraphQL response (not GraphiQL's page): sent as the type negotiated, with the
+            # status process_result chose for a request that never executed.
+            response.headers["content-type"] = media_type
+            response.status_code = request.scope.get(STATUS_KEY, response.status_code)
+        return response
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         for error in result.errors or ():
             if is_database_unreachable(error.original_error):
                 # Answered as a whole, 503 "try again", by server.unavailable.
                 raise error.original_error
-        return await super().process_result(request, result)
+        response = await super().process_result(request, result)
+        if request.scope.get(MEDIA_TYPE_KEY) == media_types.GRAPHQL_RESPONSE and _never_executed(
+            result
+        ):
+            # No `data` entry at all: nothing ran, which `data: null` would not say.
+            response.pop("data", None)
+            request.scope[STATUS_KEY] = _status_of(result)
+        return response
 
     async def execute_single(
         self,
@@ -144,10 +160,26 @@ class PorticoGraphQL(GraphQL):
             return await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, named
             )
+        except HTTPException as exc:
+            refused = exc.__cause__
+            if (
+                isinstance(refused, InvalidOperationTypeError)
+                and refused.operation_type == OperationType.MUTATION
+                and request_adapter.method == "GET"
+            ):
+                # A GET must not change anything: the client should POST it.
+                raise MethodNotAllowed("Mutations are sent with POST.", allow="POST") from exc
+            raise
         finally:
             # graphql-core's executor and the context refer to each other, so what the loaders
             # hold (a page's rows) would otherwise wait for the garbage collector's full pass.
             context.loaders.clear()
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET naming its document by hash (persisted queries) has no `query` either.
+        if "extensions" in request.query_params:
+            return False
+        return super().should_render_graphql_ide(request)
 
     def parse_json(self, data: str | bytes) -> Any:
         # A body of `5` or `null`, or one nested beyond reason, is the client's mistake.
@@ -240,12 +272,23 @@ class PorticoGraphQL(GraphQL):
         """A cookie rides along on cross-site requests; only a JSON POST from an allowed
         origin cannot be forged by another site (it needs a CORS preflight we refuse).
         Any page can post a multipart form without a preflight, so an upload's cookie counts
-        only with an allowed Origin, which browsers always send on a POST."""
-        if not isinstance(request, Request) or request.method != "POST":
+        only with an allowed Origin, which browsers always send on a POST.
+
+        Any page can make a GET too (a link, an image, a script), and a query may record
+        something (opening a document records its first view). So a GET's cookie counts only
+        when the browser vouches for it: an allowed Origin (a CORS request from the portal),
+        or no Origin and `Sec-Fetch-Site: same-origin` (a request from the API's own pages).
+        Anything else is answered as if the cookie were not there; a Bearer token always
+        counts, a page of another site cannot attach one."""
+        if not isinstance(request, Request) or request.method not in ("GET", "POST"):
             return False
-        content_type = _media_type(request)
         origin = request.headers.get("origin")
         allowed = origin is not None and origin.rstrip("/") in self.settings.allowed_origins
+        if request.method == "GET":
+            if origin is not None:
+                return allowed
+            return request.headers.get("sec-fetch-site") == "same-origin"
+        content_type = _media_type(request)
         if content_type == MULTIPART:
             return allowed
         return content_type == "application/json" and (origin is None or allowed)
@@ -253,16 +296,40 @@ class PorticoGraphQL(GraphQL):
 
 SAME_SITE = frozenset({"same-origin", "same-site", "none"})
 MULTIPART = "multipart/form-data"
+# Where a request's negotiated media type and the status of its GraphQL response wait between
+# run and process_result (Strawberry hands the latter only the request).
+MEDIA_TYPE_KEY = "portico.media_type"
+STATUS_KEY = "portico.graphql_status"
+
+
+class MethodNotAllowed(HTTPException):
+    def __init__(self, reason: str, *, allow: str) -> None:
+        super().__init__(405, reason)
+        self.allow = allow
+
+
+def _never_executed(result: ExecutionResult) -> bool:
+    """A request error: refused before execution (parse, validation, variables, a refusal of
+    the whole operation). A field error that nulls the whole result carries a path."""
+    return result.data is None and bool(result.errors) and not any(e.path for e in result.errors)
+
+
+def _status_of(result: ExecutionResult) -> int:
+    codes = {(error.extensions or {}).get("code") for error in result.errors or ()}
+    return 500 if "INTERNAL_SERVER_ERROR" in codes else 400
 
 
 def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-def _request_error(exc: HTTPException) -> JSONResponse:
+def _request_error(exc: HTTPException, media_type: str) -> JSONResponse:
     """A request refused before any GraphQL ran, told as GraphQL clients read errors."""
     error = {"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}
-    return JSONResponse({"errors": [error]}, status_code=exc.status_code)
+    headers = {"Allow": exc.allow} if isinstance(exc, MethodNotAllowed) else None
+    return JSONResponse(
+        {"errors": [error]}, status_code=exc.status_code, headers=headers, media_type=media_type
+    )
 
 
 def _bearer_token(request: Request) -> str | None:
