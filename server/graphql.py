@@ -127,6 +127,9 @@ class PorticoGraphQL(GraphQL):
             # status process_result chose for a request that never executed.
             response.headers["content-type"] = media_type
             response.status_code = request.scope.get(STATUS_KEY, response.status_code)
+            if request.method == "GET":
+                # A viewer's rows, answered to a URL: no cache on the way may keep them.
+                response.headers["cache-control"] = "no-store"
         return response
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:

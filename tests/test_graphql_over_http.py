@@ -155,6 +155,7 @@ async def test_a_query_over_get_takes_its_variables_from_the_url(client, world: 
     params = {"query": SEARCH, "variables": {"s": "acorn"}}
     response = await get(client, params, world.tokens["staff"])
     assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
     assert response.json() == {"data": {"customers": {"nodes": [{"displayName": "Acorn Ltd"}]}}}
     named = {"query": f"query A {{ a: __typename }} {SEARCH.replace('query', 'query B', 1)}",
              "operationName": "B", "variables": {"s": "birch"}}  # fmt: skip
