@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.websocket_origin import is_same_origin, normalize_origin
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
@@ -240,12 +241,16 @@ class PorticoGraphQL(GraphQL):
         """A cookie rides along on cross-site requests; only a JSON POST from an allowed
         origin cannot be forged by another site (it needs a CORS preflight we refuse).
         Any page can post a multipart form without a preflight, so an upload's cookie counts
-        only with an allowed Origin, which browsers always send on a POST."""
+        only with an allowed Origin, which browsers always send on a POST. A page served by
+        Portico itself (GraphiQL) is same-origin, whatever address it is reached at."""
         if not isinstance(request, Request) or request.method != "POST":
             return False
         content_type = _media_type(request)
         origin = request.headers.get("origin")
-        allowed = origin is not None and origin.rstrip("/") in self.settings.allowed_origins
+        allowed = origin is not None and (
+            normalize_origin(origin) in self.settings.allowed_origins
+            or is_same_origin(origin, request.headers.get("host"))
+        )
         if content_type == MULTIPART:
             return allowed
         return content_type == "application/json" and (origin is None or allowed)
