@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test test-fast lint format schema clean
 
 $(STAMP): pyproject.toml
+	@echo "Installing Portico and its dependencies into $(VENV); this takes a minute or two..."
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

@@ -7,70 +7,176 @@ import asyncio
 import getpass
 import os
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from server.settings import ConfigurationError, Settings
 
+# Read by every command that opens the database; the README's Configuration table has them all.
+DATABASE_ENVIRONMENT = (
+    "environment: DATABASE_URL (default sqlite://<PORTICO_VAR_DIR>/portico.sqlite3), "
+    "PORTICO_VAR_DIR (default var), PORTICO_ENV (default development), PORTICO_SECRET_KEY "
+    "(required in production). Every PORTICO_* setting is checked first: a bad value exits "
+    "with status 2. See the README's Configuration table."
+)
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="portico", description="Portico customer portal API")
-    commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="serve the API with uvicorn")
-    serve.add_argument("--host", default=os.environ.get("PORTICO_HOST", "127.0.0.1"))
-    serve.add_argument("--port", type=int, default=int(os.environ.get("PORTICO_PORT", "8000")))
-    serve.add_argument("--workers", type=int, default=int(os.environ.get("PORTICO_WORKERS", "1")))
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="portico",
+        description="Portico: the GraphQL API of a customer self-service portal.",
+        epilog="Run `portico COMMAND --help` for a command's options and environment variables.",
+    )
+    parser.add_argument("--version", action="version", version=f"portico {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser("migrate", help="apply database migrations")
+    def command(name: str, summary: str, description: str, epilog: str = DATABASE_ENVIRONMENT):
+        return commands.add_parser(
+            name, help=summary, description=description, epilog=epilog
+        )  # fmt: skip
 
-    commands.add_parser("worker", help="deliver queued email until SIGINT/SIGTERM")
+    serve = command(
+        "serve",
+        "serve the API with uvicorn",
+        "Serve the GraphQL API (and GraphiQL in development) with uvicorn, proxy headers on. "
+        "Links, allowed origins and the printed GraphiQL address follow the host and port "
+        "served unless PORTICO_PUBLIC_URL or PORTICO_ALLOWED_ORIGINS say otherwise.",
+        "environment: PORTICO_HOST, PORTICO_PORT and PORTICO_WORKERS (overridden by the "
+        "options), PORTICO_PUBLIC_URL, PORTICO_ALLOWED_ORIGINS, PORTICO_LOG_LEVEL, "
+        "PORTICO_SHUTDOWN_TIMEOUT_SECONDS, REDIS_URL (needed with several workers), and "
+        + DATABASE_ENVIRONMENT.removeprefix("environment: "),
+    )
+    serve.add_argument(
+        "--host", help=f"interface to listen on ({_default('PORTICO_HOST', Settings.host)})"
+    )
+    serve.add_argument(
+        "--port", type=_port, help=f"port to listen on ({_default('PORTICO_PORT', Settings.port)})"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        help=f"worker processes ({_default('PORTICO_WORKERS', Settings.workers)}); more than "
+        "one needs REDIS_URL for live updates to reach every subscriber",
+    )
 
-    commands.add_parser("demo", help="load the demo organization unless loaded; print logins")
+    command(
+        "migrate",
+        "apply database migrations",
+        "Apply the database migrations not yet applied, and list each one applied.",
+    )
+    command(
+        "worker",
+        "deliver queued email until SIGINT/SIGTERM",
+        "Deliver queued email until SIGINT or SIGTERM, without serving HTTP.",
+        "environment: PORTICO_MAIL_URL, PORTICO_MAIL_FROM, PORTICO_OUTBOX_POLL_SECONDS, "
+        "PORTICO_LOG_LEVEL, and " + DATABASE_ENVIRONMENT.removeprefix("environment: "),
+    )
+    command(
+        "demo",
+        "load the demo organization unless loaded; print logins",
+        "Load the demo organization unless it is loaded, then print its logins and the "
+        "GraphiQL address (PORTICO_PUBLIC_URL, default from PORTICO_HOST and PORTICO_PORT).",
+    )
 
-    admin = commands.add_parser("create-admin", help="create an organization and its admin")
-    admin.add_argument("--email", required=True)
-    admin.add_argument("--name", required=True)
+    admin = command(
+        "create-admin",
+        "create an organization and its admin",
+        "Create an organization and its first ADMIN staff user. The password comes from "
+        "PORTICO_ADMIN_PASSWORD, or a prompt when that is unset.",
+    )
+    admin.add_argument("--email", required=True, help="the administrator's email")
+    admin.add_argument("--name", required=True, help="the administrator's name")
     admin.add_argument("--organization", required=True, help="organization name")
     admin.add_argument(
         "--portal-name", help="the portal's name (default: made of the organization's name)"
     )
-    admin.add_argument("--currency", default="USD")
+    admin.add_argument("--currency", default="USD", help="base currency (default: USD)")
 
-    commands.add_parser("export-schema", help="print the GraphQL SDL")
+    command(
+        "export-schema",
+        "print the GraphQL SDL",
+        "Print the GraphQL SDL of the installed version (what schema.graphql holds).",
+        "environment: none besides the checked PORTICO_* settings.",
+    )
 
-    payments = commands.add_parser("payments", help="online payments and refunds")
-    payment_commands = payments.add_subparsers(dest="payments_command", required=True)
+    payments = command(
+        "payments", "online payments and refunds", "Online payments and refunds."
+    )  # fmt: skip
+    payment_commands = payments.add_subparsers(
+        dest="payments_command", required=True, metavar="COMMAND"
+    )
     reconcile = payment_commands.add_parser(
-        "reconcile", help="end payments and refunds left in flight by asking their gateway"
+        "reconcile",
+        help="end payments and refunds left in flight by asking their gateway",
+        description="End payments and refunds left in flight by asking their gateway.",
+        epilog=DATABASE_ENVIRONMENT,
     )
     reconcile.add_argument(
         "--older-than", type=float, default=60, metavar="SECONDS",
         help="only attempts unchanged for this long (default 60; 0 when no server is running)",
     )  # fmt: skip
     settle = payment_commands.add_parser(
-        "settle", help="test gateway: settle pending bank debits and send their webhooks"
+        "settle",
+        help="test gateway: settle pending bank debits and send their webhooks",
+        description="Test gateway: settle pending bank debits and send their signed webhooks.",
+        epilog="environment: PORTICO_GATEWAY_WEBHOOK_SECRET, PORTICO_TEST_GATEWAY_LEDGER, and "
+        + DATABASE_ENVIRONMENT.removeprefix("environment: "),
     )
     settle.add_argument("numbers", nargs="*", metavar="PAY-NUMBER", help="default: all pending")
     settle.add_argument("--portal-name", help="the organization, when numbers are given")
-    settle.add_argument("--outcome", choices=["SUCCEEDED", "DECLINED"])
-
-    documents = commands.add_parser(
-        "documents", help="the trusted registry of GraphQL documents front ends send"
+    settle.add_argument(
+        "--outcome", choices=["SUCCEEDED", "DECLINED"], help="default: the test token's own"
     )
-    document_commands = documents.add_subparsers(dest="documents_command", required=True)
+
+    documents = command(
+        "documents",
+        "the trusted registry of GraphQL documents front ends send",
+        "The trusted registry of GraphQL documents front ends send.",
+    )
+    document_commands = documents.add_subparsers(
+        dest="documents_command", required=True, metavar="COMMAND"
+    )
     register = document_commands.add_parser(
-        "register", help="register documents: .graphql files, or a JSON manifest of them"
+        "register",
+        help="register documents: .graphql files, or a JSON manifest of them",
+        description="Register documents: .graphql files, or a JSON manifest of them. If any "
+        "does not validate, nothing is registered and the exit status is 2.",
+        epilog=DATABASE_ENVIRONMENT,
     )
     register.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    document_commands.add_parser("list", help="print the registered documents")
-    remove = document_commands.add_parser("remove", help="remove a document from the registry")
+    document_commands.add_parser(
+        "list",
+        help="print the registered documents",
+        description="Print each registered document's hash, date and operations.",
+        epilog=DATABASE_ENVIRONMENT,
+    )
+    remove = document_commands.add_parser(
+        "remove",
+        help="remove a document from the registry",
+        description="Remove a document from the registry; exit status 1 if none has the hash.",
+        epilog=DATABASE_ENVIRONMENT,
+    )
     remove.add_argument("sha256", metavar="HASH")
+    return parser
 
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        # Through the environment, so that the app uvicorn imports in each worker process
+        # derives its links and origins from the address really served.
+        for variable, value in (
+            ("PORTICO_HOST", args.host),
+            ("PORTICO_PORT", args.port),
+            ("PORTICO_WORKERS", args.workers),
+        ):
+            if value is not None:
+                os.environ[variable] = str(value)
     try:
         settings = Settings.from_env()
     except ConfigurationError as exc:
-        parser.exit(2, f"portico: {exc}\n")
+        parser.exit(2, "".join(f"portico: {problem}\n" for problem in exc.problems))
     handler = {
         "serve": _serve,
         "migrate": _migrate,
@@ -84,15 +190,52 @@ def main(argv: list[str] | None = None) -> None:
     handler(settings, args)
 
 
+def _version() -> str:
+    try:
+        return metadata.version("portico")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+def _default(variable: str, default: object) -> str:
+    current = os.environ.get(variable, "").strip()
+    if current:
+        return f"default: {current}, from {variable}; else {default}"
+    return f"default: {variable}, else {default}"
+
+
+def _port(raw: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a port number from 1 to 65535")
+    return port
+
+
+def _workers(raw: str) -> int:
+    try:
+        workers = int(raw)
+    except ValueError:
+        workers = 0
+    if workers < 1:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number of at least 1")
+    return workers
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
-    print(f"Portico on http://{args.host}:{args.port}/graphql ({settings.environment})")
+    served = f"http://{settings.host}:{settings.port}"
+    print(f"Portico serving on {served} ({settings.environment}, {settings.workers} worker(s))")
+    if settings.graphiql:
+        print(f"GraphiQL: {settings.public_base_url}/graphql")
     uvicorn.run(
         "server.asgi:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
         ws_max_size=settings.max_body_bytes,
@@ -105,8 +248,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 def _migrate(settings: Settings, args: argparse.Namespace) -> None:
     from server.database import migrate
 
-    asyncio.run(migrate(settings.database_url))
-    print("Database is up to date.")
+    applied = asyncio.run(migrate(settings.database_url))
+    for name in applied:
+        print(f"Applied {name}")
+    print(
+        f"Applied {len(applied)} migration(s); the database is up to date."
+        if applied
+        else "Database is up to date."
+    )
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> None:

@@ -82,12 +82,22 @@ async def close_database() -> None:
     await Tortoise.close_connections()
 
 
-async def migrate(database_url: str) -> None:
+async def migrate(database_url: str) -> list[str]:
+    """Applies the migrations not yet applied; returns their names in the order applied."""
     from tortoise.migrations.api.migrate import migrate as run_migrations
 
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(name)
+
     _ensure_sqlite_directory(database_url)
-    await run_migrations(config=tortoise_config(database_url))
-    await Tortoise.close_connections()
+    try:
+        await run_migrations(config=tortoise_config(database_url), progress=progress)
+    finally:
+        await Tortoise.close_connections()
+    return applied
 
 
 # Read by `tortoise makemigrations` / `tortoise migrate` through [tool.tortoise] in pyproject.

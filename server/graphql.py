@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.websocket_origin import is_same_origin, normalize_origin
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
@@ -275,7 +276,8 @@ class PorticoGraphQL(GraphQL):
         """A cookie rides along on cross-site requests; only a JSON POST from an allowed
         origin cannot be forged by another site (it needs a CORS preflight we refuse).
         Any page can post a multipart form without a preflight, so an upload's cookie counts
-        only with an allowed Origin, which browsers always send on a POST.
+        only with an allowed Origin, which browsers always send on a POST. A page served by
+        Portico itself (GraphiQL) is same-origin, whatever address it is reached at.
 
         Any page can make a GET too (a link, an image, a script), and a query may record
         something (opening a document records its first view). So a GET's cookie counts only
@@ -286,7 +288,10 @@ class PorticoGraphQL(GraphQL):
         if not isinstance(request, Request) or request.method not in ("GET", "POST"):
             return False
         origin = request.headers.get("origin")
-        allowed = origin is not None and origin.rstrip("/") in self.settings.allowed_origins
+        allowed = origin is not None and (
+            normalize_origin(origin) in self.settings.allowed_origins
+            or is_same_origin(origin, request.headers.get("host"))
+        )
         if request.method == "GET":
             if origin is not None:
                 return allowed

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import math
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from strawberry.http.websocket_origin import normalize_origin
+from tortoise.backends.base.config_generator import expand_db_url
 
 from auth import passwords
 from integrations.mailer import (
@@ -27,57 +33,121 @@ TRUSTED_DOCUMENTS = ("off", "contacts")
 
 
 class ConfigurationError(RuntimeError):
-    pass
+    """Every bad setting at once, one line each, so one fix-and-retry round suffices."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
-def _env(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+# Hosts that mean "every interface": a browser reaches them as the loopback names.
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - recognized, not bound
+LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 
 
-def _env_int(name: str, default: int) -> int:
-    raw = _env(name)
-    if not raw:
+class _Environment:
+    """Reads variables and notes each bad one instead of stopping at the first."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.problems: list[str] = []
+
+    def text(self, name: str, default: str = "") -> str:
+        return self.environ.get(name, default).strip() or default
+
+    def refuse(self, name: str, raw: str, accepted: str) -> None:
+        self.problems.append(f"{name}={raw!r} is not valid: {accepted}")
+
+    def integer(self, name: str, default: int, minimum: int = 1, maximum: int | None = None) -> int:
+        raw = self.text(name)
+        if not raw:
+            return default
+        accepted = f"an integer of at least {minimum}"
+        if maximum is not None:
+            accepted = f"an integer from {minimum} to {maximum}"
+        try:
+            value = int(raw)
+        except ValueError:
+            self.refuse(name, raw, f"expected {accepted}")
+            return default
+        if value < minimum or (maximum is not None and value > maximum):
+            self.refuse(name, raw, f"expected {accepted}")
+            return default
+        return value
+
+    def seconds(self, name: str, default: float) -> float:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = math.nan
+        if not 0 < seconds < math.inf:
+            self.refuse(name, raw, "expected a number of seconds more than 0, e.g. 0.5 or 30")
+            return default
+        return seconds
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.text(name)
+        if not raw:
+            return default
+        if raw.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if raw.lower() in {"0", "false", "no", "off"}:
+            return False
+        self.refuse(name, raw, "expected true or false (1/true/yes/on, 0/false/no/off)")
         return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from exc
 
+    def flag(self, name: str) -> bool | None:
+        """None when unset, for a default that depends on other settings."""
+        return self.boolean(name, default=False) if self.text(name) else None
 
-def _env_seconds(name: str, default: float) -> float:
-    raw = _env(name)
-    if not raw:
-        return default
-    try:
-        seconds = float(raw)
-    except ValueError as exc:
-        raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from exc
-    if not 0 < seconds < math.inf:
-        raise ConfigurationError(f"{name} must be more than 0 seconds, got {raw!r}")
-    return seconds
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        raw = self.text(name)
+        if not raw:
+            return default
+        if raw.lower() not in choices:
+            listed = " or ".join(choices) if len(choices) < 3 else "one of " + ", ".join(choices)
+            self.refuse(name, raw, f"expected {listed}")
+            return default
+        return raw.lower()
 
+    def url(self, name: str, schemes: tuple[str, ...]) -> str:
+        raw = self.text(name).rstrip("/")
+        parts = urlsplit(raw)
+        # A unix socket's URL names a path, not a host.
+        if raw and (parts.scheme not in schemes or not (parts.netloc or parts.scheme == "unix")):
+            example = f"{schemes[0]}://host:port"
+            self.refuse(
+                name, raw, f"expected a URL starting {' or '.join(schemes)}://, e.g. {example}"
+            )
+            return ""
+        return raw
 
-def _env_bool(name: str, default: bool) -> bool:
-    raw = _env(name).lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
-
-
-def _env_flag(name: str) -> bool | None:
-    """None when unset, for a default that depends on other settings."""
-    return _env_bool(name, default=False) if _env(name) else None
-
-
-def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    raw = _env(name)
-    if not raw:
-        return default
-    return tuple(item.strip().rstrip("/") for item in raw.split(",") if item.strip())
+    def origins(self, name: str) -> tuple[str, ...]:
+        raw = self.text(name)
+        origins = []
+        for item in (item.strip() for item in raw.split(",")):
+            if not item:
+                continue
+            origin = normalize_origin(item)
+            if (
+                origin is None
+                or urlsplit(item.rstrip("/")).path
+                or origin.split(":")[0]
+                not in (
+                    "http",
+                    "https",
+                )
+            ):
+                self.refuse(
+                    name, item, "expected comma-separated origins like https://portal.example.com"
+                )
+                continue
+            origins.append(origin)
+        return tuple(origins)
 
 
 @dataclass(frozen=True)
@@ -85,8 +155,14 @@ class Settings:
     environment: str = "development"
     database_url: str = "sqlite://var/portico.sqlite3"
     secret_key: str = ""
-    allowed_origins: tuple[str, ...] = ("http://127.0.0.1:8000", "http://localhost:8000")
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Where `portico serve` listens; the defaults of the two URL settings below follow it.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    # PORTICO_ALLOWED_ORIGINS as set; empty: the served address (see allowed_origins).
+    configured_origins: tuple[str, ...] = ()
+    # PORTICO_PUBLIC_URL as set; empty: the served address (see public_base_url).
+    public_url: str = ""
     staff_app_url: str = ""
     redis_url: str = ""
     redis_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
@@ -114,6 +190,29 @@ class Settings:
     pdf_workers: int = 2
     files_dir: Path | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+
+    @property
+    def served_origins(self) -> tuple[str, ...]:
+        """The origins a browser reaches `portico serve` at, by the names it answers to."""
+        if self.host in WILDCARD_HOSTS or self.host in LOOPBACK_NAMES:
+            names = sorted(LOOPBACK_NAMES, key=lambda name: name != self.host)
+        else:
+            names = [f"[{self.host}]" if ":" in self.host else self.host]
+        return tuple(f"http://{name}:{self.port}" for name in names)
+
+    @property
+    def public_base_url(self) -> str:
+        """Where links (PDFs, portal, GraphiQL) point: the configured URL or the served one."""
+        return self.public_url or self.served_origins[0]
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """Origins trusted for CORS, cookies and websockets, besides same-origin requests."""
+        if self.configured_origins:
+            return self.configured_origins
+        public = normalize_origin(self.public_base_url)
+        derived = (public, *self.served_origins) if public else self.served_origins
+        return tuple(dict.fromkeys(derived))
 
     @property
     def webhook_secret(self) -> bytes:
@@ -161,117 +260,137 @@ class Settings:
         return _env("DATABASE_URL", f"sqlite://{var_dir}/portico.sqlite3")
 
     @classmethod
-    def from_env(cls) -> Settings:
-        environment = _env("PORTICO_ENV", "development").lower()
-        if environment not in {"development", "production"}:
-            raise ConfigurationError("PORTICO_ENV must be development or production")
-        var_dir = Path(_env("PORTICO_VAR_DIR", "var"))
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings of the environment; ConfigurationError lists every bad value."""
+        env = _Environment(os.environ if environ is None else environ)
+        environment = env.choice("PORTICO_ENV", "development", ("development", "production"))
+        var_dir = Path(env.text("PORTICO_VAR_DIR", "var"))
         production = environment == "production"
-        return cls(
+        database_url = _database_url(env, var_dir)
+        settings = cls(
             environment=environment,
-            database_url=cls.database_url_from_env(),
-            secret_key=_secret_key(production, var_dir),
-            allowed_origins=_env_list("PORTICO_ALLOWED_ORIGINS", cls.allowed_origins),
-            public_base_url=_env("PORTICO_PUBLIC_URL", cls.public_base_url).rstrip("/"),
-            staff_app_url=_env("PORTICO_STAFF_APP_URL").rstrip("/"),
-            redis_url=_env("REDIS_URL"),
-            redis_timeout_seconds=_env_seconds(
+            database_url=database_url,
+            host=env.text("PORTICO_HOST", cls.host),
+            port=env.integer("PORTICO_PORT", cls.port, minimum=1, maximum=65535),
+            workers=env.integer("PORTICO_WORKERS", cls.workers),
+            configured_origins=env.origins("PORTICO_ALLOWED_ORIGINS"),
+            public_url=env.url("PORTICO_PUBLIC_URL", ("http", "https")),
+            staff_app_url=env.url("PORTICO_STAFF_APP_URL", ("http", "https")),
+            redis_url=env.url("REDIS_URL", ("redis", "rediss", "unix")),
+            redis_timeout_seconds=env.seconds(
                 "PORTICO_REDIS_TIMEOUT_SECONDS", cls.redis_timeout_seconds
             ),
-            mail_url=_mail_url(_env("PORTICO_MAIL_URL", cls.mail_url)),
-            mail_from=_mail_from(_env("PORTICO_MAIL_FROM", cls.mail_from)),
-            sms_url=_sms_url(_env("PORTICO_SMS_URL", cls.sms_url)),
-            outbox_poll_seconds=_poll_seconds(cls.outbox_poll_seconds),
-            log_level=_env("PORTICO_LOG_LEVEL", cls.log_level).upper(),
-            graphiql=_env_bool("PORTICO_GRAPHIQL", not production),
-            introspection=_env_flag("PORTICO_INTROSPECTION"),
-            trusted_documents=_trusted_documents(),
-            max_body_bytes=_env_int("PORTICO_MAX_BODY_BYTES", cls.max_body_bytes),
-            body_timeout_seconds=_env_seconds(
+            mail_url=_mail_url(env, cls.mail_url),
+            mail_from=_mail_from(env, cls.mail_from),
+            sms_url=_sms_url(env, cls.sms_url),
+            # Zero would make every delivery loop query the database non-stop.
+            outbox_poll_seconds=env.integer("PORTICO_OUTBOX_POLL_SECONDS", cls.outbox_poll_seconds),
+            log_level=env.choice(
+                "PORTICO_LOG_LEVEL", cls.log_level, tuple(level.lower() for level in LOG_LEVELS)
+            ).upper(),
+            graphiql=env.boolean("PORTICO_GRAPHIQL", not production),
+            introspection=env.flag("PORTICO_INTROSPECTION"),
+            trusted_documents=env.choice("PORTICO_TRUSTED_DOCUMENTS", "", TRUSTED_DOCUMENTS)
+            or None,
+            max_body_bytes=env.integer("PORTICO_MAX_BODY_BYTES", cls.max_body_bytes),
+            body_timeout_seconds=env.seconds(
                 "PORTICO_BODY_TIMEOUT_SECONDS", cls.body_timeout_seconds
             ),
-            shutdown_timeout_seconds=_env_seconds(
+            shutdown_timeout_seconds=env.seconds(
                 "PORTICO_SHUTDOWN_TIMEOUT_SECONDS", cls.shutdown_timeout_seconds
             ),
-            session_idle_minutes=_env_int("PORTICO_SESSION_IDLE_MINUTES", cls.session_idle_minutes),
-            session_max_hours=_env_int("PORTICO_SESSION_MAX_HOURS", cls.session_max_hours),
-            argon2_time_cost=_env_int("PORTICO_ARGON2_TIME_COST", cls.argon2_time_cost),
-            argon2_memory_kib=_env_int("PORTICO_ARGON2_MEMORY_KIB", cls.argon2_memory_kib),
-            password_workers=_worker_count("PORTICO_PASSWORD_WORKERS", cls.password_workers),
+            session_idle_minutes=env.integer(
+                "PORTICO_SESSION_IDLE_MINUTES", cls.session_idle_minutes
+            ),
+            session_max_hours=env.integer("PORTICO_SESSION_MAX_HOURS", cls.session_max_hours),
+            argon2_time_cost=env.integer("PORTICO_ARGON2_TIME_COST", cls.argon2_time_cost),
+            # argon2 needs 8 KiB per lane, and the hasher uses 4 lanes.
+            argon2_memory_kib=env.integer(
+                "PORTICO_ARGON2_MEMORY_KIB", cls.argon2_memory_kib, minimum=32
+            ),
+            password_workers=env.integer("PORTICO_PASSWORD_WORKERS", cls.password_workers),
             var_dir=var_dir,
-            gateway_webhook_secret=_env("PORTICO_GATEWAY_WEBHOOK_SECRET"),
+            gateway_webhook_secret=env.text("PORTICO_GATEWAY_WEBHOOK_SECRET"),
             test_gateway_ledger=Path(ledger)
-            if (ledger := _env("PORTICO_TEST_GATEWAY_LEDGER"))
+            if (ledger := env.text("PORTICO_TEST_GATEWAY_LEDGER"))
             else None,
-            pdf_workers=_worker_count("PORTICO_PDF_WORKERS", cls.pdf_workers),
-            files_dir=Path(files) if (files := _env("PORTICO_FILES_DIR")) else None,
-            max_upload_bytes=_max_upload_bytes(cls.max_upload_bytes),
+            pdf_workers=env.integer("PORTICO_PDF_WORKERS", cls.pdf_workers),
+            files_dir=Path(files) if (files := env.text("PORTICO_FILES_DIR")) else None,
+            max_upload_bytes=env.integer("PORTICO_MAX_UPLOAD_BYTES", cls.max_upload_bytes),
         )
+        key = _secret_key(env, production)
+        if env.problems:
+            raise ConfigurationError(env.problems)
+        # Only a valid configuration creates the development key file.
+        return dataclasses.replace(settings, secret_key=key or _development_key(var_dir))
 
 
-def _trusted_documents() -> str | None:
-    value = _env("PORTICO_TRUSTED_DOCUMENTS").lower()
-    if value and value not in TRUSTED_DOCUMENTS:
-        raise ConfigurationError(
-            f"PORTICO_TRUSTED_DOCUMENTS must be {' or '.join(TRUSTED_DOCUMENTS)}, got {value!r}"
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip() or default
+
+
+def _database_url(env: _Environment, var_dir: Path) -> str:
+    url = env.text("DATABASE_URL", f"sqlite://{var_dir}/portico.sqlite3")
+    try:
+        engine = expand_db_url(url)["engine"]
+    except Exception:  # Tortoise raises several kinds for a URL it cannot read
+        engine = ""
+    if engine not in DATABASE_ENGINES:
+        env.refuse(
+            "DATABASE_URL",
+            url,
+            "expected sqlite://path/file.sqlite3 or postgres://user:pass@host/db",
         )
-    return value or None
+    return url
 
 
-def _mail_url(url: str) -> str:
+# The engines Portico's migrations and queries are written for.
+DATABASE_ENGINES = frozenset({"tortoise.backends.sqlite", "tortoise.backends.asyncpg"})
+
+
+def _mail_url(env: _Environment, default: str) -> str:
     # Checked at start-up, so a typo fails `portico serve` instead of every email later.
+    url = env.text("PORTICO_MAIL_URL", default)
     try:
         mailer_from_url(url)
     except MailConfigurationError as exc:
-        raise ConfigurationError(f"PORTICO_MAIL_URL: {exc}") from exc
+        env.refuse("PORTICO_MAIL_URL", url, str(exc))
+        return default
     return url
 
 
-def _sms_url(url: str) -> str:
+def _sms_url(env: _Environment, default: str) -> str:
+    url = env.text("PORTICO_SMS_URL", default)
     try:
         sender_from_url(url)
     except SmsConfigurationError as exc:
-        raise ConfigurationError(f"PORTICO_SMS_URL: {exc}") from exc
+        env.refuse("PORTICO_SMS_URL", url, str(exc))
+        return default
     return url
 
 
-def _mail_from(value: str) -> str:
+def _mail_from(env: _Environment, default: str) -> str:
+    value = env.text("PORTICO_MAIL_FROM", default)
     if "@" not in parseaddr(value)[1]:
-        raise ConfigurationError(
-            f"PORTICO_MAIL_FROM must be an address like {DEFAULT_MAIL_FROM!r}, got {value!r}"
-        )
+        env.refuse("PORTICO_MAIL_FROM", value, f"expected an address like {DEFAULT_MAIL_FROM!r}")
+        return default
     return value
 
 
-def _poll_seconds(default: int) -> int:
-    seconds = _env_int("PORTICO_OUTBOX_POLL_SECONDS", default)
-    if seconds < 1:  # zero would make every delivery loop query the database non-stop
-        raise ConfigurationError("PORTICO_OUTBOX_POLL_SECONDS must be at least 1")
-    return seconds
+def _secret_key(env: _Environment, production: bool) -> str:
+    """The configured key; empty when a development key is to be kept in the var directory."""
+    key = env.text("PORTICO_SECRET_KEY")
+    if key and len(key) < 32:
+        # The value itself is never echoed: it may be a real secret, merely short.
+        env.problems.append(
+            f"PORTICO_SECRET_KEY is not valid: expected at least 32 characters, got {len(key)}"
+        )
+    elif not key and production:
+        env.problems.append("PORTICO_SECRET_KEY is required when PORTICO_ENV=production")
+    return key
 
 
-def _worker_count(name: str, default: int) -> int:
-    workers = _env_int(name, default)
-    if workers < 1:
-        raise ConfigurationError(f"{name} must be at least 1")
-    return workers
-
-
-def _max_upload_bytes(default: int) -> int:
-    size = _env_int("PORTICO_MAX_UPLOAD_BYTES", default)
-    if size < 1:
-        raise ConfigurationError("PORTICO_MAX_UPLOAD_BYTES must be at least 1")
-    return size
-
-
-def _secret_key(production: bool, var_dir: Path) -> str:
-    key = _env("PORTICO_SECRET_KEY")
-    if key:
-        if len(key) < 32:
-            raise ConfigurationError("PORTICO_SECRET_KEY must be at least 32 characters")
-        return key
-    if production:
-        raise ConfigurationError("PORTICO_SECRET_KEY is required when PORTICO_ENV=production")
+def _development_key(var_dir: Path) -> str:
     # Development keeps one generated key so sessions survive restarts.
     path = var_dir / "secret_key"
     if path.exists():

@@ -35,9 +35,14 @@ def fresh_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def test_migrate_and_demo_are_idempotent_and_print_logins(fresh_env) -> None:
-    for _ in range(2):
-        portico("migrate", env=fresh_env)
+def test_migrate_lists_what_it_applied_and_demo_is_idempotent(fresh_env) -> None:
+    migrations = sorted(
+        path.stem for path in (ROOT / "models" / "migrations").glob("[0-9][0-9][0-9][0-9]_*.py")
+    )
+    applied = portico("migrate", env=fresh_env).stdout.splitlines()
+    assert applied[: len(migrations)] == [f"Applied {name}" for name in migrations]
+    assert applied[-1].endswith("the database is up to date.")
+    assert portico("migrate", env=fresh_env).stdout == "Database is up to date.\n"
     first = portico("demo", env=fresh_env)
     second = portico("demo", env=fresh_env)
     assert "Loaded the demo organization." in first.stdout
@@ -103,3 +108,48 @@ def test_production_refuses_to_start_without_a_secret_key(fresh_env) -> None:
 def test_export_schema_prints_the_sdl(fresh_env) -> None:
     result = portico("export-schema", env=fresh_env)
     assert result.stdout == (ROOT / "schema.graphql").read_text()
+
+
+@pytest.mark.parametrize(
+    "command", [["serve"], ["migrate"], ["demo"], ["worker"], ["documents", "list"]]
+)
+def test_bad_settings_exit_2_naming_each_variable_and_value(fresh_env, command) -> None:
+    env = {
+        **fresh_env,
+        "PORTICO_PORT": "abc",
+        "PORTICO_WORKERS": "x",
+        "PORTICO_LOG_LEVEL": "verbose",
+    }
+    result = portico(*command, env=env, check=False)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "portico: PORTICO_PORT='abc' is not valid: expected an integer from 1 to 65535",
+        "portico: PORTICO_WORKERS='x' is not valid: expected an integer of at least 1",
+        "portico: PORTICO_LOG_LEVEL='verbose' is not valid: "
+        "expected one of critical, error, warning, info, debug",
+    ]
+    assert not Path(fresh_env["PORTICO_VAR_DIR"]).exists()  # nothing was created
+
+
+def test_serve_options_override_the_environment_and_are_checked(fresh_env) -> None:
+    result = portico("serve", "--port", "70000", env=fresh_env, check=False)
+    assert result.returncode == 2
+    assert "--port: '70000' is not a port number from 1 to 65535" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_version_and_help_describe_the_commands(fresh_env) -> None:
+    assert portico("--version", env=fresh_env).stdout.strip() == "portico 0.1.0"
+    overview = " ".join(portico("--help", env=fresh_env).stdout.split())
+    for command in ("serve", "migrate", "worker", "demo", "create-admin", "payments"):
+        assert command in overview
+    serve = " ".join(
+        portico("serve", "--help", env={**fresh_env, "PORTICO_PORT": "9000"}).stdout.split()
+    )
+    assert "Serve the GraphQL API" in serve
+    assert "--port PORT port to listen on (default: 9000, from PORTICO_PORT; else 8000)" in serve
+    assert "--host HOST interface to listen on (default: PORTICO_HOST, else 127.0.0.1)" in serve
+    assert "PORTICO_PUBLIC_URL" in serve and "DATABASE_URL" in serve
+    migrate = " ".join(portico("migrate", "--help", env=fresh_env).stdout.split())
+    assert "list each one applied" in migrate and "DATABASE_URL" in migrate
