@@ -12,6 +12,7 @@ from auth.tokens import hash_token, new_token
 from models.api_keys import ApiKey
 from models.customers import ContactPerson, PortalAccess
 from models.organizations import Organization
+from models.preferences import PortalPreferences
 
 API_KEY_PREFIX = "ptk"
 _TOUCH_INTERVAL = timedelta(minutes=1)
@@ -71,13 +72,18 @@ async def api_key_is_live(api_key_id: int) -> bool:
 
 async def _live_key(**match: Any) -> ApiKey | None:
     """Neither revoked nor expired: a key lasts to the end of its last day in the
-    organization's calendar. A customer-scoped key also needs its customer's portal on."""
+    organization's calendar. A customer-scoped key also needs its customer's portal on, and
+    the organization's: it sees what the customer's contacts see, and they see nothing then."""
     api_key = await ApiKey.get_or_none(revoked_at=None, **match).select_related("organization")
     if api_key is None:
         return None
     if api_key.expires_on is not None and api_key.expires_on < api_key.organization.today():
         return None
     if api_key.customer_id is not None and not await portal_is_on(api_key.customer_id):
+        return None
+    if api_key.customer_id is not None and await PortalPreferences.exists(
+        organization_id=api_key.organization_id, portal_enabled=False
+    ):
         return None
     return api_key
 

@@ -104,9 +104,22 @@ def _principal_of(session: Session) -> Principal:
     if staff_user is not None:
         return StaffPrincipal(staff_user, session.id) if staff_user.is_active else Anonymous()
     contact: ContactPerson | None = session.contact
-    if contact is not None and contact.portal_access == PortalAccess.ACTIVE:
+    if (
+        contact is not None
+        and contact.portal_access == PortalAccess.ACTIVE
+        and portal_is_open(session.organization)
+    ):
         return ContactPrincipal(contact, session.id)
     return Anonymous()
+
+
+def portal_is_open(organization: Organization) -> bool:
+    """Whether the organization's portal is on; `organization.portal_preferences` must have been
+    read along (select_related). The session is kept while it is off: it counts again once the
+    portal is turned back on."""
+    preferences = organization.portal_preferences
+    # No stored preferences yet: the defaults, which have the portal on.
+    return preferences is None or preferences.portal_enabled
 
 
 async def end_session(session_id: int) -> None:
@@ -156,8 +169,9 @@ def login_of(principal: Principal) -> Login:
 
 async def ended_logins(principals: Iterable[Principal]) -> set[Login]:
     """The logins (`login_of`) of long-lived connections that no longer stand: revoked,
-    expired, or their user, contact or key disabled. Sessions are read in one query per
-    _LOGINS_PER_QUERY however many connections share or hold them; keys one by one (few)."""
+    expired, their user, contact or key disabled, or a contact's portal turned off. Sessions
+    are read in one query per _LOGINS_PER_QUERY however many connections share or hold them;
+    keys one by one (few)."""
     from auth.api_keys import api_key_is_live
 
     logins = {login_of(principal) for principal in principals}
@@ -168,7 +182,7 @@ async def ended_logins(principals: Iterable[Principal]) -> set[Login]:
         chunk = session_ids[start : start + _LOGINS_PER_QUERY]
         sessions = await Session.filter(
             id__in=chunk, revoked_at=None, expires_at__gt=now
-        ).select_related("staff_user", "contact")
+        ).select_related("staff_user", "contact", "organization__portal_preferences")
         live.update(
             ("session", session.id)
             for session in sessions

@@ -18,6 +18,9 @@ class PortalPreferences(Model):
     organization = fields.OneToOneField(
         "models.Organization", related_name="portal_preferences", on_delete=fields.CASCADE
     )
+    # Off: the portal does not exist for anyone outside the business (see README). The
+    # database default opens every portal that existed before the switch.
+    portal_enabled = fields.BooleanField(default=True, db_default=True)
     banner_message = fields.TextField(default="")
     mfa_required = fields.BooleanField(default=False)
     prevent_duplicate_payments = fields.BooleanField(default=True)

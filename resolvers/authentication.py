@@ -9,7 +9,13 @@ from datetime import UTC, datetime, timedelta
 from auth import one_time_tokens, passwords, rate_limit
 from auth.one_time_tokens import TokenRefused
 from auth.principals import ContactPrincipal, StaffPrincipal
-from auth.sessions import SessionPolicy, end_session, end_sessions_of, start_session
+from auth.sessions import (
+    SessionPolicy,
+    end_session,
+    end_sessions_of,
+    portal_is_open,
+    start_session,
+)
 from models.activity import ActivityKind
 from models.customers import ContactPerson, PortalAccess
 from models.organizations import Organization
@@ -69,7 +75,9 @@ async def log_in_contact(
     attempt = await _reserve_login(account, client)
     contact = await ContactPerson.get_or_none(
         organization__portal_name=portal_name, email=email, portal_access=PortalAccess.ACTIVE
-    )
+    ).select_related("organization__portal_preferences")
+    if contact is not None and not portal_is_open(contact.organization):
+        contact = None  # a portal turned off is answered as one that does not exist
     stored = contact.password_hash if contact else ""
     if not await passwords.verify_password(stored, password) or contact is None:
         raise reject(ErrorCode.INVALID_CREDENTIALS, _WRONG_CREDENTIALS)
@@ -147,7 +155,9 @@ async def _challenged_account(challenge: OneTimeToken) -> StaffUser | ContactPer
     else:
         account = await ContactPerson.get_or_none(
             id=challenge.contact_id, portal_access=PortalAccess.ACTIVE
-        )
+        ).select_related("organization__portal_preferences")
+        if account is not None and not portal_is_open(account.organization):
+            account = None  # the portal was turned off since the password step
     if account is None:
         raise _challenge_expired()
     return account

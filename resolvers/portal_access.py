@@ -20,6 +20,7 @@ from resolvers.activity import announce_access_change
 from resolvers.authentication import Client, LoginResult, after_password, check_new_password
 from resolvers.email import enqueue_email
 from resolvers.errors import ErrorCode, Rejected, UserError, reject
+from resolvers.preferences import preferences_for
 from resolvers.validation import Checker, normalize_email
 
 SIGN_UPS_PER_EMAIL = rate_limit.Limit("sign-up-email", max_failures=3, window=rate_limit.HOUR)
@@ -57,6 +58,7 @@ async def enable_portal_access(
     principal: StaffPrincipal, contact_ids: list[int]
 ) -> list[ContactPerson]:
     """Invites each contact; all or nothing. Contacts with access already are left as they are."""
+    await _refuse_while_portal_off(principal.organization_id)
     contacts = await _contacts(principal, contact_ids)
     missing = [
         UserError(
@@ -75,6 +77,7 @@ async def enable_portal_access(
 
 
 async def reinvite(principal: StaffPrincipal, contact_id: int) -> ContactPerson:
+    await _refuse_while_portal_off(principal.organization_id)
     [contact] = await _contacts(principal, [contact_id], field="contactId")
     if contact.portal_access == PortalAccess.ACTIVE:
         raise reject(ErrorCode.ALREADY_ACTIVE, "This contact has accepted already.", ["contactId"])
@@ -86,7 +89,9 @@ async def reinvite(principal: StaffPrincipal, contact_id: int) -> ContactPerson:
 
 
 async def bulk_enable(principal: StaffPrincipal, customer_ids: list[int]) -> list[BulkResult]:
-    """Invites each customer's primary contact; one customer's failure does not stop the rest."""
+    """Invites each customer's primary contact; one customer's failure does not stop the rest.
+    While the portal is off nothing is tried: the refusal is the whole answer."""
+    await _refuse_while_portal_off(principal.organization_id)
     return [await _enable_primary(principal, customer_id) for customer_id in customer_ids]
 
 
@@ -119,6 +124,15 @@ async def disable_portal_access(principal: StaffPrincipal, contact_id: int) -> C
             await one_time_tokens.revoke_all(purpose, contact_id=contact.id)
         await transactions.after_commit(lambda: announce_access_change(contact.organization_id))
     return contact
+
+
+async def _refuse_while_portal_off(organization_id: int) -> None:
+    """An invitation would send its contact to a portal that answers as if it did not exist."""
+    if not (await preferences_for(organization_id)).portal_enabled:
+        raise reject(
+            ErrorCode.PORTAL_DISABLED,
+            "The customer portal is turned off. Turn it on before inviting contacts.",
+        )
 
 
 async def _invite(principal: StaffPrincipal, contact: ContactPerson) -> None:
@@ -289,10 +303,15 @@ async def reset_password(
 
 
 async def _usable(purpose: TokenPurpose, token: str) -> OneTimeToken:
+    """The token's row, if its link may be used now. While the portal is off, every link into
+    it is answered as one that does not exist; the token is left, to work once it is back on."""
     try:
-        return await one_time_tokens.check(purpose, token)
+        row = await one_time_tokens.check(purpose, token)
     except TokenRefused as refused:
         raise _token_refusal(purpose, refused) from refused
+    if not (await preferences_for(row.organization_id)).portal_enabled:
+        raise reject(*_TOKEN_ERRORS[TokenProblem.INVALID], ["token"])
+    return row
 
 
 async def _use(purpose: TokenPurpose, token: str) -> None:
@@ -318,8 +337,9 @@ async def _log_in(policy: SessionPolicy, client: Client, contact: ContactPerson)
 
 
 async def _organization(portal_name: str) -> Organization:
+    """The open portal of this name; one turned off is answered as one that does not exist."""
     organization = await Organization.get_or_none(portal_name=portal_name.strip().lower())
-    if organization is None:
+    if organization is None or not (await preferences_for(organization.id)).portal_enabled:
         raise reject(ErrorCode.NOT_FOUND, "No portal has this name.", ["portalName"])
     return organization
 

@@ -16,6 +16,7 @@ from resolvers.errors import ErrorCode, reject
 from resolvers.validation import Checker
 
 FLAGS = (
+    "portal_enabled",
     "mfa_required",
     "prevent_duplicate_payments",
     "allow_sign_up",
@@ -82,6 +83,12 @@ async def update_preferences(
                 actor=principal,
                 organization_id=principal.organization_id,
                 data={"changes": changed},
+            )
+        if "portal_enabled" in changed and not preferences.portal_enabled:
+            # Contacts' live subscriptions end now rather than at their next check.
+            organization_id = principal.organization_id
+            await transactions.after_commit(
+                lambda: activity.announce_access_change(organization_id)
             )
     return preferences, organization
 

@@ -292,6 +292,9 @@ async def _usable(secret: str) -> PublicLink:
             "document"
         )
     reason = _refusal(link)
+    # The link's page is a part of the portal: it exists only while the portal does.
+    if reason is None and link is not None and not await _portal_open(link):
+        reason = "the portal is turned off"
     if reason is not None:
         logger.info("Refused a public link (%s): %s", link.id if link else "unknown", reason)
         raise LinkInvalid()
@@ -309,6 +312,10 @@ def _refusal(link: PublicLink | None) -> str | None:
     if link.document.status in NOT_SHAREABLE:
         return f"document is {link.document.status.lower()}"
     return None
+
+
+async def _portal_open(link: PublicLink) -> bool:
+    return (await preferences_for(link.organization_id)).portal_enabled
 
 
 async def _verification_on(link: PublicLink) -> bool:

@@ -94,13 +94,15 @@ class PortalQueries:
     @strawberry.field(
         permission_classes=[Anyone],
         description="A portal's public face, by its name, for the pages before login; null for "
-        "a name no portal has. Anyone may ask.",
+        "a name no portal has and for a portal turned off. Anyone may ask.",
     )
     async def portal(self, name: str) -> PublicPortal | None:
         organization = await authentication.organization_by_portal_name(name)
         if organization is None:
             return None
         preferences = await preferences_for(organization.id)
+        if not preferences.portal_enabled:
+            return None  # a portal turned off is as unknown as a name no portal has
         language = organization.locale.split("-")[0].lower()
         return PublicPortal(
             name=organization.name,

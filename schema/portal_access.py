@@ -54,7 +54,7 @@ class BulkEnableResult:
 
 @strawberry.type
 class BulkEnablePortalPayload:
-    results: list[BulkEnableResult]
+    results: list[BulkEnableResult] = strawberry.field(default_factory=list)
     errors: list[UserError]
 
 
@@ -91,7 +91,8 @@ class RequestPasswordResetInput:
 class PortalAccessMutations:
     @strawberry.mutation(
         permission_classes=[IsStaff],
-        description="Invites the contacts by email. A contact without email cannot be enabled.",
+        description="Invites the contacts by email. A contact without email cannot be enabled; "
+        "while the portal is turned off (portalEnabled) nobody can (PORTAL_DISABLED).",
     )
     async def enable_portal_access(
         self, info: Info, input: EnablePortalAccessInput
@@ -134,18 +135,21 @@ class PortalAccessMutations:
         if len(input.customer_ids) > MAX_BULK:
             raise BadUserInput(f"Enable at most {MAX_BULK} customers at once.")
         ids = [decode_id(value, Customer) for value in input.customer_ids]
-        results = await portal_access.bulk_enable(info.context.staff, ids)
-        return BulkEnablePortalPayload(
-            results=[
-                BulkEnableResult(
-                    customer_id=given,
-                    contact_person=ContactPerson.from_row(r.contact) if r.contact else None,
-                    error=UserError.from_problem(r.error) if r.error else None,
-                )
-                for given, r in zip(input.customer_ids, results, strict=True)
-            ],
-            errors=[],
-        )
+
+        async def action() -> dict:
+            results = await portal_access.bulk_enable(info.context.staff, ids)
+            return {
+                "results": [
+                    BulkEnableResult(
+                        customer_id=given,
+                        contact_person=ContactPerson.from_row(r.contact) if r.contact else None,
+                        error=UserError.from_problem(r.error) if r.error else None,
+                    )
+                    for given, r in zip(input.customer_ids, results, strict=True)
+                ]
+            }
+
+        return await payload_or_errors(BulkEnablePortalPayload, action)
 
     @strawberry.mutation(
         permission_classes=[Anyone],

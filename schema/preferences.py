@@ -31,6 +31,13 @@ ActivityNotifications = strawberry.enum(
 class PortalPreferences:
     portal_name: str = strawberry.field(description="Unique; part of the portal URL.")
     portal_url: str
+    portal_enabled: bool = strawberry.field(
+        description="The customer portal is open. Off, it does not exist for anyone outside the "
+        "business: its name is unknown, contacts cannot log in, sign up or reset passwords, "
+        "their sessions are refused (kept for when it opens again), their live subscriptions "
+        "end, public links are invalid and no invitations go out. Staff and API keys are "
+        "unaffected."
+    )
     banner_message: str = strawberry.field(description="Shown on the portal home page.")
     mfa_required: bool = strawberry.field(
         description="Portal contacts must set up an authenticator app before anything else."
@@ -79,6 +86,7 @@ class PortalPreferences:
 class UpdatePortalPreferencesInput:
     portal_name: str | None = limited(PORTAL_NAME_LENGTH, default=strawberry.UNSET)
     banner_message: str | None = limited(LONG_TEXT_LENGTH, default=strawberry.UNSET)
+    portal_enabled: bool | None = strawberry.UNSET
     mfa_required: bool | None = strawberry.UNSET
     prevent_duplicate_payments: bool | None = strawberry.UNSET
     allow_sign_up: bool | None = strawberry.UNSET

@@ -221,6 +221,15 @@ async def test_the_key_stops_with_the_customer_portal_and_with_the_customer(
     assert enabled["data"]["enablePortalAccess"]["errors"] == []
     assert (await gql(client, CUSTOMERS, token=key))["data"]  # invited again: the portal is on
 
+    # The organization's portal off: its contacts see nothing, and neither does the key.
+    switch = "mutation($on: Boolean!) { updatePortalPreferences(input: {portalEnabled: $on}) "
+    switch += "{ errors { code } } }"
+    await gql(client, switch, {"on": False}, token=world.tokens["admin"])
+    assert error_codes(await gql(client, CUSTOMERS, token=key)) == ["UNAUTHENTICATED"]
+    assert (await gql(client, CUSTOMERS, token=world.tokens["partner"]))["data"]
+    await gql(client, switch, {"on": True}, token=world.tokens["admin"])
+    assert (await gql(client, CUSTOMERS, token=key))["data"]
+
     # A customer that is gone takes its keys along; none falls back to the organization.
     await Customer.filter(id=world.customer_a.id).delete()
     assert not await ApiKey.filter(name="Acorn AP").exists()

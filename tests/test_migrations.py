@@ -135,3 +135,50 @@ def test_sales_orders_get_their_progressions_from_what_happened_to_them(tmp_path
     assert rows[6][0] == "INVOICED"  # a quote's status is its own
     # Activity about a shared file names its subject as every other activity does.
     assert migrated["subjects"] == ["SHARED_FILE", "INVOICE", ""]
+
+
+# Portal preferences saved before the portal could be turned off.
+OLD_PREFERENCES = """
+INSERT INTO organization (id, name, portal_name, email, phone, address, base_currency, locale,
+  timezone, created_at, payment_gateway)
+  VALUES (1, 'Org', 'org', '', '', '{}', 'USD', 'en', 'UTC', '2026-11-01 00:00:00', 'test');
+INSERT INTO portal_preferences (organization_id, activity_notifications, updated_at,
+  allow_bulk_payments, allow_forwarding, allow_sign_up, allow_uploads_and_detail_edits,
+  banner_message, customer_reviews, email_customers_on_staff_comments, mfa_required,
+  prevent_duplicate_payments, show_credit_notes, show_projects_and_timesheets,
+  show_sales_orders, show_subscriptions, verify_identity_for_public_links)
+  VALUES (1, 'IN_APP', '2026-11-01 00:00:00', true, true, false, true, '', false, true, false,
+  true, true, false, true, false, false);
+"""
+
+MIGRATE_OLD_PREFERENCES = """
+import asyncio, json, sys
+from tortoise import connections
+from tortoise.migrations.api.migrate import migrate
+from server.database import tortoise_config
+
+async def main(url, setup):
+    config = tortoise_config(url)
+    await migrate(config=config, target="models.0021_activity_subjects")
+    await connections.get("default").execute_script(setup)
+    await connections.close_all()
+    await migrate(config=config)
+    _, rows = await connections.get("default").execute_query(
+        "SELECT portal_enabled FROM portal_preferences"
+    )
+    print(json.dumps([bool(row[0]) for row in rows]))
+    await connections.close_all()
+
+asyncio.run(main(sys.argv[1], sys.argv[2]))
+"""
+
+
+@pytest.mark.slow
+def test_portals_that_existed_before_the_switch_stay_open(tmp_path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", MIGRATE_OLD_PREFERENCES, f"sqlite://{tmp_path}/old.sqlite3",
+         OLD_PREFERENCES],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [True]
