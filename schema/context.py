@@ -12,6 +12,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from auth.principals import Anonymous, ContactPrincipal, PartnerPrincipal, Principal, StaffPrincipal
 from auth.sessions import SessionPolicy
+from integrations.query_budgets import QueryBudgets
 from resolvers.authentication import Client
 from resolvers.loaders import Loaders
 from resolvers.persisted_queries import PersistedQueries
@@ -27,6 +28,8 @@ class Context:
     settings: Settings
     # The worker's persisted queries: the schema is shared by every app of a process.
     persisted_queries: PersistedQueries
+    # The worker's partner query budgets (schema.query_budget); None: nobody is charged.
+    query_budgets: QueryBudgets | None = None
     principal: Principal = field(default_factory=Anonymous)
     # The locale the principal reads amounts in (auth.principals.locale_of): Money.formatted.
     locale: str = "en"

@@ -60,6 +60,7 @@ from schema.portal_access import PortalAccessMutations
 from schema.preferences import PreferencesMutations, PreferencesQueries
 from schema.projects import ProjectMutations, ProjectQueries
 from schema.public_links import PublicLinkMutations, PublicLinkQueries
+from schema.query_budget import QueryBudget
 from schema.relay import ModelNode, resolve_node
 from schema.reviews import ReviewMutations, ReviewQueries
 from schema.scalars import SCALAR_OVERRIDES
@@ -285,6 +286,8 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
             lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             edge.OneOperation,
+            # After OneOperation: an operation that cannot run is not charged.
+            QueryBudget,
             MfaEnrollmentGate,
             ViewerLocale,
             MaskUnexpectedErrors,
