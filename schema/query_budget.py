@@ -3,12 +3,14 @@ maximum and charged to the API key's bucket (integrations.query_budgets) before 
 
 - An operation over MAX_COST is refused whole with QUERY_TOO_COSTLY: nothing runs, nothing is
   charged.
-- Otherwise its cost is taken from the key's bucket (PARTNER_RATE); when the bucket holds less,
+- Otherwise its cost is taken from the key's bucket (PORTICO_API_KEY_BUDGET points, refilling
+  PORTICO_API_KEY_BUDGET_REFILL a second); when the bucket holds less,
   it is refused with BUDGET_EXHAUSTED, HTTP 429 and a Retry-After header, and nothing runs.
 - Every partner response says what it cost in `extensions.cost`.
 
 Staff and portal contacts use Portico's own front ends, whose operations are known; their
-requests are neither costed nor charged.
+requests are neither costed nor charged. Nor are subscriptions: their documents are checked
+like any other (depth, aliases, tokens) and each event runs the same selection once.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from integrations.query_budgets import Charge, Rate
 from schema.query_cost import operation_cost
 
 MAX_COST = 1_000
-PARTNER_RATE = Rate(capacity=10_000, refill_per_second=100)
 QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
 BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED"
 
@@ -52,6 +53,9 @@ class QueryBudget(SchemaExtension):
         cost = operation_cost(
             execution.schema._schema, document, execution.operation_name, execution.variables
         )
+        if cost is None:
+            yield
+            return
         key = f"api-key:{principal.api_key.id}"
         if cost > MAX_COST:
             # Charged nothing: asked only to tell what is left.

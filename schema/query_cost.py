@@ -35,6 +35,7 @@ from graphql import (
     IntValueNode,
     ListValueNode,
     OperationDefinitionNode,
+    OperationType,
     SchemaMetaFieldDef,
     SelectionSetNode,
     TypeMetaFieldDef,
@@ -93,7 +94,8 @@ class _Cost:
 
 @dataclass
 class _Operations:
-    by_name: dict[str | None, _Cost]
+    # None for a subscription.
+    by_name: dict[str | None, _Cost | None]
 
 
 def operation_cost(
@@ -101,18 +103,17 @@ def operation_cost(
     document: DocumentNode,
     operation_name: str | None,
     variables: dict[str, Any] | None,
-) -> int:
-    """The cost of the operation that will run (0 when none can; execution says why)."""
+) -> int | None:
+    """The cost of the query or mutation that will run; None for a subscription (it runs
+    once per event, not once) and when no operation can run (execution says why)."""
     operations = _costs_of(schema, document).by_name
     if operation_name is None and len(operations) == 1:
         cost = next(iter(operations.values()))
     else:
-        found = operations.get(operation_name)
-        if found is None:
-            return 0
-        cost = found
-    values = {**(variables or {})}
-    return cost.value(values, {})
+        cost = operations.get(operation_name)
+    if cost is None:
+        return None
+    return cost.value(variables or {}, {})
 
 
 @per_document(maxsize=COSTS_KEPT)
@@ -123,7 +124,7 @@ def _costs_of(schema: GraphQLSchema, document: DocumentNode) -> _Operations:
         if isinstance(definition, FragmentDefinitionNode)
     }
     analysis = _Analysis(schema, fragments)
-    by_name: dict[str | None, _Cost] = {}
+    by_name: dict[str | None, _Cost | None] = {}
     for definition in document.definitions:
         if not isinstance(definition, OperationDefinitionNode):
             continue
@@ -133,7 +134,10 @@ def _costs_of(schema: GraphQLSchema, document: DocumentNode) -> _Operations:
             for variable in definition.variable_definitions or ()
         }
         name = definition.name.value if definition.name else None
-        if root is not None:
+        subscription = definition.operation == OperationType.SUBSCRIPTION
+        if root is None or subscription:
+            by_name[name] = None
+        else:
             by_name[name] = analysis.selection(root, definition.selection_set, None)
     return _Operations(by_name)
 

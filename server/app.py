@@ -86,7 +86,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await events.stop()
-            await graphql.query_budgets.close()
+            if graphql.query_budgets is not None:
+                await graphql.query_budgets.close()
             await close_database()
             await asyncio.to_thread(pdf_renderer.shutdown)
 

@@ -27,14 +27,13 @@ from strawberry.types.unset import UNSET
 from auth.api_keys import is_api_key, principal_for_api_key
 from auth.principals import Anonymous, ContactPrincipal, Principal, locale_of
 from auth.sessions import SessionPolicy, principal_for_session
-from integrations.query_budgets import budgets_from_url
+from integrations.query_budgets import Rate, budgets_from_url
 from resolvers import calendars, mfa, request_rows
 from resolvers.database_outage import is_database_unreachable
 from resolvers.persisted_queries import PersistedQueries
 from schema import delivery
 from schema.authentication import SESSION_COOKIE
 from schema.context import Context
-from schema.query_budget import PARTNER_RATE
 from schema.root import build_schema
 from server import media_types, persisted_queries
 from server.settings import Settings
@@ -84,8 +83,11 @@ class PorticoGraphQL(GraphQL):
                 "GraphiQL is served but PORTICO_INTROSPECTION is off: it cannot read the schema."
             )
         self.persisted_queries = PersistedQueries()
-        self.query_budgets = budgets_from_url(
-            settings.redis_url, PARTNER_RATE, timeout=settings.redis_timeout_seconds
+        rate = Rate(settings.api_key_budget, settings.api_key_budget_refill)
+        self.query_budgets = (
+            budgets_from_url(settings.redis_url, rate, timeout=settings.redis_timeout_seconds)
+            if settings.api_key_budget
+            else None
         )
         super().__init__(
             build_schema(introspection=settings.allows_introspection),

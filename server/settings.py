@@ -190,6 +190,10 @@ class Settings:
     pdf_workers: int = 2
     files_dir: Path | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    # Each API key's bucket of query cost, and its refill per second (schema.query_budget);
+    # a budget of 0 costs and limits nothing.
+    api_key_budget: int = 10_000
+    api_key_budget_refill: int = 100
 
     @property
     def served_origins(self) -> tuple[str, ...]:
@@ -317,6 +321,10 @@ class Settings:
             pdf_workers=env.integer("PORTICO_PDF_WORKERS", cls.pdf_workers),
             files_dir=Path(files) if (files := env.text("PORTICO_FILES_DIR")) else None,
             max_upload_bytes=env.integer("PORTICO_MAX_UPLOAD_BYTES", cls.max_upload_bytes),
+            api_key_budget=_api_key_budget(env, cls.api_key_budget),
+            api_key_budget_refill=env.integer(
+                "PORTICO_API_KEY_BUDGET_REFILL", cls.api_key_budget_refill
+            ),
         )
         key = _secret_key(env, production)
         if env.problems:
@@ -342,6 +350,20 @@ def _database_url(env: _Environment, var_dir: Path) -> str:
             "expected sqlite://path/file.sqlite3 or postgres://user:pass@host/db",
         )
     return url
+
+
+def _api_key_budget(env: _Environment, default: int) -> int:
+    from schema.query_budget import MAX_COST  # here: settings load before the schema
+
+    value = env.integer("PORTICO_API_KEY_BUDGET", default, minimum=0)
+    if value != 0 and value < MAX_COST:
+        env.refuse(
+            "PORTICO_API_KEY_BUDGET",
+            str(value),
+            f"expected 0 (off) or at least {MAX_COST:,}, the most one operation may cost",
+        )
+        return default
+    return value
 
 
 # The engines Portico's migrations and queries are written for.

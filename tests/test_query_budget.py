@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 import time_machine
 
 from integrations.query_budgets import Charge, Rate, RedisBudgets
-from tests.conftest import World, error_codes, gql
+from server.settings import ConfigurationError, Settings
+from tests.conftest import World, app_client, error_codes, gql
 from tests.services import RedisServer
 
 SMALL = "{ customers(first: 5) { totalCount nodes { id displayName } } }"
@@ -174,3 +176,24 @@ async def test_workers_share_a_key_budget_through_redis_and_keep_their_own_while
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_budget_of_zero_costs_and_limits_nothing(db: Settings, world: World) -> None:
+    async with app_client(db, api_key_budget=0) as http:
+        for _ in range(12):
+            body = await gql(http, EXPENSIVE, token=world.tokens["partner"])
+            assert "errors" not in body
+            assert "extensions" not in body
+        assert "errors" not in await gql(http, TOO_COSTLY, token=world.tokens["customer_key"])
+
+
+async def test_the_budget_and_its_refill_are_configured_by_environment(monkeypatch) -> None:
+    monkeypatch.setenv("PORTICO_API_KEY_BUDGET", "50000")
+    monkeypatch.setenv("PORTICO_API_KEY_BUDGET_REFILL", "250")
+    settings = Settings.from_env()
+    assert (settings.api_key_budget, settings.api_key_budget_refill) == (50_000, 250)
+    for name, value in (("PORTICO_API_KEY_BUDGET", "999"), ("PORTICO_API_KEY_BUDGET_REFILL", "0")):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(ConfigurationError, match=name):
+            Settings.from_env()
+        monkeypatch.delenv(name)
