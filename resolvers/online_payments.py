@@ -73,7 +73,7 @@ from resolvers.receipts import enqueue_receipt
 logger = logging.getLogger("portico.payments")
 
 MODE_OF = {MethodKind.CARD: PaymentMode.CARD, MethodKind.BANK_ACCOUNT: PaymentMode.ACH}
-ACCEPTS = {MethodKind.CARD: "card", MethodKind.BANK_ACCOUNT: "ach"}
+ACCEPTS = {MethodKind.CARD: "card", MethodKind.BANK_ACCOUNT: portal_features.BANK_DEBIT}
 # Longer than anyone retries a payment request.
 KEYS_KEPT = timedelta(hours=48)
 

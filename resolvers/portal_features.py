@@ -18,6 +18,7 @@ from resolvers.preferences import preferences_for
 
 @dataclass(frozen=True)
 class Feature:
+    # As the contact's view names it (schema.portal.PortalFeatures).
     name: str
     # The portal preference that turns it on for every customer; None: no such preference.
     preference: str | None
@@ -30,7 +31,7 @@ class Feature:
 
 
 SIGN_UP = Feature(
-    "signUp", "allow_sign_up", "This portal does not take sign-ups.", ErrorCode.SIGN_UP_DISABLED
+    "sign_up", "allow_sign_up", "This portal does not take sign-ups.", ErrorCode.SIGN_UP_DISABLED
 )
 FORWARDING = Feature(
     "forwarding",
@@ -39,10 +40,13 @@ FORWARDING = Feature(
     ErrorCode.FORWARDING_OFF,
 )
 BULK_PAYMENTS = Feature(
-    "bulkPayments", "allow_bulk_payments", "Pay one invoice at a time.", ErrorCode.BULK_PAYMENTS_OFF
+    "bulk_payments",
+    "allow_bulk_payments",
+    "Pay one invoice at a time.",
+    ErrorCode.BULK_PAYMENTS_OFF,
 )
 BANK_DEBITS = Feature(
-    "bankDebits",
+    "bank_debits",
     None,  # each customer is allowed bank debits or not
     "This customer cannot pay by bank account.",
     ErrorCode.METHOD_NOT_ACCEPTED,
@@ -58,16 +62,16 @@ UPLOADS = Feature(
     ErrorCode.UPLOADS_OFF,
 )
 DETAIL_EDITS = Feature(
-    "detailEdits",
+    "detail_edits",
     "allow_uploads_and_detail_edits",
     "This portal does not let customers edit their details.",
     ErrorCode.DETAIL_EDITS_OFF,
 )
 SALES_ORDERS = Feature(
-    "salesOrders", "show_sales_orders", "This portal does not show sales orders."
+    "sales_orders", "show_sales_orders", "This portal does not show sales orders."
 )
 CREDIT_NOTES = Feature(
-    "creditNotes", "show_credit_notes", "This portal does not show credit notes."
+    "credit_notes", "show_credit_notes", "This portal does not show credit notes."
 )
 PROJECTS = Feature(
     "projects",

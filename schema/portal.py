@@ -76,17 +76,7 @@ class ContactPortal:
 
 async def portal_of_contact(organization_id: int, customer_id: int) -> ContactPortal:
     switches = await portal_features.features_of(organization_id, customer_id)
-    names = {name: switches[feature.name] for name, feature in _FEATURE_FIELDS.items()}
-    return ContactPortal(features=PortalFeatures(**names))
-
-
-def _python_name(field_name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in field_name)
-
-
-_FEATURE_FIELDS = {
-    _python_name(feature.name): feature for feature in portal_features.CONTACT_FEATURES
-}
+    return ContactPortal(features=PortalFeatures(**switches))
 
 
 @strawberry.type
