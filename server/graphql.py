@@ -51,6 +51,17 @@ MAX_UPLOAD_FIELD_BYTES = 1024 * 1024
 class LimitedFormAdapter(StarletteRequestAdapter):
     """Strawberry's Starlette adapter, with Portico's limits on a multipart form."""
 
+    @property
+    def content_type(self) -> str | None:
+        # A media type is case-insensitive (RFC 9110), but Strawberry compares it as sent, so
+        # `Application/JSON` would be refused. Only the type is lowercased: a multipart
+        # boundary parameter is case-sensitive.
+        value = super().content_type
+        if value is None:
+            return None
+        media_type, separator, parameters = value.partition(";")
+        return media_type.strip().lower() + separator + parameters
+
     async def get_form_data(self) -> FormData:
         try:
             form = await self._request.form(
@@ -185,6 +196,21 @@ class PorticoGraphQL(GraphQL):
             # graphql-core's executor and the context refer to each other, so what the loaders
             # hold (a page's rows) would otherwise wait for the garbage collector's full pass.
             context.loaders.clear()
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        # Strawberry checks the types of `query`, `variables` and `extensions` but not this
+        # one's, which would otherwise surface as an unknown operation named `False`.
+        for item in data if isinstance(data, list) else [data]:
+            if not isinstance(item.operation_name, str | None):
+                raise HTTPException(
+                    400,
+                    "The GraphQL operation's `operationName` must be a string or null, "
+                    "if provided.",
+                )
+        return data
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET naming its document by hash (persisted queries) has no `query` either.

@@ -289,3 +289,87 @@ async def test_a_get_the_browser_vouches_for_counts_the_cookie(
     response = await get(client, {"query": DETAIL, "variables": {"id": invoice}}, **vouched)
     assert response.json() == {"data": {"salesDocument": {"number": "INV-000001"}}}
     assert await views() == 1
+
+
+# -- the request parameters and body (the graphql-http audit's checks, tools/) -----------------
+
+TYPENAME = {"query": "{ __typename }"}
+
+
+@pytest.mark.parametrize("accept", [JSON, GRAPHQL_RESPONSE])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"variables": None},
+        {"operationName": None},
+        {"extensions": None},
+        {"extensions": {"some": "value"}},  # an extension Portico does not know is ignored
+        {"operationName": "Query", "query": "query Query { __typename }"},
+    ],
+)
+async def test_null_parameters_and_unknown_extensions_are_accepted(client, accept, extra) -> None:
+    response = await post(client, {**TYPENAME, **extra}, accept)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == accept
+    assert response.json() == {"data": {"__typename": "Query"}}
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset=utf-8",
+        "Application/JSON; Charset=UTF-8",  # media types are case-insensitive
+        "application/json;charset=utf-8",
+    ],
+)
+async def test_a_utf8_json_body_is_read_whatever_the_spelling_of_its_type(
+    client, world: World, content_type: str
+) -> None:
+    body = {"query": '{ customers(filter: {search: "Ünïcode 🏃"}) { totalCount } }'}
+    response = await client.post(
+        "/graphql",
+        content=json.dumps(body, ensure_ascii=False).encode(),
+        headers={"Content-Type": content_type, "Authorization": f"Bearer {world.tokens['staff']}"},
+    )
+    assert response.status_code == 200
+    assert response.json() == {"data": {"customers": {"totalCount": 0}}}
+
+
+@pytest.mark.parametrize("accept", [JSON, GRAPHQL_RESPONSE])
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        (None, json.dumps(TYPENAME)),  # no Content-Type at all
+        ("text/plain;charset=UTF-8", json.dumps(TYPENAME)),  # what fetch() sends for a string
+        (JSON, ""),  # no body
+        (JSON, json.dumps({"qeury": "{ __typename }"})),  # no `query`
+    ],
+)
+async def test_a_post_graphql_cannot_read_is_a_400(client, accept, content_type, body) -> None:
+    headers = {"Accept": accept}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    response = await client.post("/graphql", content=body, headers=headers)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == accept
+    assert error_codes(response.json()) == ["BAD_REQUEST"]
+
+
+NOT_STRINGS = [{"obj": "ect"}, 0, False, ["array"]]
+NOT_OBJECTS = ["string", 0, False, ["array"]]
+WRONG_TYPES = [
+    *(("query", value) for value in NOT_STRINGS),
+    *(("operationName", value) for value in NOT_STRINGS),
+    *(("variables", value) for value in NOT_OBJECTS),
+    *(("extensions", value) for value in NOT_OBJECTS),
+]
+
+
+@pytest.mark.parametrize(("parameter", "value"), WRONG_TYPES)
+async def test_a_parameter_of_the_wrong_json_type_is_a_400_that_names_it(
+    client, parameter, value
+) -> None:
+    response = await post(client, {**TYPENAME, parameter: value}, GRAPHQL_RESPONSE)
+    assert response.status_code == 400
+    assert error_codes(response.json()) == ["BAD_REQUEST"]
+    assert f"`{parameter}`" in response.json()["errors"][0]["message"]
