@@ -28,6 +28,7 @@ from schema import edge
 from schema.document_cache import per_document
 from schema.edge import PLANS_KEPT
 from schema.errors import variable_error
+from schema.money import use_viewer_locale
 from schema.planned import PlannedFields, Replan, completion_of, discard, gather_cancelling
 
 
@@ -49,6 +50,8 @@ class PorticoExecution(PlannedFields, StrawberryGraphQLCoreExecutionContext):
         problems = edge.input_problems(schema, document, raw_variable_values)
         if problems:
             return problems
+        # Here rather than in a schema extension's hook, which every operation would pay for.
+        use_viewer_locale(context_value)
         # Coercing variables would otherwise suggest enum values and input fields by name.
         built = super().build(
             schema, document, root_value, context_value, raw_variable_values, *args,

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextvars import ContextVar
 from decimal import Decimal
 
 import strawberry
-from strawberry.extensions import SchemaExtension
 
 from models.money import format_money, from_minor
 from schema.context import Context
@@ -20,16 +18,13 @@ def viewer_locale() -> str:
     return _viewer_locale.get()
 
 
-class ViewerLocale(SchemaExtension):
-    """Every operation formats amounts in its viewer's locale (`Context.locale`). Set in the
-    operation's own task and left there: a subscription's events are formatted after the
-    operation's start returned, and each HTTP request and websocket operation has its task."""
-
-    def on_operation(self) -> Iterator[None]:
-        context = self.execution_context.context
-        if isinstance(context, Context):
-            _viewer_locale.set(context.locale)
-        yield
+def use_viewer_locale(context: object) -> None:
+    """Amounts of the operation being built are formatted in its viewer's locale
+    (`Context.locale`). Set in the operation's own task and left there: a subscription's events
+    are formatted after the operation's start returned, and each HTTP request and websocket
+    operation has its task."""
+    if isinstance(context, Context):
+        _viewer_locale.set(context.locale)
 
 
 @strawberry.type(description="An exact amount in one currency.")

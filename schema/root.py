@@ -48,7 +48,6 @@ from schema.files import FileMutations, FileQueries
 from schema.forwarding import ForwardingMutations
 from schema.introspection import IntrospectionOff
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
-from schema.money import ViewerLocale
 from schema.my_details import MyDetailsMutations
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.outgoing_email import OutgoingEmailQueries
@@ -289,7 +288,6 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
             # After OneOperation: an operation that cannot run is not charged.
             QueryBudget,
             MfaEnrollmentGate,
-            ViewerLocale,
             MaskUnexpectedErrors,
         ],
     )
