@@ -14,6 +14,7 @@ from tortoise.models import Model
 from auth.prepared import PreparedQuery, padded
 from auth.principals import Principal
 from auth.scoping import conditions
+from integrations import tracing
 
 
 class SharedLoader(DataLoader):
@@ -24,6 +25,10 @@ class SharedLoader(DataLoader):
     every other field waiting on the same key (another branch of the document asking for the
     same row) would get CancelledError, which ends the whole operation instead of one field.
     """
+
+    def __init__(self, name: str, load: Callable[[Sequence[Any]], Awaitable[list[Any]]]) -> None:
+        # Each batch is a span of its own while tracing is on (`name` says what it loads).
+        super().__init__(tracing.batch_load(name, load))
 
     def load(self, key: Any) -> Awaitable[Any]:
         return asyncio.shield(super().load(key))
@@ -37,14 +42,17 @@ class Loaders:
     def by_id(self, model: type[Model]) -> DataLoader[int, Any]:
         key = ("id", model)
         if key not in self._loaders:
-            self._loaders[key] = SharedLoader(lambda ids: self._load_by_id(model, ids))
+            self._loaders[key] = SharedLoader(
+                f"{model.__name__} by id", lambda ids: self._load_by_id(model, ids)
+            )
         return self._loaders[key]
 
     def children(self, model: type[Model], parent_field: str, order: str) -> DataLoader:
         key = ("children", model, parent_field, order)
         if key not in self._loaders:
             self._loaders[key] = SharedLoader(
-                lambda ids: self._load_children(model, parent_field, order, ids)
+                f"{model.__name__} by {parent_field}",
+                lambda ids: self._load_children(model, parent_field, order, ids),
             )
         return self._loaders[key]
 
@@ -59,7 +67,7 @@ class Loaders:
         function must itself stay within what the principal may see."""
         key = ("keyed", *key)
         if key not in self._loaders:
-            self._loaders[key] = SharedLoader(load)
+            self._loaders[key] = SharedLoader(" ".join(map(str, key[1:])), load)
         return self._loaders[key]
 
     async def _load_by_id(self, model: type[Model], ids: Sequence[int]) -> list[Any]:
