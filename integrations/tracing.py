@@ -12,7 +12,15 @@ import contextlib
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
+from opentelemetry.trace import (
+    Span,
+    SpanKind,
+    Status,
+    StatusCode,
+    Tracer,
+    TracerProvider,
+    get_current_span,
+)
 from opentelemetry.util.types import AttributeValue
 
 INSTRUMENTATION_NAME = "portico"
@@ -72,6 +80,9 @@ def batch_load(
         return load
 
     async def load_batch(keys: Any) -> list[Any]:
+        # Within traced work only: a subscription's events are not traced, only its start.
+        if not get_current_span().is_recording():
+            return await load(keys)
         with span(f"load {name}", attributes={"portico.loader.keys": len(keys)}):
             return await load(keys)
 

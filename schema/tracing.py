@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Iterator
 from typing import Any
 
-from graphql import GraphQLError, GraphQLObjectType
+from graphql import GraphQLError, GraphQLObjectType, OperationType
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path
 from opentelemetry import trace
@@ -21,6 +21,8 @@ from strawberry.extensions import SchemaExtension
 from auth.errors import CodedError
 from integrations import tracing
 from schema.execution import PorticoExecution
+
+SUBSCRIPTION = OperationType.SUBSCRIPTION
 
 
 class OperationSpans(SchemaExtension):
@@ -104,7 +106,8 @@ class TracedExecution(PorticoExecution):
         position_context: Any,
     ) -> Any:
         tracer = tracing.tracer
-        if path.prev is not None or tracer is None:
+        # A subscription's root field runs again for each event: only its start is traced.
+        if path.prev is not None or tracer is None or self.operation.operation == SUBSCRIPTION:
             return super().execute_field(
                 parent_type, source, field_details_list, path, position_context
             )

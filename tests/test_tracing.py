@@ -5,6 +5,7 @@ Spans go to the SDK's in-memory exporter; the app is built after tracing starts,
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -26,7 +27,9 @@ from models.outbox import OutboxMessage, OutboxStatus
 from schema.execution import PorticoExecution
 from server import tracing
 from server.settings import ConfigurationError, Settings
+from tests import graphql_ws
 from tests.conftest import PASSWORD, World, app_client, gid, gql
+from tests.test_activity import customer_event, websocket_client
 from tests.test_email import enqueue
 from tests.test_statement_counts import PAY, seed_invoices
 
@@ -226,6 +229,34 @@ async def test_an_email_send_is_a_trace_with_its_outcome(
     assert all(parent_of(spans, s) in sends for s in sql_spans(spans))
     assert (await OutboxMessage.get(id=sent.id)).status == OutboxStatus.SENT
     assert_nothing_secret(spans, ["staff@alpha.example", "staff2@alpha.example", "rst_0123"])
+
+
+async def test_a_subscription_is_traced_when_it_starts_not_per_event(
+    db: Settings, world: World, exported: InMemorySpanExporter
+) -> None:
+    query = "subscription Feed { portalActivity { node { kind customer { displayName } } } }"
+    async with (
+        websocket_client(db) as ws_http,
+        graphql_ws.connect(ws_http, token=world.tokens["staff"]) as ws,
+    ):
+        await ws.subscribe(query)
+        await asyncio.sleep(0.2)
+        started = exported.get_finished_spans()
+        for _ in range(2):
+            await customer_event(world, world.customer_a)
+            message = await ws.receive()
+            assert message["payload"]["data"]["portalActivity"]["node"]["kind"] == "PAYMENT_MADE"
+        assert exported.get_finished_spans() == started
+    # The subscriber's start, and that of the execution it shares with identical subscribers.
+    assert {span.name for span in started if span.parent is None} == {"subscription Feed"}
+    for start in (span for span in started if span.parent is None):
+        assert start.attributes == {
+            "graphql.operation.type": "subscription",
+            "graphql.operation.name": "Feed",
+        }
+    assert all(
+        ancestors(started, span)[-1] == "subscription Feed" for span in started if span.parent
+    )
 
 
 async def test_a_failing_operation_is_marked_with_its_error_code(
