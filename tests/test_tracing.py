@@ -31,6 +31,7 @@ from tests import graphql_ws
 from tests.conftest import PASSWORD, World, app_client, gid, gql
 from tests.test_activity import customer_event, websocket_client
 from tests.test_email import enqueue
+from tests.test_pdf import document_path, download, issue
 from tests.test_statement_counts import PAY, seed_invoices
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -257,6 +258,21 @@ async def test_a_subscription_is_traced_when_it_starts_not_per_event(
     assert all(
         ancestors(started, span)[-1] == "subscription Feed" for span in started if span.parent
     )
+
+
+@pytest.mark.slow
+async def test_downloading_a_pdf_spans_its_render(
+    db: Settings, world: World, exported: InMemorySpanExporter
+) -> None:
+    async with app_client(db) as http:
+        document = await issue(http, world)
+        exported.clear()
+        response = await download(http, document_path(document), world.tokens["contact_a"])
+    assert response.status_code == 200
+    spans = exported.get_finished_spans()
+    render = named(spans, "pdf render")
+    assert render.attributes == {"portico.pdf.template": "document.html"}
+    assert ancestors(spans, render) == ["GET /documents/{id:path}/pdf"]
 
 
 async def test_a_failing_operation_is_marked_with_its_error_code(
