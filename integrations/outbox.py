@@ -30,9 +30,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
+from opentelemetry.trace import Span, SpanKind
 from tortoise import connections
 
 from auth import sealing
+from integrations import tracing
 from integrations.mailer import DEFAULT_MAIL_FROM, Mailer, PermanentMailError
 from models.outbox import OutboxMessage, OutboxStatus
 
@@ -243,22 +245,39 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 async def _deliver(mailer: Mailer, row: OutboxMessage, worker_id: str, mail_from: str) -> None:
-    try:
-        message = compose(row, mail_from)
-        await _attach(message, row)
-        await mailer.send(message)
-    except (PermanentMailError, AttachmentGone, sealing.Unsealable) as exc:
-        # An unsealable body was sealed under another server key: no retry can send it.
-        logger.warning("Email %s to %s refused for good: %s", row.id, row.to_address, exc)
-        await _finish(row, worker_id, status=OutboxStatus.FAILED, last_error=_short(exc))
-    except Exception as exc:  # everything else is transient: retried until it goes through
-        retry_at = datetime.now(UTC) + retry_delay(row.attempts + 1)
-        logger.warning("Email %s not sent, retrying at %s: %s", row.id, retry_at, _short(exc))
-        await _record([row], worker_id, next_attempt_at=retry_at, last_error=_short(exc))
-    else:
-        await _finish(
-            row, worker_id, status=OutboxStatus.SENT, sent_at=datetime.now(UTC), last_error=""
-        )
+    # A trace of its own per send, while tracing is on; the recipient and body stay out of it.
+    attributes = {
+        "portico.outbox.message": row.id,
+        "portico.outbox.template": row.template,
+        "portico.outbox.attempt": row.attempts + 1,
+    }
+    with tracing.span("outbox send", kind=SpanKind.PRODUCER, attributes=attributes) as span:
+        try:
+            message = compose(row, mail_from)
+            await _attach(message, row)
+            await mailer.send(message)
+        except (PermanentMailError, AttachmentGone, sealing.Unsealable) as exc:
+            # An unsealable body was sealed under another server key: no retry can send it.
+            logger.warning("Email %s to %s refused for good: %s", row.id, row.to_address, exc)
+            _failed(span, exc, OutboxStatus.FAILED)
+            await _finish(row, worker_id, status=OutboxStatus.FAILED, last_error=_short(exc))
+        except Exception as exc:  # everything else is transient: retried until it goes through
+            retry_at = datetime.now(UTC) + retry_delay(row.attempts + 1)
+            logger.warning("Email %s not sent, retrying at %s: %s", row.id, retry_at, _short(exc))
+            _failed(span, exc, OutboxStatus.PENDING)
+            await _record([row], worker_id, next_attempt_at=retry_at, last_error=_short(exc))
+        else:
+            if span is not None:
+                span.set_attribute("portico.outbox.status", OutboxStatus.SENT.value)
+            await _finish(
+                row, worker_id, status=OutboxStatus.SENT, sent_at=datetime.now(UTC), last_error=""
+            )
+
+
+def _failed(span: Span | None, exc: Exception, status: OutboxStatus) -> None:
+    if span is not None:
+        tracing.failed(span, type(exc).__name__)
+        span.set_attribute("portico.outbox.status", status.value)
 
 
 async def _finish(row: OutboxMessage, worker_id: str, **outcome: Any) -> None:

@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from integrations import tracing
 from pdf import worker
 
 DEFAULT_WORKERS = 2
@@ -34,7 +35,8 @@ async def render_pdf(template: str, context: dict[str, Any], language: str) -> b
     pool = _executor()
     loop = asyncio.get_running_loop()
     try:
-        pdf = await loop.run_in_executor(pool, worker.render, template, context, language)
+        with tracing.span("pdf render", attributes={"portico.pdf.template": template}):
+            pdf = await loop.run_in_executor(pool, worker.render, template, context, language)
     except BrokenProcessPool:
         # A worker died (killed, out of memory): this pool takes no more work, the next one will.
         _discard(pool)

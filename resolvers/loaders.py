@@ -14,6 +14,7 @@ from tortoise.models import Model
 from auth.prepared import PreparedQuery, padded
 from auth.principals import Principal
 from auth.scoping import conditions
+from integrations import tracing
 
 
 class SharedLoader(DataLoader):
@@ -29,6 +30,14 @@ class SharedLoader(DataLoader):
         return asyncio.shield(super().load(key))
 
 
+def _shared(load: Callable[[Sequence[Any]], Awaitable[list[Any]]], *name: Any) -> SharedLoader:
+    """A loader whose batches are spans of their own while tracing is on, named by what they
+    load; with tracing off, the batch function as it is (the name is not even joined)."""
+    if tracing.tracer is not None:
+        load = tracing.batch_load(" ".join(map(str, name)), load)
+    return SharedLoader(load)
+
+
 class Loaders:
     def __init__(self, principal: Principal) -> None:
         self.principal = principal
@@ -37,14 +46,19 @@ class Loaders:
     def by_id(self, model: type[Model]) -> DataLoader[int, Any]:
         key = ("id", model)
         if key not in self._loaders:
-            self._loaders[key] = SharedLoader(lambda ids: self._load_by_id(model, ids))
+            self._loaders[key] = _shared(
+                lambda ids: self._load_by_id(model, ids), model.__name__, "by id"
+            )
         return self._loaders[key]
 
     def children(self, model: type[Model], parent_field: str, order: str) -> DataLoader:
         key = ("children", model, parent_field, order)
         if key not in self._loaders:
-            self._loaders[key] = SharedLoader(
-                lambda ids: self._load_children(model, parent_field, order, ids)
+            self._loaders[key] = _shared(
+                lambda ids: self._load_children(model, parent_field, order, ids),
+                model.__name__,
+                "by",
+                parent_field,
             )
         return self._loaders[key]
 
@@ -59,7 +73,7 @@ class Loaders:
         function must itself stay within what the principal may see."""
         key = ("keyed", *key)
         if key not in self._loaders:
-            self._loaders[key] = SharedLoader(load)
+            self._loaders[key] = _shared(load, *key[1:])
         return self._loaders[key]
 
     async def _load_by_id(self, model: type[Model], ids: Sequence[int]) -> list[Any]:

@@ -66,6 +66,7 @@ from schema.scalars import SCALAR_OVERRIDES
 from schema.staff import StaffMutations, StaffQueries
 from schema.statements import StatementQueries
 from schema.subscriptions import SubscriptionMutations, SubscriptionQueries
+from schema.tracing import OperationSpans, TracedExecution
 from schema.validation import ValidationWithoutSuggestions, validate_without_suggestions
 
 logger = logging.getLogger("portico.graphql")
@@ -263,11 +264,12 @@ def document_errors(schema: strawberry.Schema, text: str) -> list[GraphQLError]:
 
 
 @functools.cache
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+def build_schema(*, introspection: bool = True, traced: bool = False) -> strawberry.Schema:
     """One schema per process and introspection setting. It holds nothing of a worker's own (the
     persisted queries travel in the Context), and building it takes about 70 ms and tens of
     thousands of objects, which the caches keyed by schema (validation, plans) would keep alive
-    once per app where a process creates several (the tests, the benchmarks)."""
+    once per app where a process creates several (the tests, the benchmarks). A `traced` schema
+    spans its operations and root fields (schema.tracing); the other has no trace of that."""
     rules = LIMIT_RULES if introspection else [*LIMIT_RULES, IntrospectionOff]
     return PorticoSchema(
         query=Query,
@@ -275,9 +277,11 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         subscription=Subscription,
         types=list(ModelNode.registry.values()),
         config=StrawberryConfig(relay_max_results=100),
-        execution_context_class=PorticoExecution,
+        execution_context_class=TracedExecution if traced else PorticoExecution,
         scalar_overrides=SCALAR_OVERRIDES,
         extensions=[
+            # First, so that its span ends last and sees the errors as clients do.
+            *([OperationSpans] if traced else []),
             lambda: ParserCacheReportingSyntaxErrors(maxsize=512),
             ValidationWithoutSuggestions,
             # After validation: its refusal of an unregistered document replaces validation's.

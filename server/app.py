@@ -19,7 +19,7 @@ from integrations.gateways.test_gateway import TestGateway
 from pdf import renderer as pdf_renderer
 from pdf.links import DOCUMENT_ROUTE, RECEIPT_ROUTE, STATEMENT_ROUTE
 from resolvers import files, links
-from server import access_log, heap, housekeeping, unavailable
+from server import access_log, heap, housekeeping, tracing, unavailable
 from server.database import close_database, open_database
 from server.delivery import configure_pdfs, outbox_delivery
 from server.file_routes import FileDownloads
@@ -48,6 +48,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     access_log.install()
+    # Before anything that is instrumented as it is set up (the gateways, the schema).
+    traced = tracing.configure(settings)
     unavailable.install_log_filters()
     passwords.configure(
         settings.argon2_time_cost, settings.argon2_memory_kib, settings.password_workers
@@ -90,7 +92,12 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 await graphql.query_budgets.close()
             await close_database()
             await asyncio.to_thread(pdf_renderer.shutdown)
+            # The spans still buffered are sent (the exporter's timeout bounds the wait).
+            await asyncio.to_thread(tracing.shutdown)
 
+    # Outermost while tracing is on, so that a request's span covers everything; absent when
+    # it is off.
+    request_spans = [Middleware(tracing.RequestSpans)] if traced else []
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -105,6 +112,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             Route(files.DOWNLOAD_ROUTE, file_downloads.shared_file, methods=["GET"]),
         ],
         middleware=[
+            *request_spans,
             Middleware(
                 BodyLimits,
                 max_bytes=settings.max_body_bytes,

@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         "served unless PORTICO_PUBLIC_URL or PORTICO_ALLOWED_ORIGINS say otherwise.",
         "environment: PORTICO_HOST, PORTICO_PORT and PORTICO_WORKERS (overridden by the "
         "options), PORTICO_PUBLIC_URL, PORTICO_ALLOWED_ORIGINS, PORTICO_LOG_LEVEL, "
-        "PORTICO_SHUTDOWN_TIMEOUT_SECONDS, REDIS_URL (needed with several workers), and "
+        "PORTICO_SHUTDOWN_TIMEOUT_SECONDS, REDIS_URL (needed with several workers), "
+        "OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER (tracing), and "
         + DATABASE_ENVIRONMENT.removeprefix("environment: "),
     )
     serve.add_argument(
@@ -69,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
         "deliver queued email until SIGINT/SIGTERM",
         "Deliver queued email until SIGINT or SIGTERM, without serving HTTP.",
         "environment: PORTICO_MAIL_URL, PORTICO_MAIL_FROM, PORTICO_OUTBOX_POLL_SECONDS, "
-        "PORTICO_LOG_LEVEL, and " + DATABASE_ENVIRONMENT.removeprefix("environment: "),
+        "PORTICO_LOG_LEVEL, OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER (tracing), "
+        "and " + DATABASE_ENVIRONMENT.removeprefix("environment: "),
     )
     command(
         "demo",

@@ -15,6 +15,7 @@ from integrations.outbox import new_worker_id, run_delivery_loop, use_attachment
 from pdf import cache as pdf_cache
 from pdf import renderer as pdf_renderer
 from resolvers.database_outage import is_database_unreachable
+from server import tracing
 from server.attachments import load_attachment
 from server.database import close_database, open_database
 from server.settings import Settings
@@ -59,6 +60,7 @@ async def run_worker(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     sealing.configure(settings.secret_key)  # bodies are sealed in the outbox
+    tracing.configure(settings)  # each send is a trace of its own
     await open_database(settings)
     configure_pdfs(settings)  # forwarded documents are rendered here
     try:
@@ -66,6 +68,7 @@ async def run_worker(settings: Settings) -> None:
     finally:
         await asyncio.to_thread(pdf_renderer.shutdown)
         await close_database()
+        await asyncio.to_thread(tracing.shutdown)
 
 
 def configure_pdfs(settings: Settings) -> None:

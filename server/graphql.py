@@ -27,6 +27,7 @@ from strawberry.types.unset import UNSET
 from auth.api_keys import is_api_key, principal_for_api_key
 from auth.principals import Anonymous, ContactPrincipal, Principal, locale_of
 from auth.sessions import SessionPolicy, principal_for_session
+from integrations import tracing
 from integrations.query_budgets import Rate, budgets_from_url
 from resolvers import calendars, mfa, request_rows
 from resolvers.database_outage import is_database_unreachable
@@ -101,7 +102,9 @@ class PorticoGraphQL(GraphQL):
             else None
         )
         super().__init__(
-            build_schema(introspection=settings.allows_introspection),
+            build_schema(
+                introspection=settings.allows_introspection, traced=tracing.tracer is not None
+            ),
             graphql_ide="graphiql" if settings.graphiql else None,
             # Queries only (mutations get 405); see _cookie_is_trustworthy for the cookie.
             allow_queries_via_get=True,

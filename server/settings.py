@@ -194,6 +194,8 @@ class Settings:
     # a budget of 0 costs and limits nothing.
     api_key_budget: int = 10_000
     api_key_budget_refill: int = 100
+    # Where traces go (server.tracing): empty unless OTEL_* variables ask for tracing.
+    trace_exporters: tuple[str, ...] = ()
 
     @property
     def served_origins(self) -> tuple[str, ...]:
@@ -325,6 +327,7 @@ class Settings:
             api_key_budget_refill=env.integer(
                 "PORTICO_API_KEY_BUDGET_REFILL", cls.api_key_budget_refill
             ),
+            trace_exporters=_trace_exporters(env),
         )
         key = _secret_key(env, production)
         if env.problems:
@@ -368,6 +371,38 @@ def _api_key_budget(env: _Environment, default: int) -> int:
 
 # The engines Portico's migrations and queries are written for.
 DATABASE_ENGINES = frozenset({"tortoise.backends.sqlite", "tortoise.backends.asyncpg"})
+
+
+# The exporters Portico has (OpenTelemetry's names); "none" turns tracing off.
+TRACE_EXPORTERS = ("otlp", "console")
+
+
+def _trace_exporters(env: _Environment) -> tuple[str, ...]:
+    """OpenTelemetry's variables: tracing is on when OTEL_TRACES_EXPORTER names an exporter, or
+    an OTLP endpoint is set (the exporter then defaults to otlp); OTEL_SDK_DISABLED turns it
+    off. Only OTLP over HTTP is installed, so asking for gRPC is refused, not ignored."""
+    if env.boolean("OTEL_SDK_DISABLED", False):
+        return ()
+    raw = env.text("OTEL_TRACES_EXPORTER")
+    if raw:
+        names = tuple(dict.fromkeys(name.strip().lower() for name in raw.split(",")))
+        if names == ("none",):
+            return ()
+        if not names or any(name not in TRACE_EXPORTERS for name in names):
+            env.refuse("OTEL_TRACES_EXPORTER", raw, "expected otlp, console, both or none")
+            return ()
+    elif env.text("OTEL_EXPORTER_OTLP_ENDPOINT") or env.text("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        names = ("otlp",)
+    else:
+        return ()
+    if "otlp" in names:
+        for variable in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+            env.url(variable, ("http", "https"))
+        for variable in ("OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"):
+            protocol = env.text(variable)
+            if protocol and protocol != "http/protobuf":
+                env.refuse(variable, protocol, "expected http/protobuf (Portico exports over HTTP)")
+    return names
 
 
 def _mail_url(env: _Environment, default: str) -> str:
