@@ -31,9 +31,10 @@ from email.utils import format_datetime
 from typing import Any
 
 from tortoise import connections
+from tortoise.functions import Count, Min
 
 from auth import sealing
-from integrations.mailer import DEFAULT_MAIL_FROM, Mailer, PermanentMailError
+from integrations.mailer import DEFAULT_MAIL_FROM, Mailer, PermanentMailError, masked_address
 from models.outbox import OutboxMessage, OutboxStatus
 
 logger = logging.getLogger("portico.outbox")
@@ -256,6 +257,14 @@ async def _deliver(mailer: Mailer, row: OutboxMessage, worker_id: str, mail_from
         logger.warning("Email %s not sent, retrying at %s: %s", row.id, retry_at, _short(exc))
         await _record([row], worker_id, next_attempt_at=retry_at, last_error=_short(exc))
     else:
+        logger.info(
+            "Email %s sent: template=%s to=%s message_id=%s subject=%r",
+            row.id,
+            row.template or "-",
+            masked_address(row.to_address),
+            row.message_id,
+            row.subject,
+        )
         await _finish(
             row, worker_id, status=OutboxStatus.SENT, sent_at=datetime.now(UTC), last_error=""
         )
@@ -293,3 +302,16 @@ async def _first_of(seconds: float, *events: asyncio.Event) -> None:
     finally:
         for waiter in waiters:
             waiter.cancel()
+
+
+async def pending_backlog() -> tuple[int, datetime | None]:
+    """How many messages wait to be sent, and when the oldest of them was written."""
+    [row] = (
+        await OutboxMessage.filter(status=OutboxStatus.PENDING)
+        .annotate(waiting=Count("id"), oldest=Min("created_at"))
+        .values("waiting", "oldest")
+    )
+    oldest = row["oldest"]
+    if isinstance(oldest, str):  # SQLite hands an aggregate back as text
+        oldest = datetime.fromisoformat(oldest)
+    return row["waiting"], oldest

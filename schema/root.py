@@ -50,6 +50,7 @@ from schema.introspection import IntrospectionOff
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.money import ViewerLocale
 from schema.my_details import MyDetailsMutations
+from schema.operation_record import RecordOperation
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.outgoing_email import OutgoingEmailQueries
 from schema.payments import PaymentMutations, PaymentQueries, PortalPaymentMutations
@@ -280,6 +281,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         scalar_overrides=SCALAR_OVERRIDES,
         extensions=[
             lambda: ParserCacheReportingSyntaxErrors(maxsize=512),
+            RecordOperation,
             ValidationWithoutSuggestions,
             # After validation: its refusal of an unregistered document replaces validation's.
             PersistedQueryRules,
