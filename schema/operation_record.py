@@ -1,4 +1,4 @@
-"""Notes the operation a request ran (its name, type and whether its document is registered)
+"""Notes the operation a request sent (its name, type and whether its document is registered)
 in the request's record, for the request log and the metrics (resolvers.request_record)."""
 
 from __future__ import annotations
@@ -13,15 +13,21 @@ from schema.context import Context
 
 class RecordOperation(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
-        yield
+        try:
+            yield
+        finally:
+            # Also when the operation ends by raising.
+            self._note()
+
+    def _note(self) -> None:
         if request_record.current() is None:
             return
         execution = self.execution_context
-        if execution.pre_execution_errors:
-            return  # refused before it ran (parse, validation, a rule of the whole operation)
+        # Noted whether it ran or was refused (validation, a rule of the whole operation): the
+        # errors noted by the endpoint say which.
         try:
             kind = execution.operation_type
-        except Exception:  # no document, or no operation of the name asked for: none ran
+        except Exception:  # no document, or no operation of the name asked for
             return
         context = execution.context
         registered = isinstance(context, Context) and context.registered_document

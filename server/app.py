@@ -95,7 +95,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/metrics", MetricsEndpoint(settings), methods=["GET"]),
+            Route("/metrics", MetricsEndpoint(settings).serve, methods=["GET"]),
             Route("/webhooks/gateways/{name}", gateway_webhook, methods=["POST"]),
             Route(DOCUMENT_ROUTE, downloads.document, methods=["GET"]),
             Route(RECEIPT_ROUTE, downloads.receipt, methods=["GET"]),

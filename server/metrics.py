@@ -77,7 +77,7 @@ class MetricsEndpoint:
     def __init__(self, settings: Settings) -> None:
         self.token = settings.metrics_token.encode()
 
-    async def __call__(self, request: Request) -> Response:
+    async def serve(self, request: Request) -> Response:
         if not self.token:
             return PlainTextResponse("Not Found", status_code=404)
         scheme, _, presented = request.headers.get("authorization", "").partition(" ")

@@ -95,8 +95,8 @@ async def test_the_line_tells_the_operation_principal_status_and_statements_sent
     assert (partner["principal"], partner["operation_name"]) == ("api_key", None)
     assert partner["error_codes"] == ["FORBIDDEN"]
     assert (anonymous["principal"], anonymous["error_codes"]) == ("anonymous", ["UNAUTHENTICATED"])
-    # Refused before it ran: no operation, the validation error's code, a 200 as GraphQL says.
-    assert invalid["operation_type"] is None
+    # Refused before it ran: the validation error's code, and a 200 as GraphQL says.
+    assert (anonymous["operation_type"], anonymous["operation_name"]) == ("query", "Nobody")
     assert (invalid["status"], invalid["error_codes"]) == (200, ["GRAPHQL_VALIDATION_FAILED"])
     assert sum(line["sql_statements"] for line in request_lines(lines)) == count_queries.count
 
