@@ -47,7 +47,16 @@ class ConsoleMailer:
             message["Message-ID"],
             masked_recipients(message),
         )
-        logger.debug("Email %s:\n%s", message["Message-ID"], message.as_string())
+        logger.debug("Email %s:\n%s", message["Message-ID"], _readable(message))
+
+
+def _readable(message: EmailMessage) -> str:
+    """Its headers and text parts, decoded (a link must be clickable), attachments left out."""
+    lines = [f"{name}: {value}" for name, value in message.items()]
+    for part in message.walk():
+        if part.get_content_maintype() == "text" and not part.is_attachment():
+            lines.append(f"\n{part.get_content()}")
+    return "\n".join(lines)
 
 
 def masked_address(address: str) -> str:

@@ -118,6 +118,8 @@ def configure(settings: Settings, stream: TextIO | None = None) -> None:
     access = logging.getLogger("uvicorn.access")
     access.handlers.clear()
     access.propagate = False
+    # aiosqlite logs each call it runs on its thread with the call's values, at DEBUG.
+    logging.getLogger("aiosqlite").setLevel(max(root.level, logging.INFO))
     statements = logging.getLogger("tortoise.db_client")
     if not any(isinstance(each, StatementsWithoutValues) for each in statements.filters):
         statements.addFilter(StatementsWithoutValues())
