@@ -13,6 +13,7 @@ are then kept in files of prometheus-client's multiprocess mode and added up at 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hmac
 import os
 import shutil
@@ -21,7 +22,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
@@ -56,14 +57,26 @@ _ERROR_CODE_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ_")
 def observe(record: RequestRecord, seconds: float) -> None:
     """Counts an HTTP request that ended (server.request_log)."""
     route = record.path.split("/", 2)[1]
-    metrics.HTTP_REQUESTS.labels(route if route in ROUTES else "other", record.status).inc()
+    _requests(route if route in ROUTES else "other", record.status).inc()
     if record.sql_statements:
         metrics.SQL_STATEMENTS.inc(record.sql_statements)
     if record.operation_type is not None:
         operation = metrics.operation_label(record.operation_name, registered=record.registered)
-        metrics.GRAPHQL_OPERATIONS.labels(operation, record.operation_type).observe(seconds)
+        _operations(operation, record.operation_type).observe(seconds)
     for code in record.error_codes:
         metrics.GRAPHQL_ERRORS.labels(_error_label(code)).inc()
+
+
+# A series' child, looked up once: prometheus-client checks and locks on each `labels` call.
+# The labels' values come from fixed sets (see integrations.metrics), so these stay small.
+@functools.cache
+def _requests(route: str, status: int) -> Counter:
+    return metrics.HTTP_REQUESTS.labels(route, status)
+
+
+@functools.cache
+def _operations(operation: str, kind: str) -> Histogram:
+    return metrics.GRAPHQL_OPERATIONS.labels(operation, kind)
 
 
 def _error_label(code: str) -> str:

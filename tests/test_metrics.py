@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 import subprocess
 import sys
 import uuid
@@ -199,3 +200,25 @@ async def test_several_processes_are_added_up(
         samples = await scrape(http)
     assert value(samples, "portico_subscriptions_open") in (3, 4)
     assert value(samples, "portico_graphql_errors_total", code="FORBIDDEN") == 7
+
+
+def test_serve_gives_several_workers_a_directory_of_their_own_or_empties_the_given_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.metrics import multiprocess_directory
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    with multiprocess_directory(1):
+        assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    with multiprocess_directory(2):
+        made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+        assert made.is_dir()
+    assert not made.exists() and "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+
+    (tmp_path / "counter_123.db").write_bytes(b"stale")
+    (tmp_path / "notes.txt").write_text("kept")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    with multiprocess_directory(3):
+        assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path)
+        assert not (tmp_path / "counter_123.db").exists()
+    assert (tmp_path / "notes.txt").exists()

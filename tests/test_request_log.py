@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -196,3 +197,36 @@ def test_the_format_follows_the_environment_unless_chosen(tmp_path: Path) -> Non
     assert refused.value.problems == [
         "PORTICO_LOG_FORMAT='xml' is not valid: expected json or text"
     ]
+
+
+async def test_a_websocket_logs_its_opening_its_operations_and_its_closing_under_one_id(
+    db: Settings, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests import graphql_ws
+    from tests.test_activity import websocket_client
+
+    with caplog.at_level(logging.DEBUG, logger="portico"):
+        async with (
+            websocket_client(db) as http,
+            graphql_ws.connect(http, token=world.tokens["staff"]) as ws,
+        ):
+            operation = await ws.subscribe("subscription Live { portalActivity { cursor } }")
+            await ws.complete(operation)
+            await ws.expect_silence(0.1)
+    said = [
+        (record.request_id, record.getMessage())
+        for record in caplog.records
+        if record.name in ("portico.request", "portico.subscriptions")
+    ]
+    [request_id] = {request_id for request_id, _ in said}
+    assert request_id is not None
+    messages = [message for _, message in said]
+    assert messages[0] == "Websocket /graphql opened"
+    # Named as the subscribe message names it (operationName); this client names none.
+    assert messages[1] == "Operation 1 started: (unnamed)"
+    assert messages[2].startswith("Operation 1 ended after ")
+    assert re.fullmatch(
+        r"Websocket /graphql closed after [\d.]+ ms: code 1000 by the client, "
+        r"principal=staff sql=\d+",
+        messages[-1],
+    ), messages[-1]
