@@ -88,7 +88,8 @@ class CountingLog:
         # and closing say so with arguments of their own.
         if msg == "%s: %s" or not args:
             request_record.count_statement()
-        self.log.debug(msg, *args, stacklevel=2, **kwargs)
+        if self.log.isEnabledFor(logging.DEBUG):
+            self.log.debug(msg, *args, stacklevel=2, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.log, name)
