@@ -25,7 +25,8 @@ from tests.services import free_port
 ROOT = Path(__file__).resolve().parents[1]
 WRK = "/usr/bin/wrk"
 # What `portico serve` hands uvicorn.run (server/cli.py), given to every side alike: one worker,
-# the log level, proxy headers, and the body limit (1 MiB by default) as the websocket limit.
+# the log level, no access log (Portico logs its own request lines), proxy headers, and the body
+# limit (1 MiB by default) as the websocket limit.
 UVICORN_OPTIONS = (
     "--host",
     "127.0.0.1",
@@ -33,6 +34,7 @@ UVICORN_OPTIONS = (
     "1",
     "--log-level",
     "warning",
+    "--no-access-log",
     "--proxy-headers",
     "--ws-max-size",
     "1048576",

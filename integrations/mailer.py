@@ -38,10 +38,35 @@ class Mailer(Protocol):
 
 @dataclass(frozen=True)
 class ConsoleMailer:
-    """Writes each message to the log instead of sending it (development and demos)."""
+    """Writes each message to the log instead of sending it (development and demos): a line
+    at INFO, the whole message only at DEBUG, since a body may carry a sign-in link or code."""
 
     async def send(self, message: EmailMessage) -> None:
-        logger.info("Email not sent (PORTICO_MAIL_URL=console):\n%s", message.as_string())
+        logger.info(
+            "Email %s to %s not sent (PORTICO_MAIL_URL=console; the message is logged at DEBUG)",
+            message["Message-ID"],
+            masked_recipients(message),
+        )
+        logger.debug("Email %s:\n%s", message["Message-ID"], _readable(message))
+
+
+def _readable(message: EmailMessage) -> str:
+    """Its headers and text parts, decoded (a link must be clickable), attachments left out."""
+    lines = [f"{name}: {value}" for name, value in message.items()]
+    for part in message.walk():
+        if part.get_content_maintype() == "text" and not part.is_attachment():
+            lines.append(f"\n{part.get_content()}")
+    return "\n".join(lines)
+
+
+def masked_address(address: str) -> str:
+    """Enough of an address to tell messages apart in a log: `a***@acorn.example`."""
+    local, at, domain = address.strip().rpartition("@")
+    return f"{local[:1]}***{at}{domain}" if at else "***"
+
+
+def masked_recipients(message: EmailMessage) -> str:
+    return ", ".join(masked_address(address) for address in message.get_all("To", []))
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,11 @@ from typing import Any
 
 from opentelemetry.trace import Span, SpanKind
 from tortoise import connections
+from tortoise.functions import Count, Min
 
 from auth import sealing
 from integrations import tracing
-from integrations.mailer import DEFAULT_MAIL_FROM, Mailer, PermanentMailError
+from integrations.mailer import DEFAULT_MAIL_FROM, Mailer, PermanentMailError, masked_address
 from models.outbox import OutboxMessage, OutboxStatus
 
 logger = logging.getLogger("portico.outbox")
@@ -258,7 +259,9 @@ async def _deliver(mailer: Mailer, row: OutboxMessage, worker_id: str, mail_from
             await mailer.send(message)
         except (PermanentMailError, AttachmentGone, sealing.Unsealable) as exc:
             # An unsealable body was sealed under another server key: no retry can send it.
-            logger.warning("Email %s to %s refused for good: %s", row.id, row.to_address, exc)
+            logger.warning(
+                "Email %s to %s refused for good: %s", row.id, masked_address(row.to_address), exc
+            )
             _failed(span, exc, OutboxStatus.FAILED)
             await _finish(row, worker_id, status=OutboxStatus.FAILED, last_error=_short(exc))
         except Exception as exc:  # everything else is transient: retried until it goes through
@@ -269,6 +272,14 @@ async def _deliver(mailer: Mailer, row: OutboxMessage, worker_id: str, mail_from
         else:
             if span is not None:
                 span.set_attribute("portico.outbox.status", OutboxStatus.SENT.value)
+            logger.info(
+                "Email %s sent: template=%s to=%s message_id=%s subject=%r",
+                row.id,
+                row.template or "-",
+                masked_address(row.to_address),
+                row.message_id,
+                row.subject,
+            )
             await _finish(
                 row, worker_id, status=OutboxStatus.SENT, sent_at=datetime.now(UTC), last_error=""
             )
@@ -312,3 +323,16 @@ async def _first_of(seconds: float, *events: asyncio.Event) -> None:
     finally:
         for waiter in waiters:
             waiter.cancel()
+
+
+async def pending_backlog() -> tuple[int, datetime | None]:
+    """How many messages wait to be sent, and when the oldest of them was written."""
+    [row] = (
+        await OutboxMessage.filter(status=OutboxStatus.PENDING)
+        .annotate(waiting=Count("id"), oldest=Min("created_at"))
+        .values("waiting", "oldest")
+    )
+    oldest = row["oldest"]
+    if isinstance(oldest, str):  # SQLite hands an aggregate back as text
+        oldest = datetime.fromisoformat(oldest)
+    return row["waiting"], oldest

@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from integrations import tracing
+from integrations import metrics, tracing
 from pdf import worker
 
 DEFAULT_WORKERS = 2
@@ -21,6 +21,7 @@ DEFAULT_WORKERS = 2
 _workers = DEFAULT_WORKERS
 _pool: ProcessPoolExecutor | None = None
 _renders = 0
+_in_flight = 0  # handed to the pool and not yet back: rendering, or waiting for a process
 
 
 def configure(*, workers: int = DEFAULT_WORKERS) -> None:
@@ -34,6 +35,7 @@ async def render_pdf(template: str, context: dict[str, Any], language: str) -> b
     global _renders
     pool = _executor()
     loop = asyncio.get_running_loop()
+    _count_in_flight(+1)
     try:
         with tracing.span("pdf render", attributes={"portico.pdf.template": template}):
             pdf = await loop.run_in_executor(pool, worker.render, template, context, language)
@@ -41,8 +43,20 @@ async def render_pdf(template: str, context: dict[str, Any], language: str) -> b
         # A worker died (killed, out of memory): this pool takes no more work, the next one will.
         _discard(pool)
         raise
+    finally:
+        _count_in_flight(-1)
     _renders += 1
     return pdf
+
+
+def _count_in_flight(change: int) -> None:
+    # The pool does not say which of its jobs a process has taken: all it has, up to one per
+    # process, are under way, the rest wait.
+    global _in_flight
+    _in_flight += change
+    rendering = min(_in_flight, _workers)
+    metrics.PDF_RENDERS_IN_PROGRESS.set(rendering)
+    metrics.PDF_RENDERS_PENDING.set(_in_flight - rendering)
 
 
 def render_count() -> int:

@@ -29,6 +29,7 @@ from auth.prepared import PreparedQuery, PreparedStatement
 from auth.principals import ContactPrincipal, StaffPrincipal
 from auth.scoping import scoped
 from integrations.gateways.base import Charge, ChargeStatus, GatewayError
+from integrations.gateways.registry import adapter as gateway_adapter
 from integrations.gateways.registry import gateway as gateway_named
 from integrations.gateways.test_gateway import TestGateway
 from models.activity import ActivityKind
@@ -528,7 +529,7 @@ async def settle_test_payment(
 
 
 async def settle_on_test_gateway(payment: Payment, outcome: ChargeStatus | None) -> Payment:
-    gateway = gateway_named(payment.gateway) if payment.gateway else None
+    gateway = gateway_adapter(payment.gateway) if payment.gateway else None
     if not isinstance(gateway, TestGateway) or not payment.charge_key:
         raise reject(ErrorCode.INVALID, "Only test gateway payments can be settled this way.")
     if payment.status != PaymentStatus.PENDING:

@@ -49,6 +49,7 @@ from schema.forwarding import ForwardingMutations
 from schema.introspection import IntrospectionOff
 from schema.mfa import MfaEnrollmentGate, MfaMutations, SessionStartAlone
 from schema.my_details import MyDetailsMutations
+from schema.operation_record import RecordOperation
 from schema.organizations import OrganizationMutations, OrganizationQueries
 from schema.outgoing_email import OutgoingEmailQueries
 from schema.payments import PaymentMutations, PaymentQueries, PortalPaymentMutations
@@ -283,6 +284,7 @@ def build_schema(*, introspection: bool = True, traced: bool = False) -> strawbe
             # First, so that its span ends last and sees the errors as clients do.
             *([OperationSpans] if traced else []),
             lambda: ParserCacheReportingSyntaxErrors(maxsize=512),
+            RecordOperation,
             ValidationWithoutSuggestions,
             # After validation: its refusal of an unregistered document replaces validation's.
             PersistedQueryRules,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -19,15 +18,17 @@ from integrations.gateways.test_gateway import TestGateway
 from pdf import renderer as pdf_renderer
 from pdf.links import DOCUMENT_ROUTE, RECEIPT_ROUTE, STATEMENT_ROUTE
 from resolvers import files, links
-from server import access_log, heap, housekeeping, tracing, unavailable
+from server import heap, housekeeping, logs, metrics, tracing
 from server.database import close_database, open_database
 from server.delivery import configure_pdfs, outbox_delivery
 from server.file_routes import FileDownloads
 from server.graphql import PorticoGraphQL
 from server.health import healthz, readyz
 from server.limits import UPLOAD_OVERHEAD_BYTES, BodyLimits
+from server.metrics import MetricsEndpoint
 from server.pdf_routes import PdfDownloads
 from server.public_routes import public_document_pdf
+from server.request_log import RequestLog
 from server.settings import Settings
 from server.unavailable import ServiceUnavailable
 from server.webhooks import gateway_webhook
@@ -44,13 +45,9 @@ def install_file_storage(settings: Settings) -> None:
 
 def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
     settings = settings or Settings.from_env()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    access_log.install()
+    logs.configure(settings)
     # Before anything that is instrumented as it is set up (the gateways, the schema).
     traced = tracing.configure(settings)
-    unavailable.install_log_filters()
     passwords.configure(
         settings.argon2_time_cost, settings.argon2_memory_kib, settings.password_workers
     )
@@ -94,6 +91,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             await asyncio.to_thread(pdf_renderer.shutdown)
             # The spans still buffered are sent (the exporter's timeout bounds the wait).
             await asyncio.to_thread(tracing.shutdown)
+            metrics.process_ends()
 
     # Outermost while tracing is on, so that a request's span covers everything; absent when
     # it is off.
@@ -104,6 +102,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", MetricsEndpoint(settings).serve, methods=["GET"]),
             Route("/webhooks/gateways/{name}", gateway_webhook, methods=["POST"]),
             Route(DOCUMENT_ROUTE, downloads.document, methods=["GET"]),
             Route(RECEIPT_ROUTE, downloads.receipt, methods=["GET"]),
@@ -112,7 +111,10 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             Route(files.DOWNLOAD_ROUTE, file_downloads.shared_file, methods=["GET"]),
         ],
         middleware=[
+            # Outermost but for the request's span: every answer, the refusals of those below
+            # included, gets its line.
             *request_spans,
+            Middleware(RequestLog),
             Middleware(
                 BodyLimits,
                 max_bytes=settings.max_body_bytes,

@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         "served unless PORTICO_PUBLIC_URL or PORTICO_ALLOWED_ORIGINS say otherwise.",
         "environment: PORTICO_HOST, PORTICO_PORT and PORTICO_WORKERS (overridden by the "
         "options), PORTICO_PUBLIC_URL, PORTICO_ALLOWED_ORIGINS, PORTICO_LOG_LEVEL, "
-        "PORTICO_SHUTDOWN_TIMEOUT_SECONDS, REDIS_URL (needed with several workers), "
+        "PORTICO_SHUTDOWN_TIMEOUT_SECONDS, PORTICO_LOG_FORMAT, PORTICO_METRICS_TOKEN, "
+        "PROMETHEUS_MULTIPROC_DIR, REDIS_URL (needed with several workers), "
         "OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER (tracing), and "
         + DATABASE_ENVIRONMENT.removeprefix("environment: "),
     )
@@ -70,8 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         "deliver queued email until SIGINT/SIGTERM",
         "Deliver queued email until SIGINT or SIGTERM, without serving HTTP.",
         "environment: PORTICO_MAIL_URL, PORTICO_MAIL_FROM, PORTICO_OUTBOX_POLL_SECONDS, "
-        "PORTICO_LOG_LEVEL, OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER (tracing), "
-        "and " + DATABASE_ENVIRONMENT.removeprefix("environment: "),
+        "PORTICO_LOG_LEVEL, PORTICO_LOG_FORMAT, OTEL_EXPORTER_OTLP_ENDPOINT or "
+        "OTEL_TRACES_EXPORTER (tracing), and " + DATABASE_ENVIRONMENT.removeprefix("environment: "),
     )
     command(
         "demo",
@@ -229,22 +230,29 @@ def _workers(raw: str) -> int:
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    from server import logs, metrics
+
+    logs.configure(settings)
     served = f"http://{settings.host}:{settings.port}"
     print(f"Portico serving on {served} ({settings.environment}, {settings.workers} worker(s))")
     if settings.graphiql:
         print(f"GraphiQL: {settings.public_base_url}/graphql")
-    uvicorn.run(
-        "server.asgi:app",
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
-        ws_max_size=settings.max_body_bytes,
-        # After SIGTERM, requests still running this long are cut short (server.unavailable
-        # answers them 503); open websockets are closed at once with 1012.
-        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
-    )
+    with metrics.multiprocess_directory(settings.workers):
+        uvicorn.run(
+            "server.asgi:app",
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level.lower(),
+            # Portico's format (server.logs) and its own request lines (server.request_log).
+            log_config=None,
+            access_log=False,
+            proxy_headers=True,
+            ws_max_size=settings.max_body_bytes,
+            # After SIGTERM, requests still running this long are cut short (server.unavailable
+            # answers them 503); open websockets are closed at once with 1012.
+            timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        )
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> None:
@@ -261,13 +269,10 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> None:
-    import logging
-
+    from server import logs
     from server.delivery import run_worker
 
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(settings)
     asyncio.run(run_worker(settings))
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
-from tortoise import Tortoise
+import tortoise.backends.base.client
+from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
 
+from resolvers import request_record
 from server.settings import Settings
 
 MODEL_MODULES = [
@@ -72,10 +75,42 @@ def _ensure_sqlite_directory(database_url: str) -> None:
         Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
 
 
+class CountingLog:
+    """Tortoise's client logger, as each client (and each transaction it opens) holds it: every
+    statement a client sends passes through its `debug`, whether or not DEBUG is on, so the
+    request's record counts it there (server.request_log), for the price of an addition."""
+
+    def __init__(self, log: logging.Logger) -> None:
+        self.log = log
+
+    def debug(self, msg: object, *args: object, **kwargs: Any) -> None:
+        # Statements are logged as "%s: %s" (with their values) or bare (scripts); connecting
+        # and closing say so with arguments of their own.
+        if msg == "%s: %s" or not args:
+            request_record.count_statement()
+        if self.log.isEnabledFor(logging.DEBUG):
+            self.log.debug(msg, *args, stacklevel=2, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.log, name)
+
+
+def _count_statements() -> None:
+    base = tortoise.backends.base.client
+    if not isinstance(base.db_client_logger, CountingLog):
+        # Clients made from now on (Tortoise makes them lazily) take it from here...
+        base.db_client_logger = CountingLog(base.db_client_logger)  # type: ignore[assignment]
+    for client in connections.all():
+        # ...and those already made get it too.
+        if not isinstance(client.log, CountingLog):
+            client.log = CountingLog(client.log)
+
+
 async def open_database(settings: Settings) -> None:
     _ensure_sqlite_directory(settings.database_url)
     # The lifespan runs in its own task; requests only see the ORM through the global fallback.
     await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    _count_statements()
 
 
 async def close_database() -> None:

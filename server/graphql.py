@@ -7,6 +7,7 @@ from typing import Any
 
 from cross_web import HTTPException, StarletteRequestAdapter
 from cross_web.request import AsyncHTTPRequestAdapter, FormData
+from graphql import GraphQLError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
@@ -29,7 +30,7 @@ from auth.principals import Anonymous, ContactPrincipal, Principal, locale_of
 from auth.sessions import SessionPolicy, principal_for_session
 from integrations import tracing
 from integrations.query_budgets import Rate, budgets_from_url
-from resolvers import calendars, mfa, request_rows
+from resolvers import calendars, mfa, request_record, request_rows
 from resolvers.database_outage import is_database_unreachable
 from resolvers.persisted_queries import PersistedQueries
 from schema import delivery
@@ -160,6 +161,8 @@ class PorticoGraphQL(GraphQL):
                 # Answered as a whole, 503 "try again", by server.unavailable.
                 raise error.original_error
         response = await super().process_result(request, result)
+        if result.errors:
+            request_record.note_error_codes([_code_of(error) for error in result.errors])
         if request.scope.get(MEDIA_TYPE_KEY) == media_types.GRAPHQL_RESPONSE and _never_executed(
             result
         ):
@@ -307,6 +310,7 @@ class PorticoGraphQL(GraphQL):
             request_rows.remember(organization)
         # Marked here, on every request: turning the requirement on takes effect at once.
         principal = await mfa.with_enrollment_state(principal)
+        request_record.note_principal(principal)
         return principal, locale_of(principal, organization)
 
     def _cookie_is_trustworthy(self, request: Request | WebSocket) -> bool:
@@ -359,6 +363,10 @@ def _never_executed(result: ExecutionResult) -> bool:
     return result.data is None and bool(result.errors) and not any(e.path for e in result.errors)
 
 
+def _code_of(error: GraphQLError) -> str:
+    return (error.extensions or {}).get("code") or "NONE"
+
+
 def _status_of(result: ExecutionResult) -> int:
     codes = {(error.extensions or {}).get("code") for error in result.errors or ()}
     return 500 if "INTERNAL_SERVER_ERROR" in codes else 400
@@ -370,6 +378,7 @@ def _media_type(request: Request) -> str:
 
 def _request_error(exc: HTTPException, media_type: str) -> JSONResponse:
     """A request refused before any GraphQL ran, told as GraphQL clients read errors."""
+    request_record.note_error_codes(["BAD_REQUEST"])
     error = {"message": exc.reason, "extensions": {"code": "BAD_REQUEST"}}
     headers = {"Allow": exc.allow} if isinstance(exc, MethodNotAllowed) else None
     return JSONResponse(

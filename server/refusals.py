@@ -7,10 +7,13 @@ import json
 
 from starlette.types import Send
 
+from resolvers import request_record
+
 
 async def send_refusal(
     send: Send, status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> None:
+    request_record.note_error_codes([code])
     body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
     extra = [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
     await send(

@@ -30,6 +30,10 @@ from resolvers.links import Links
 
 # Who must send documents of the trusted registry: nobody, or portal contacts.
 TRUSTED_DOCUMENTS = ("off", "contacts")
+# JSON lines, or one readable line per record (server.logs).
+LOG_FORMATS = ("json", "text")
+# A bearer token for /metrics shorter than this could be guessed.
+MIN_METRICS_TOKEN = 16
 
 
 class ConfigurationError(RuntimeError):
@@ -171,6 +175,10 @@ class Settings:
     sms_url: str = DEFAULT_SMS_URL
     outbox_poll_seconds: int = 2
     log_level: str = "INFO"
+    # One of LOG_FORMATS; None: json in production, text in development.
+    log_format: str | None = None
+    # Bearer token that /metrics asks for; empty: /metrics is not served (404).
+    metrics_token: str = field(default="", repr=False)
     graphiql: bool = True
     # None: on in development; in production only with GraphiQL, which cannot work without it.
     introspection: bool | None = None
@@ -246,6 +254,10 @@ class Settings:
         return self.environment == "production"
 
     @property
+    def log_format_in_use(self) -> str:
+        return self.log_format or ("json" if self.is_production else "text")
+
+    @property
     def allows_introspection(self) -> bool:
         if self.introspection is not None:
             return self.introspection
@@ -294,6 +306,8 @@ class Settings:
             log_level=env.choice(
                 "PORTICO_LOG_LEVEL", cls.log_level, tuple(level.lower() for level in LOG_LEVELS)
             ).upper(),
+            log_format=env.choice("PORTICO_LOG_FORMAT", "", LOG_FORMATS) or None,
+            metrics_token=_metrics_token(env),
             graphiql=env.boolean("PORTICO_GRAPHIQL", not production),
             introspection=env.flag("PORTICO_INTROSPECTION"),
             trusted_documents=env.choice("PORTICO_TRUSTED_DOCUMENTS", "", TRUSTED_DOCUMENTS)
@@ -432,6 +446,18 @@ def _mail_from(env: _Environment, default: str) -> str:
         env.refuse("PORTICO_MAIL_FROM", value, f"expected an address like {DEFAULT_MAIL_FROM!r}")
         return default
     return value
+
+
+def _metrics_token(env: _Environment) -> str:
+    token = env.text("PORTICO_METRICS_TOKEN")
+    if token and (len(token) < MIN_METRICS_TOKEN or not token.isprintable() or " " in token):
+        # Like the secret key, never echoed.
+        env.problems.append(
+            f"PORTICO_METRICS_TOKEN is not valid: expected at least {MIN_METRICS_TOKEN} "
+            "printable characters without spaces"
+        )
+        return ""
+    return token
 
 
 def _secret_key(env: _Environment, production: bool) -> str:

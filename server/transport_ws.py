@@ -6,11 +6,16 @@
 - Each operation runs `serving` its client (schema.delivery): a subscription can send it a
   `next` payload encoded once for many subscribers, framed here with the operation's id, byte
   for byte the frame strawberry would have sent.
+
+Running operations and the events sent to them are counted (integrations.metrics), and each
+operation's start and end get a DEBUG line carrying the connection's request id.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from time import perf_counter
 from typing import Any
 
 from graphql import GraphQLError
@@ -20,7 +25,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
 )
 
+from integrations import metrics
 from schema import delivery
+
+logger = logging.getLogger("portico.subscriptions")
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler):
@@ -35,8 +43,26 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler):
             operation_name=operation.operation_name,
             send_payload=_PayloadSender(self, operation),
         )
-        with delivery.serving(client):
-            await super().run_operation(operation)
+        name = (operation.operation_name or "(unnamed)")[:100]
+        logger.debug("Operation %s started: %s", operation.id[:100], name)
+        started = perf_counter()
+        metrics.SUBSCRIPTIONS_OPEN.inc()
+        try:
+            with delivery.serving(client):
+                await super().run_operation(operation)
+        finally:
+            metrics.SUBSCRIPTIONS_OPEN.dec()
+            logger.debug(
+                "Operation %s ended after %.1f ms: %s",
+                operation.id[:100],
+                (perf_counter() - started) * 1000,
+                name,
+            )
+
+    async def send_message(self, message: Any) -> None:
+        if message["type"] == "next":
+            metrics.SUBSCRIPTION_EVENTS.inc()
+        await super().send_message(message)
 
 
 class _PayloadSender:
@@ -51,6 +77,7 @@ class _PayloadSender:
             return
         try:
             await self.websocket.send_text(self.frames.around(payload))
+            metrics.SUBSCRIPTION_EVENTS.inc()
         except WebSocketDisconnect:
             # The connection is gone and the handler is ending its operations: this one ends
             # as they do, instead of reporting an error nobody can receive.

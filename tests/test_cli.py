@@ -132,6 +132,14 @@ def test_bad_settings_exit_2_naming_each_variable_and_value(fresh_env, command) 
     assert not Path(fresh_env["PORTICO_VAR_DIR"]).exists()  # nothing was created
 
 
+def test_a_bad_log_format_exits_2(fresh_env) -> None:
+    result = portico("worker", env={**fresh_env, "PORTICO_LOG_FORMAT": "xml"}, check=False)
+    assert result.returncode == 2
+    assert (
+        result.stderr == "portico: PORTICO_LOG_FORMAT='xml' is not valid: expected json or text\n"
+    )
+
+
 def test_serve_options_override_the_environment_and_are_checked(fresh_env) -> None:
     result = portico("serve", "--port", "70000", env=fresh_env, check=False)
     assert result.returncode == 2

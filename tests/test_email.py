@@ -514,16 +514,24 @@ def test_errors_and_reprs_never_show_the_password() -> None:
     assert "hunter2" not in repr(mailer_from_url("smtp://user:hunter2@mail.example"))
 
 
-async def test_console_mailer_logs_the_whole_message(caplog: pytest.LogCaptureFixture) -> None:
+async def test_console_mailer_logs_a_line_and_the_whole_message_only_at_debug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     message = EmailMessage()
-    message["To"] = "a@b.example"
+    message["To"] = "ann@b.example"
     message["Message-ID"] = "<m@portico>"
     message.set_content("Hallo Ann")
     message.add_alternative("<p>Hallo Ann</p>", subtype="html")
     with caplog.at_level(logging.INFO, logger="portico.mail"):
         await ConsoleMailer().send(message)
+    [line] = [record.getMessage() for record in caplog.records]
+    assert "<m@portico>" in line and "a***@b.example" in line
+    assert "Hallo" not in line and "ann@" not in line
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="portico.mail"):
+        await ConsoleMailer().send(message)
     logged = caplog.records[-1].getMessage()
-    assert "Message-ID: <m@portico>" in logged and "To: a@b.example" in logged
+    assert "Message-ID: <m@portico>" in logged and "To: ann@b.example" in logged
     assert "Hallo Ann" in logged and "<p>Hallo Ann</p>" in logged
 
 

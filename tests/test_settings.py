@@ -65,6 +65,7 @@ def test_every_bad_value_is_reported_with_its_variable_value_and_what_is_accepte
         ("PORTICO_ENV", "staging"),
         ("REDIS_URL", "localhost:6379"),
         ("PORTICO_STAFF_APP_URL", "staff.example.com"),
+        ("PORTICO_LOG_FORMAT", "xml"),
     ],
 )
 def test_out_of_range_values_are_refused(tmp_path: Path, variable: str, value: str) -> None:
@@ -79,6 +80,14 @@ def test_a_short_secret_key_is_refused_without_being_echoed(tmp_path: Path) -> N
     assert refused.value.problems == [
         "PORTICO_SECRET_KEY is not valid: expected at least 32 characters, got 15"
     ]
+
+
+def test_a_short_metrics_token_is_refused_without_being_echoed(tmp_path: Path) -> None:
+    for weak in ("hunter2", "a token with spaces in it"):
+        with pytest.raises(ConfigurationError) as refused:
+            Settings.from_env(environment(tmp_path, PORTICO_METRICS_TOKEN=weak))
+        [problem] = refused.value.problems
+        assert problem.startswith("PORTICO_METRICS_TOKEN is not valid") and weak not in problem
 
 
 def test_links_and_origins_follow_the_address_served(tmp_path: Path) -> None:
