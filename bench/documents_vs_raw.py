@@ -276,7 +276,6 @@ def production_settings(url: str, var_dir: Path) -> Settings:
         database_url=url,
         secret_key=SECRET_KEY,
         graphiql=False,
-        log_level="WARNING",
         var_dir=var_dir,
     )
 
@@ -411,7 +410,6 @@ def server_env(url: str, var_dir: Path) -> dict[str, str]:
         "PORTICO_ENV": "production",
         "PORTICO_SECRET_KEY": SECRET_KEY,
         "PORTICO_GRAPHIQL": "false",
-        "PORTICO_LOG_LEVEL": "WARNING",
         "PORTICO_VAR_DIR": str(var_dir),
         "DATABASE_URL": url,
     }
