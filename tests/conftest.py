@@ -290,6 +290,11 @@ async def _customer_with_contact(
 
 @pytest.fixture
 async def world(db: Settings) -> World:
+    return await make_world(db)
+
+
+async def make_world(db: Settings) -> World:
+    """The rows and sessions of `World`, made now in the test's database."""
     policy = SessionPolicy.from_settings(db)
     hashed = await _hash_of_password(db)
     org_a, org_b = await _org("Alpha Trading", "alpha"), await _org("Beta Goods", "beta")
