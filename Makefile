@@ -22,8 +22,7 @@ run: $(STAMP)
 	$(BIN)/portico demo
 	$(BIN)/portico serve
 
-# pytest-xdist's workers, one more than CPUs (tests/conftest.py); each takes more from the others'
-# queues when its own is done.
+# One worker per CPU (pytest-xdist); each takes more from the others' queues when its own is done.
 # The run writes bytecode even where PYTHONDONTWRITEBYTECODE says not to: otherwise each worker
 # and each `portico` process the tests start compiles Portico and the rewritten test modules
 # again, seconds of CPU each time.

@@ -3,7 +3,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -63,16 +62,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # the run's root: xdist's controller or the only one
         run_dir = databases.begin_run()
         config.add_cleanup(lambda: databases.end_run(run_dir))
-
-
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """`-n auto` (`make test`) starts one worker more than there are CPUs: the slow tests spend
-    much of their time waiting for the processes they start to come up, stop or answer, and the
-    extra worker keeps the CPUs busy meanwhile (with two workers on two cores, a sixth of the
-    CPU time went unused)."""
-    if hasattr(os, "sched_getaffinity"):  # the CPUs this process may use, in a container too
-        return len(os.sched_getaffinity(0)) + 1
-    return (os.cpu_count() or 1) + 1
 
 
 @pytest.hookimpl(trylast=True)  # after pytest grouped the tests by backend
