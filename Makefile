@@ -5,11 +5,16 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast lint format schema clean
 
+# uv (from PyPI, into the venv) installs in seconds what pip takes minutes for; it compiles the
+# packages' bytecode as pip does, so that no process compiles them again. Where uv cannot be had
+# or cannot reach the index (e.g. an index configured for pip only), pip does it all.
 $(STAMP): pyproject.toml
-	@echo "Installing Portico and its dependencies into $(VENV); this takes a minute or two..."
+	@echo "Installing Portico and its dependencies into $(VENV); this takes under a minute..."
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	($(BIN)/python -m pip install --quiet uv && \
+	 $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test]') || \
+	($(BIN)/python -m pip install --quiet --upgrade pip && \
+	 $(BIN)/python -m pip install --quiet -e '.[test]')
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -18,12 +23,16 @@ run: $(STAMP)
 	$(BIN)/portico serve
 
 # One worker per CPU (pytest-xdist); each takes more from the others' queues when its own is done.
+# The run writes bytecode even where PYTHONDONTWRITEBYTECODE says not to: otherwise each worker
+# and each `portico` process the tests start compiles Portico and the rewritten test modules
+# again, seconds of CPU each time.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist worksteal $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n auto --dist worksteal $(PYTEST_ARGS)
 
 # What is quick to run while working: neither the slow tests nor those that start processes.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist worksteal -m "not slow and not e2e" $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n auto --dist worksteal \
+		-m "not slow and not e2e" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from tests.services import POSTGRES, create_database, missing, postgres_cluster_at, start_postgres
 
@@ -144,16 +145,74 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """Every row of the database at one moment, kept beside the tables in the database itself,
+    so that putting it back is one round trip on the server, whatever the columns' types."""
+
+    name: str
+    restore_script: str
+    drop_script: str
+
+
+async def take_snapshot(name: str) -> Snapshot:
+    """A copy of every table's rows, named `name` (unique among the worker's snapshots).
+    PostgreSQL keeps it in a schema of that name, SQLite in tables prefixed with it; `restore`
+    puts it back and `drop_snapshot` removes it."""
+    connection = connections.get("default")
+    tables = _tables()
+    counts = " UNION ALL ".join(f"SELECT '{t}' AS t, count(*) AS n FROM \"{t}\"" for t in tables)  # noqa: S608 - our names
+    filled = [row["t"] for row in await connection.execute_query_dict(counts) if row["n"]]
+    copy_of = {table: _snapshot_table(name, table, connection) for table in filled}
+    schema = f'CREATE SCHEMA "{name}";' if _postgres(connection) else ""
+    await connection.execute_script(
+        schema + "".join(f'CREATE TABLE {copy_of[t]} AS SELECT * FROM "{t}";' for t in filled)  # noqa: S608
+    )
+    inserts = "".join(f'INSERT INTO "{t}" SELECT * FROM {copy_of[t]};' for t in filled)  # noqa: S608
+    if _postgres(connection):
+        drop = f'DROP SCHEMA "{name}" CASCADE;'
+    else:
+        drop = "".join(f"DROP TABLE {copy_of[t]};" for t in filled)
+    return Snapshot(name, _without_constraints(connection, _deletes(tables) + inserts), drop)
+
+
+async def restore(snapshot: Snapshot) -> None:
+    """The database as it was when `snapshot` was taken: the same rows with the same ids.
+    (PostgreSQL's sequences go on counting from where they are, as after `empty_tables`.)"""
+    await connections.get("default").execute_script(snapshot.restore_script)
+
+
+async def drop_snapshot(snapshot: Snapshot) -> None:
+    await connections.get("default").execute_script(snapshot.drop_script)
+
+
 async def empty_tables() -> None:
     """Deletes every row, in one round trip. PostgreSQL's TRUNCATE makes new files for each of
     the 40 tables (100 ms and more a test); a DELETE of a few rows, with the foreign keys'
     triggers off for the transaction (the tests' server role is a superuser), takes 2 ms.
     SQLite gets the same with its foreign key checks off."""
     connection = connections.get("default")
-    tables = [model._meta.db_table for model in Tortoise.apps.get_models_iterable()]
-    deletes = "".join(f'DELETE FROM "{table}";' for table in tables)  # noqa: S608 - our names
-    if connection.capabilities.dialect == "postgres":
-        script = f"BEGIN; SET LOCAL session_replication_role = replica; {deletes} COMMIT;"
-    else:
-        script = f"PRAGMA foreign_keys = OFF; BEGIN; {deletes} COMMIT; PRAGMA foreign_keys = ON;"
-    await connection.execute_script(script)
+    await connection.execute_script(_without_constraints(connection, _deletes(_tables())))
+
+
+def _tables() -> list[str]:
+    return [model._meta.db_table for model in Tortoise.apps.get_models_iterable()]
+
+
+def _deletes(tables: list[str]) -> str:
+    return "".join(f'DELETE FROM "{table}";' for table in tables)  # noqa: S608 - our names
+
+
+def _without_constraints(connection: BaseDBAsyncClient, statements: str) -> str:
+    """`statements` in one transaction that checks no foreign keys (rows may come in any order)."""
+    if _postgres(connection):
+        return f"BEGIN; SET LOCAL session_replication_role = replica; {statements} COMMIT;"
+    return f"PRAGMA foreign_keys = OFF; BEGIN; {statements} COMMIT; PRAGMA foreign_keys = ON;"
+
+
+def _postgres(connection: BaseDBAsyncClient) -> bool:
+    return connection.capabilities.dialect == "postgres"
+
+
+def _snapshot_table(name: str, table: str, connection: BaseDBAsyncClient) -> str:
+    return f'"{name}"."{table}"' if _postgres(connection) else f'"{name}__{table}"'

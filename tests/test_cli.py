@@ -31,7 +31,7 @@ def fresh_env(tmp_path: Path) -> dict[str, str]:
         "PORTICO_VAR_DIR": str(tmp_path / "var"),
         "DATABASE_URL": f"sqlite://{tmp_path}/var/cli.sqlite3",
         "PORTICO_ARGON2_TIME_COST": "1",
-        "PORTICO_ARGON2_MEMORY_KIB": "1024",
+        "PORTICO_ARGON2_MEMORY_KIB": "32",
     }
 
 

@@ -5,8 +5,9 @@ Each row says what each principal gets: the data it may see, or the error code i
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +15,10 @@ from typing import Any
 import pytest
 from strawberry.relay import GlobalID
 
-from tests.conftest import TODAY, World, gid, gql
+from server.settings import Settings
+from tests import databases
+from tests.conftest import TODAY, World, gid, gql, make_world
+from tests.databases import Snapshot
 
 PRINCIPALS = (
     "anonymous",
@@ -1553,9 +1557,31 @@ def _with_customer_key(case: Case) -> Case:
 CASES = [_with_customer_key(case) for case in CASES]
 
 
-@pytest.mark.parametrize("principal", [*PRINCIPALS, CUSTOMER_KEY])
-@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
-async def test_permission_matrix(client, world: World, case: Case, principal: str) -> None:
+@pytest.fixture(scope="module")
+async def snapshots(database: Settings) -> AsyncIterator[list[tuple[Snapshot, World]]]:
+    """The seeded world of this module's tests on one backend, taken once (see `seeded`)."""
+    taken: list[tuple[Snapshot, World]] = []
+    yield taken
+    for snapshot, _ in taken:
+        await databases.drop_snapshot(snapshot)
+
+
+@pytest.fixture
+async def seeded(db: Settings, snapshots: list[tuple[Snapshot, World]]) -> World:
+    """The world with one row of every kind the cases ask about. It is the same for every
+    case, so it is seeded once per backend and worker and its rows are put back, ids and all,
+    before each case (a mutation changes them; the teardown of `db` empties the tables)."""
+    if snapshots:
+        snapshot, world = snapshots[0]
+        await databases.restore(snapshot)
+        return copy.copy(world)
+    world = await make_world(db)
+    await _seed(world)
+    snapshots.append((await databases.take_snapshot("permission_matrix"), world))
+    return copy.copy(world)
+
+
+async def _seed(world: World) -> None:
     from models.api_keys import ApiKey
 
     world.partner_key_id = gid("ApiKey", await ApiKey.get(name="Sync"))  # type: ignore[attr-defined]
@@ -1577,6 +1603,12 @@ async def test_permission_matrix(client, world: World, case: Case, principal: st
     world.internal_comment_id = gid("Comment", internal)  # type: ignore[attr-defined]
     world.open_review_request_id = gid("ReviewRequest", await _seed_reviews(world))  # type: ignore[attr-defined]
     world.shared_file_id = gid("SharedFile", await _seed_shared_file(world))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("principal", [*PRINCIPALS, CUSTOMER_KEY])
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+async def test_permission_matrix(client, seeded: World, case: Case, principal: str) -> None:
+    world = seeded
     token = world.tokens.get(principal)
     if case.upload is None:
         body = await gql(client, case.query, case.variables(world), token=token)

@@ -16,7 +16,7 @@ from tests.databases import Templates
 from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST_HASHING = {"PORTICO_ARGON2_TIME_COST": "1", "PORTICO_ARGON2_MEMORY_KIB": "1024"}
+FAST_HASHING = {"PORTICO_ARGON2_TIME_COST": "1", "PORTICO_ARGON2_MEMORY_KIB": "32"}
 
 
 def portico_env(var_dir: Path, **overrides: str) -> dict[str, str]:
