@@ -48,6 +48,7 @@ import asyncio
 import functools
 import hashlib
 import json
+import logging
 import os
 import secrets
 import statistics
@@ -615,6 +616,9 @@ def main() -> None:
         "portico_bench is dropped and created again)",
     )
     args = parser.parse_args()
+    # The bench's own HTTP client logs each request at INFO, the level Portico's in-process
+    # counting sets up; the report is what this process prints.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     print(
         "Portal pages over HTTP: Portico vs a hand-written endpoint (bench.raw_portal), "
         "byte-equal JSON"
