@@ -1,5 +1,7 @@
-"""A gateway that counts its calls, by outcome, for `portico_gateway_calls` (integrations.metrics).
-The registry hands these out, so every call Portico makes to a gateway is counted."""
+"""A gateway that counts its calls, by outcome, for `portico_gateway_calls` (integrations.metrics),
+and makes each a span of its own while tracing is on (the arguments, which hold tokens, keys and
+amounts, left out). The registry hands these out, so every call Portico makes to a gateway is
+counted and traced."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from integrations import metrics
+from opentelemetry.trace import SpanKind
+
+from integrations import metrics, tracing
 from integrations.gateways.base import (
     Charge,
     Gateway,
@@ -53,18 +57,24 @@ class MeteredGateway:
         return getattr(self.gateway, name)
 
     async def _call(self, call: str, method: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-        try:
-            answer = await method(*args)
-        except InvalidToken:
-            self._count(call, "invalid_token")
-            raise
-        except GatewayError:
-            self._count(call, "unreachable")
-            raise
-        except Exception:
-            self._count(call, "error")
-            raise
-        status = getattr(answer, "status", None)
+        attributes = {"portico.gateway.name": self.name, "portico.gateway.call": call}
+        with tracing.span(
+            f"gateway {self.name} {call}", kind=SpanKind.CLIENT, attributes=attributes
+        ) as span:
+            try:
+                answer = await method(*args)
+            except InvalidToken:
+                self._count(call, "invalid_token")
+                raise
+            except GatewayError:
+                self._count(call, "unreachable")
+                raise
+            except Exception:
+                self._count(call, "error")
+                raise
+            status = getattr(answer, "status", None)
+            if span is not None and status is not None:
+                span.set_attribute("portico.gateway.status", str(status))
         self._count(call, status.lower() if status else "ok")
         return answer
 
