@@ -19,15 +19,20 @@ from pdf import worker
 DEFAULT_WORKERS = 2
 
 _workers = DEFAULT_WORKERS
+_cpu_seconds = worker.DEFAULT_CPU_SECONDS
 _pool: ProcessPoolExecutor | None = None
 _renders = 0
 _in_flight = 0  # handed to the pool and not yet back: rendering, or waiting for a process
 
 
-def configure(*, workers: int = DEFAULT_WORKERS) -> None:
-    """Takes effect for the next pool; call before the first render, or after `shutdown()`."""
-    global _workers
+def configure(
+    *, workers: int = DEFAULT_WORKERS, cpu_seconds: float = worker.DEFAULT_CPU_SECONDS
+) -> None:
+    """Takes effect for the next pool; call before the first render, or after `shutdown()`.
+    `cpu_seconds` is what one render may take (worker.RenderTooLarge beyond)."""
+    global _workers, _cpu_seconds
     _workers = max(1, workers)
+    _cpu_seconds = cpu_seconds
 
 
 async def render_pdf(template: str, context: dict[str, Any], language: str) -> bytes:
@@ -81,6 +86,7 @@ def _executor() -> ProcessPoolExecutor:
             max_workers=_workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=worker.start,
+            initargs=(_cpu_seconds,),
         )
     return _pool
 

@@ -10,6 +10,8 @@ import contextlib
 import functools
 import hashlib
 import os
+import signal
+from collections.abc import Iterator
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
@@ -40,19 +42,41 @@ CJK_FONT_FILE = "DroidSansFallbackFull.ttf"
 BREAK_ANYWHERE = frozenset({"ja", "zh"})
 
 
+# What one document may cost to render, in CPU seconds of its worker process (the setting
+# PORTICO_PDF_CPU_SECONDS). Far beyond a real document: 300 lines take about 3 s.
+DEFAULT_CPU_SECONDS = 60.0
+
+_cpu_seconds = DEFAULT_CPU_SECONDS
+
+
 class RenderError(RuntimeError):
     pass
 
 
-def start() -> None:
+class RenderTooLarge(RenderError):
+    """The document would cost more to render than a document may: a limit of its size, of
+    its resources, or of the CPU time its render takes."""
+
+
+def start(cpu_seconds: float = DEFAULT_CPU_SECONDS) -> None:
     """Runs once in each new worker process. Renders take only the CPU time that requests leave
     over: with Linux's SCHED_IDLE a server thread that wakes up preempts a render at once, which
-    keeps the API's latency as it is while PDFs render; elsewhere the lowest priority will do."""
+    keeps the API's latency as it is while PDFs render; elsewhere the lowest priority will do.
+
+    So a render's limit is CPU time, not time on the clock: on a busy server a render waits
+    for the CPU as long as requests keep it busy, and must not fail for having waited."""
+    global _cpu_seconds
+    _cpu_seconds = cpu_seconds
+    signal.signal(signal.SIGPROF, _out_of_cpu_time)
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):
         with contextlib.suppress(OSError):
             os.nice(19)
+
+
+def _out_of_cpu_time(signum: int, frame: object) -> None:
+    raise RenderTooLarge(f"the render took more than its {_cpu_seconds:g} s of CPU time")
 
 
 def render(template: str, context: dict[str, Any], language: str) -> bytes:
@@ -67,16 +91,33 @@ def render(template: str, context: dict[str, Any], language: str) -> bytes:
     }
     html = env.get_template(template).render({**context, **script})
     out = BytesIO()
-    status = pisa.CreatePDF(
-        html,
-        dest=out,
-        encoding="utf-8",
-        path=str(TEMPLATES / template),
-        resource_policy=_policy(),
-    )
+    with _cpu_time_limit():
+        status = pisa.CreatePDF(
+            html,
+            dest=out,
+            encoding="utf-8",
+            path=str(TEMPLATES / template),
+            resource_policy=_policy(),
+        )
     if status.err:
         raise RenderError(f"{template}: xhtml2pdf reported {status.err} error(s)")
     return out.getvalue()
+
+
+@contextlib.contextmanager
+def _cpu_time_limit() -> Iterator[None]:
+    """SIGPROF (the process's user and system time) ends the render once it has had its CPU
+    time; xhtml2pdf's own limits on the whole document (its size, its depth) end it as too
+    large too."""
+    from xhtml2pdf.config.resources import RenderLimitError
+
+    signal.setitimer(signal.ITIMER_PROF, _cpu_seconds)
+    try:
+        yield
+    except RenderLimitError as exc:
+        raise RenderTooLarge(str(exc)) from None
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
 
 
 def _environment(language: str) -> Environment:
@@ -110,7 +151,10 @@ def _policy() -> ResourceAccessPolicy:
 
     # Templates escape everything customers and staff type, so a document cannot ask for a
     # resource; still, no network at all and local reads only of the templates and the fonts.
-    return ResourceAccessPolicy.server(base_dir=TEMPLATES, extra_roots=(FONTS,), allow_remote=False)
+    # No limit on the clock's time (see `start`): `_cpu_time_limit` bounds the render.
+    return ResourceAccessPolicy.server(
+        base_dir=TEMPLATES, extra_roots=(FONTS,), allow_remote=False, max_render_seconds=None
+    )
 
 
 @functools.cache

@@ -72,5 +72,5 @@ async def run_worker(settings: Settings) -> None:
 
 
 def configure_pdfs(settings: Settings) -> None:
-    pdf_renderer.configure(workers=settings.pdf_workers)
+    pdf_renderer.configure(workers=settings.pdf_workers, cpu_seconds=settings.pdf_cpu_seconds)
     pdf_cache.configure(settings.var_dir / "pdf-cache")

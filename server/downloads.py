@@ -16,6 +16,7 @@ from strawberry import relay
 
 from auth.errors import CodedError, Forbidden, MfaEnrollmentRequired, NotFound, Unauthenticated
 from auth.principals import Anonymous, ContactPrincipal, Principal
+from pdf.worker import RenderTooLarge
 from resolvers import request_rows
 from resolvers.database_outage import is_database_unreachable
 from schema.relay import row_id
@@ -24,6 +25,9 @@ logger = logging.getLogger("portico.downloads")
 
 Authenticate = Callable[[Request], Awaitable[Principal]]
 Serve = Callable[[Principal], Awaitable[Response]]
+
+PDF_TOO_LARGE = "PDF_TOO_LARGE"
+TOO_LARGE_TO_PRINT = "This document is too large to print as a PDF."
 
 STATUS = {Unauthenticated: 401, Forbidden: 403, MfaEnrollmentRequired: 403, NotFound: 404}
 
@@ -37,6 +41,9 @@ async def guarded(request: Request, authenticate: Authenticate, serve: Serve) ->
             return await serve(principal)
         except CodedError as exc:
             return error_response(STATUS.get(type(exc), 400), exc.code, exc.message)
+        except RenderTooLarge as exc:
+            logger.warning("Refused to print %s: %s", request.url.path, exc)
+            return error_response(422, PDF_TOO_LARGE, TOO_LARGE_TO_PRINT)
         except Exception as exc:
             if is_database_unreachable(exc):
                 raise  # answered 503 "try again", as on every route, by server.unavailable

@@ -5,8 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from pdf.worker import RenderTooLarge
 from resolvers import public_links
 from resolvers.authentication import Client
+from server.downloads import TOO_LARGE_TO_PRINT
 from server.pdf_routes import pdf_response
 
 # The link is the credential: nothing along the way may keep the response or pass on the URL.
@@ -28,7 +30,11 @@ async def public_document_pdf(request: Request) -> Response:
         return _error(403, "Verify your identity to see this document.")
     from pdf.documents import document_pdf  # the renderer's process pool starts on first use
 
-    response = pdf_response(await document_pdf(document), document.number, inline=True)
+    try:
+        pdf = await document_pdf(document)
+    except RenderTooLarge:
+        return _error(422, TOO_LARGE_TO_PRINT)
+    response = pdf_response(pdf, document.number, inline=True)
     response.headers.update(PRIVATE)
     return response
 

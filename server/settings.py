@@ -196,6 +196,8 @@ class Settings:
     gateway_webhook_secret: str = ""
     test_gateway_ledger: Path | None = None
     pdf_workers: int = 2
+    # CPU time one PDF may take to render (pdf.worker); a document needing more is refused.
+    pdf_cpu_seconds: float = 60.0
     files_dir: Path | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     # Each API key's bucket of query cost, and its refill per second (schema.query_budget);
@@ -335,6 +337,7 @@ class Settings:
             if (ledger := env.text("PORTICO_TEST_GATEWAY_LEDGER"))
             else None,
             pdf_workers=env.integer("PORTICO_PDF_WORKERS", cls.pdf_workers),
+            pdf_cpu_seconds=env.seconds("PORTICO_PDF_CPU_SECONDS", cls.pdf_cpu_seconds),
             files_dir=Path(files) if (files := env.text("PORTICO_FILES_DIR")) else None,
             max_upload_bytes=env.integer("PORTICO_MAX_UPLOAD_BYTES", cls.max_upload_bytes),
             api_key_budget=_api_key_budget(env, cls.api_key_budget),

@@ -15,7 +15,7 @@ from models.customers import Customer
 from models.documents import SalesDocument
 from pdf import cache, renderer
 from schema.authentication import SESSION_COOKIE
-from tests.conftest import TODAY, World, gid, gql
+from tests.conftest import TODAY, World, app_client, gid, gql
 from tests.test_documents import SEND, create
 from tests.test_online_payments import pay, row_id
 from tests.test_payments import issued, record
@@ -335,3 +335,27 @@ async def test_the_statement_of_accounts_as_a_pdf(client, world: World) -> None:
     assert (await download(client, bad, world.tokens["contact_a"])).status_code == 400
     staff = await download(client, path, world.tokens["staff"])
     assert staff.headers["content-disposition"].startswith('attachment; filename="statement-')
+
+
+async def test_a_document_beyond_the_render_budget_is_refused_and_the_next_renders(
+    db, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The CPU time a render may take is the setting's; a document that needs more is refused
+    with a code, not an error of the server's, and the pool goes on rendering."""
+    renderer.shutdown()  # the budget is given to each process as the pool starts it
+    async with app_client(db, pdf_cpu_seconds=0.001) as client:
+        document = await issue(client, world)
+        refused = await download(client, document_path(document), world.tokens["staff"])
+    renderer.shutdown()
+    assert refused.status_code == 422
+    assert refused.json() == {
+        "error": {
+            "code": "PDF_TOO_LARGE",
+            "message": "This document is too large to print as a PDF.",
+        }
+    }
+    assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
+    async with app_client(db) as client:
+        assert "Widget" in text(
+            await download(client, document_path(document), world.tokens["staff"])
+        )
