@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -56,6 +57,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"the time of day (UTC, HH:MM) on {NOW.date()} at which the in-process tests "
         f"start (default {NOW:%H:%M}); tests that set their own clock keep it",
     )
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: one worker more than CPUs. Many tests spend seconds waiting (for a quiet
+    websocket, a PDF process, a `portico` process they started), and the extra worker runs
+    tests on the CPU they leave idle. PYTEST_XDIST_AUTO_NUM_WORKERS still decides if set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return (os.cpu_count() or 1) + 1
 
 
 def pytest_configure(config: pytest.Config) -> None:
