@@ -360,8 +360,8 @@ def _documents(settings: Settings, args: argparse.Namespace) -> None:
 
 async def _with_database(settings: Settings, work):
     from auth import passwords, sealing
-    from server.app import install_gateways
     from server.database import close_database, open_database
+    from server.gateways import install_gateways
 
     passwords.configure(
         settings.argon2_time_cost, settings.argon2_memory_kib, settings.password_workers

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.databases import Templates
+
 # Each test starts a `portico` process.
 pytestmark = pytest.mark.slow
 
@@ -44,6 +46,9 @@ def packages(modules: set[str], *names: str) -> list[str]:
 
 
 FRAMEWORKS = ("strawberry", "graphql", "tortoise", "starlette", "uvicorn", "redis", "aiosmtplib")
+# What only serving requests needs: the web app, Redis, uploads and PDFs. (strawberry comes
+# with the resolvers, whose DataLoaders are its.)
+SERVING = ("starlette", "uvicorn", "redis", "PIL", "pypdf", "xhtml2pdf")
 
 
 @pytest.fixture
@@ -66,3 +71,19 @@ def test_a_settings_error_imports_no_framework(env) -> None:
     done, modules = imported_by("migrate", env=bad)
     assert done.returncode == 2 and "PORTICO_PORT='abc'" in done.stderr
     assert packages(modules, *FRAMEWORKS) == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["payments", "reconcile", "--older-than", "0"], ["documents", "list"]],
+    ids=" ".join,
+)
+def test_database_commands_import_neither_the_schema_nor_the_app(
+    command: list[str], env, templates: Templates
+) -> None:
+    templates.sqlite_copy(Path(env["DATABASE_URL"].removeprefix("sqlite://")))
+    done, modules = imported_by(*command, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "tortoise" in modules  # it did reach the database
+    assert {"schema.root", "server.app", "server.graphql"} & modules == set()
+    assert packages(modules, *SERVING) == []
