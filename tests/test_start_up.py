@@ -87,3 +87,38 @@ def test_database_commands_import_neither_the_schema_nor_the_app(
     assert "tortoise" in modules  # it did reach the database
     assert {"schema.root", "server.app", "server.graphql"} & modules == set()
     assert packages(modules, *SERVING) == []
+
+
+# The app as `portico serve` builds it, then the modules it imported.
+BUILD_THE_APP = """
+import json, sys
+from server.app import create_app
+create_app()
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def app_imports(env: dict[str, str]) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", BUILD_THE_APP],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_the_app_imports_what_only_some_requests_or_settings_need_when_they_come(env) -> None:
+    quiet = {**env, "REDIS_URL": "", "OTEL_TRACES_EXPORTER": "", "OTEL_EXPORTER_OTLP_ENDPOINT": ""}
+    modules = app_imports(quiet)
+    assert "schema.root" in modules
+    # Uploads decode images and PDFs; SMTP sends mail; Redis and the tracing SDK are configured.
+    assert packages(modules, "PIL", "pypdf", "aiosmtplib", "redis") == []
+    assert not any(module.startswith("opentelemetry.sdk") for module in modules)
+    configured = app_imports(
+        {**quiet, "REDIS_URL": "redis://127.0.0.1:1", "OTEL_TRACES_EXPORTER": "console"}
+    )
+    assert "redis" in configured and "opentelemetry.sdk.trace" in configured
