@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse, urlsplit
 
 # Every command reads the settings first, `--help` and `--version` included: what this module
@@ -26,12 +25,10 @@ from integrations.mailer import (
     mailer_from_url,
 )
 from integrations.sms import DEFAULT_SMS_URL, SmsConfigurationError, sender_from_url
+from resolvers.links import Links
 from resolvers.upload_rules import DEFAULT_MAX_UPLOAD_BYTES
 from schema.cost_limit import MAX_COST
 from server.origins import normalize_origin
-
-if TYPE_CHECKING:
-    from resolvers.links import Links
 
 # Who must send documents of the trusted registry: nobody, or portal contacts.
 TRUSTED_DOCUMENTS = ("off", "contacts")
@@ -251,8 +248,6 @@ class Settings:
 
     @property
     def links(self) -> Links:
-        from resolvers.links import Links  # strawberry's: the app's, not every command's
-
         public = self.public_base_url
         return Links(public_base_url=public, staff_app_url=self.staff_app_url or public)
 

@@ -46,9 +46,8 @@ def packages(modules: set[str], *names: str) -> list[str]:
 
 
 FRAMEWORKS = ("strawberry", "graphql", "tortoise", "starlette", "uvicorn", "redis", "aiosmtplib")
-# What only serving requests needs: the web app, Redis, uploads and PDFs. (strawberry comes
-# with the resolvers, whose DataLoaders are its.)
-SERVING = ("starlette", "uvicorn", "redis", "PIL", "pypdf", "xhtml2pdf")
+# What only serving requests needs: the schema's framework, the web app, Redis, uploads, PDFs.
+SERVING = ("strawberry", "starlette", "uvicorn", "redis", "PIL", "pypdf", "xhtml2pdf")
 
 
 @pytest.fixture
