@@ -13,9 +13,9 @@ from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse, urlsplit
 
-# Every command reads the settings first, `--help` and `--version` included: what this module
-# imports, each of them pays for. Only the standard library and small modules of constants and
-# URL checks, then; never Tortoise, strawberry or graphql (tests/test_settings.py holds this).
+# Every `portico` command, `--help` and `--version` included, imports this module first and pays
+# for what it imports: only the standard library and small modules of constants and URL checks,
+# never Tortoise, strawberry or graphql (tests/test_start_up.py holds this).
 from auth import passwords
 from integrations.broker import DEFAULT_TIMEOUT_SECONDS
 from integrations.mailer import (
