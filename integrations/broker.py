@@ -16,6 +16,9 @@ from typing import Any, Final, Protocol
 
 RESYNC: Final = "resync"
 QUEUE_LIMIT = 1000
+# How long a Redis command or ping may take before Redis counts as unavailable
+# (PORTICO_REDIS_TIMEOUT_SECONDS); here, where the settings read it without importing redis.
+DEFAULT_TIMEOUT_SECONDS: Final = 0.5
 
 Message = dict[str, Any] | str
 

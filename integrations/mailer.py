@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import aiosmtplib
+if TYPE_CHECKING:
+    import aiosmtplib
 
 logger = logging.getLogger("portico.mail")
 
@@ -81,6 +82,10 @@ class SmtpMailer:
     timeout: float = 30.0
 
     async def send(self, message: EmailMessage) -> None:
+        # Here, not at the top: reading the settings checks mail URLs, and most processes
+        # never send through SMTP (the console mailer, the CLI's commands).
+        import aiosmtplib
+
         try:
             await aiosmtplib.send(
                 message,

@@ -29,7 +29,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from integrations.broker import Hub, Subscription
+from integrations.broker import DEFAULT_TIMEOUT_SECONDS, Hub, Subscription
 
 logger = logging.getLogger("portico.broker")
 
@@ -39,7 +39,6 @@ HEARTBEAT_SECONDS: Final = 1.0
 # How often Redis is tried again while it is away, and how often subscribers meanwhile read
 # the database: the README promises every second.
 RETRY_SECONDS: Final = 1.0
-DEFAULT_TIMEOUT_SECONDS: Final = 0.5
 
 PREFIX: Final = "portico:"
 # Not an organization's channel (those are `org.<id>`): tells every process to catch up.

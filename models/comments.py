@@ -1,7 +1,7 @@
 from tortoise import fields
-from tortoise.models import Model
 
 from models.activity import ActorKind
+from models.base import Model
 
 
 class Comment(Model):

@@ -3,7 +3,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tortoise import fields
-from tortoise.models import Model
+
+from models.base import Model
 
 
 @functools.cache

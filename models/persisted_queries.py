@@ -1,5 +1,6 @@
 from tortoise import fields
-from tortoise.models import Model
+
+from models.base import Model
 
 
 # Kept for automatic persisted queries (a bounded number, newest first), or registered by the

@@ -1,5 +1,6 @@
 from tortoise import fields
-from tortoise.models import Model
+
+from models.base import Model
 
 
 # One attempt counted against a limit (auth.rate_limit), per key over a window: a failed login

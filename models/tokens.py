@@ -1,7 +1,8 @@
 from enum import StrEnum
 
 from tortoise import fields
-from tortoise.models import Model
+
+from models.base import Model
 
 
 class TokenPurpose(StrEnum):

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from strawberry.dataloader import DataLoader
 from tortoise.exceptions import IntegrityError
 
 from auth.principals import StaffPrincipal
@@ -16,8 +15,12 @@ from auth.scoping import scoped
 from models.customers import CustomFieldDefinition
 from resolvers import transactions
 from resolvers.errors import ErrorCode, Rejected, reject
-from resolvers.loaders import Loaders
 from resolvers.validation import Checker
+
+if TYPE_CHECKING:
+    from strawberry.dataloader import DataLoader
+
+    from resolvers.loaders import Loaders
 
 NAME_LIMIT = 100
 

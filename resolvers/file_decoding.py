@@ -4,18 +4,23 @@ A PNG or GIF signature followed by HTML starts like an image and is none; so doe
 followed by a script. Pillow decodes images and pypdf parses PDFs, in a small pool of threads of
 their own: the event loop never waits for them, and at most `DECODERS` files decode at once.
 Limits bound what decoding allocates, whatever sizes a file declares (decompression bombs).
+Pillow and pypdf are imported by the first decode, in its thread: a process that takes no
+upload never spends the tenth of a second of CPU their import costs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from PIL import Image, ImageSequence
-from pypdf import PdfReader
+if TYPE_CHECKING:
+    from PIL import Image
 
 DECODERS = 2
 # One frame, decoded: at most 4 bytes a pixel, so about 128 MiB. More than a 5K screenshot;
@@ -28,9 +33,16 @@ _JPEG_SCALE = 8
 
 _decoders = ThreadPoolExecutor(max_workers=DECODERS, thread_name_prefix="portico-decode")
 
-# Pillow warns while opening an image past its own, higher, bomb limit; uploads are held to
-# the limits above right after, so the warning would only fill the log.
-warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+@functools.cache
+def _pillow() -> ModuleType:
+    """PIL.Image, imported and set up by the first image to decode."""
+    from PIL import Image
+
+    # Pillow warns while opening an image past its own, higher, bomb limit; uploads are held to
+    # the limits above right after, so the warning would only fill the log.
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+    return Image
 
 
 class _TooManyPixels(Exception):
@@ -52,10 +64,11 @@ async def _off_the_loop(check: Callable[..., bool], *args: object) -> bool:
 
 
 def _image_decodes(content: bytes, image_format: str) -> bool:
+    pillow = _pillow()
     try:
-        with Image.open(io.BytesIO(content), formats=[image_format]) as image:
+        with pillow.open(io.BytesIO(content), formats=[image_format]) as image:
             image.verify()  # the structure, e.g. a PNG's chunks and their checksums
-        with Image.open(io.BytesIO(content), formats=[image_format]) as image:
+        with pillow.open(io.BytesIO(content), formats=[image_format]) as image:
             for frame in _frames(image):
                 frame.load()
     except Exception:  # whatever a decoder raises, this is no image a viewer shows
@@ -69,6 +82,8 @@ def _frames(image: Image.Image) -> Iterable[Image.Image]:
         image.draft(image.mode, (_scaled(image.width), _scaled(image.height)))
         frames: Iterable[Image.Image] = [image]  # of several pictures, viewers show the first
     else:
+        from PIL import ImageSequence
+
         frames = ImageSequence.Iterator(image)
     budget = MAX_TOTAL_PIXELS
     for frame in frames:
@@ -85,6 +100,8 @@ def _scaled(length: int) -> int:
 
 def _pdf_parses(content: bytes) -> bool:
     """pypdf holds each stream it decodes to its own limits (75 MB by default)."""
+    from pypdf import PdfReader
+
     try:
         reader = PdfReader(io.BytesIO(content))
         if reader.is_encrypted and not reader.decrypt(""):

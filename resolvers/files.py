@@ -31,11 +31,11 @@ from resolvers.document_visibility import visible_comments
 from resolvers.errors import ErrorCode, reject
 from resolvers.file_names import extension_of, safe_filename
 from resolvers.file_types import HEAD_BYTES, TEXT, FileType, Sniffer, text_type_for
+from resolvers.upload_rules import UploadRules
 from resolvers.validation import Checker
 
 logger = logging.getLogger("portico.files")
 
-DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 DESCRIPTION_LIMIT = 500
 # Longer than any upload takes between its orphan record and its commit.
 ORPHAN_GRACE = timedelta(minutes=15)
@@ -49,11 +49,6 @@ class IncomingFile(Protocol):
     filename: str | None
 
     async def read(self, size: int = -1) -> bytes: ...
-
-
-@dataclass(frozen=True)
-class UploadRules:
-    max_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 
 
 _rules = UploadRules()

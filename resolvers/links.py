@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
-
-from strawberry.relay import to_base64
 
 
 @dataclass(frozen=True)
@@ -20,7 +19,7 @@ class Links:
         return f"{self.portal(portal_name)}/{action}#token={token}"
 
     def staff_activity(self, activity_id: int) -> str:
-        return f"{self.staff_app_url}/activity/{to_base64('Activity', activity_id)}"
+        return f"{self.staff_app_url}/activity/{_global_id('Activity', activity_id)}"
 
 
 _links = Links()
@@ -33,3 +32,9 @@ def configure(links: Links) -> None:
 
 def current() -> Links:
     return _links
+
+
+def _global_id(type_name: str, row_id: int) -> str:
+    # The Relay global id, spelled as strawberry.relay.to_base64 spells it; the standard
+    # library's, so that the commands that send email do not import strawberry to link to it.
+    return base64.b64encode(f"{type_name}:{row_id}".encode()).decode()

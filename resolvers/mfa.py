@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-
-from strawberry.dataloader import DataLoader
+from typing import TYPE_CHECKING
 
 from auth import mfa, one_time_tokens, rate_limit
 from auth.principals import ContactPrincipal, Principal, StaffPrincipal
@@ -24,8 +23,12 @@ from models.tokens import TokenPurpose
 from resolvers import transactions
 from resolvers.activity import announce_access_change
 from resolvers.errors import ErrorCode, reject
-from resolvers.loaders import Loaders
 from resolvers.preferences import preferences_for
+
+if TYPE_CHECKING:
+    from strawberry.dataloader import DataLoader
+
+    from resolvers.loaders import Loaders
 
 logger = logging.getLogger("portico.mfa")
 

@@ -7,13 +7,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 from functools import partial
+from typing import TYPE_CHECKING
 
-from strawberry.dataloader import DataLoader
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Max
 
 from models.outbox import OutboxMessage, OutboxStatus
-from resolvers.loaders import Loaders
+
+if TYPE_CHECKING:
+    from strawberry.dataloader import DataLoader
+
+    from resolvers.loaders import Loaders
 
 INVITATION_TEMPLATE = "portal_invitation"
 

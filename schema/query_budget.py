@@ -26,9 +26,9 @@ from strawberry.extensions import SchemaExtension
 
 from auth.principals import PartnerPrincipal
 from integrations.query_budgets import Charge, Rate
+from schema.cost_limit import MAX_COST
 from schema.query_cost import operation_cost
 
-MAX_COST = 1_000
 QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
 BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED"
 

@@ -13,15 +13,15 @@ from starlette.routing import Route, WebSocketRoute
 
 from auth import passwords, sealing
 from integrations import broker, sms, storage
-from integrations.gateways import registry
-from integrations.gateways.test_gateway import TestGateway
 from pdf import renderer as pdf_renderer
 from pdf.links import DOCUMENT_ROUTE, RECEIPT_ROUTE, STATEMENT_ROUTE
 from resolvers import files, links
+from resolvers.upload_rules import UploadRules
 from server import heap, housekeeping, logs, metrics, tracing
 from server.database import close_database, open_database
 from server.delivery import configure_pdfs, outbox_delivery
 from server.file_routes import FileDownloads
+from server.gateways import install_gateways
 from server.graphql import PorticoGraphQL
 from server.health import healthz, readyz
 from server.limits import UPLOAD_OVERHEAD_BYTES, BodyLimits
@@ -34,13 +34,9 @@ from server.unavailable import ServiceUnavailable
 from server.webhooks import gateway_webhook
 
 
-def install_gateways(settings: Settings) -> None:
-    registry.install(TestGateway(settings.test_gateway_ledger_path, settings.webhook_secret))
-
-
 def install_file_storage(settings: Settings) -> None:
     storage.install(storage.LocalFileStorage(settings.files_root))
-    files.configure(files.UploadRules(max_bytes=settings.max_upload_bytes))
+    files.configure(UploadRules(max_bytes=settings.max_upload_bytes))
 
 
 def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:

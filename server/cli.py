@@ -7,7 +7,6 @@ import asyncio
 import getpass
 import os
 import sys
-from importlib import metadata
 from pathlib import Path
 
 from server.settings import ConfigurationError, Settings
@@ -27,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Portico: the GraphQL API of a customer self-service portal.",
         epilog="Run `portico COMMAND --help` for a command's options and environment variables.",
     )
-    parser.add_argument("--version", action="version", version=f"portico {_version()}")
+    parser.add_argument("--version", action=_PrintVersion)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, summary: str, description: str, epilog: str = DATABASE_ENVIRONMENT):
@@ -193,7 +192,24 @@ def main(argv: list[str] | None = None) -> None:
     handler(settings, args)
 
 
+class _PrintVersion(argparse.Action):
+    """argparse's "version" action, but the installed version is looked up only when asked
+    for: the lookup reads package metadata, a twentieth of a second every command would pay."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(
+            option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0,
+            help="show program's version number and exit",
+        )  # fmt: skip
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(f"portico {_version()}")
+        parser.exit()
+
+
 def _version() -> str:
+    from importlib import metadata
+
     try:
         return metadata.version("portico")
     except metadata.PackageNotFoundError:  # run from a checkout that was never installed
@@ -360,8 +376,8 @@ def _documents(settings: Settings, args: argparse.Namespace) -> None:
 
 async def _with_database(settings: Settings, work):
     from auth import passwords, sealing
-    from server.app import install_gateways
     from server.database import close_database, open_database
+    from server.gateways import install_gateways
 
     passwords.configure(
         settings.argon2_time_cost, settings.argon2_memory_kib, settings.password_workers

@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import strawberry
 from graphql import GraphQLError, OperationDefinitionNode, parse
 
 from resolvers import persisted_queries
 from resolvers.persisted_queries import sha256_of
-from schema.root import build_schema, document_errors
+
+if TYPE_CHECKING:
+    import strawberry
 
 MANIFEST_SUFFIX = ".json"
 
@@ -62,6 +64,10 @@ def read(paths: list[Path]) -> list[Candidate]:
             problems.extend(wrong)
         else:
             candidates.append(Candidate(str(path), text))
+    # Only registering checks documents against the schema, whose import costs most of a second
+    # of CPU that `documents list` and `remove` need not spend.
+    from schema.root import build_schema
+
     schema = build_schema()
     for candidate in candidates:
         problems.extend(_problems(schema, candidate))
@@ -121,6 +127,8 @@ def _manifest_entries(path: Path, text: str) -> tuple[list[Candidate], list[str]
 
 
 def _problems(schema: strawberry.Schema, candidate: Candidate) -> list[str]:
+    from schema.root import document_errors
+
     if "\x00" in candidate.text:
         return [f"{candidate.source}: contains a NUL character."]
     errors = document_errors(schema, candidate.text)

@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.http.websocket_origin import is_same_origin, normalize_origin
+from strawberry.http.websocket_origin import is_same_origin
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
@@ -38,6 +38,7 @@ from schema.authentication import SESSION_COOKIE
 from schema.context import Context
 from schema.root import build_schema
 from server import media_types, persisted_queries
+from server.origins import normalize_origin
 from server.settings import Settings
 from server.transport_ws import TransportWSHandler
 

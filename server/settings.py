@@ -11,22 +11,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlparse, urlsplit
 
-from strawberry.http.websocket_origin import normalize_origin
-from tortoise.backends.base.config_generator import expand_db_url
-
+# Every `portico` command, `--help` and `--version` included, imports this module first and pays
+# for what it imports: only the standard library and small modules of constants and URL checks,
+# never Tortoise, strawberry or graphql (tests/test_start_up.py holds this).
 from auth import passwords
+from integrations.broker import DEFAULT_TIMEOUT_SECONDS
 from integrations.mailer import (
     DEFAULT_MAIL_FROM,
     DEFAULT_MAIL_URL,
     MailConfigurationError,
     mailer_from_url,
 )
-from integrations.redis_broker import DEFAULT_TIMEOUT_SECONDS
 from integrations.sms import DEFAULT_SMS_URL, SmsConfigurationError, sender_from_url
-from resolvers.files import DEFAULT_MAX_UPLOAD_BYTES
 from resolvers.links import Links
+from resolvers.upload_rules import DEFAULT_MAX_UPLOAD_BYTES
+from schema.cost_limit import MAX_COST
+from server.origins import normalize_origin
 
 # Who must send documents of the trusted registry: nobody, or portal contacts.
 TRUSTED_DOCUMENTS = ("off", "contacts")
@@ -359,11 +361,7 @@ def _env(name: str, default: str = "") -> str:
 
 def _database_url(env: _Environment, var_dir: Path) -> str:
     url = env.text("DATABASE_URL", f"sqlite://{var_dir}/portico.sqlite3")
-    try:
-        engine = expand_db_url(url)["engine"]
-    except Exception:  # Tortoise raises several kinds for a URL it cannot read
-        engine = ""
-    if engine not in DATABASE_ENGINES:
+    if not tortoise_reads(url):
         env.refuse(
             "DATABASE_URL",
             url,
@@ -372,9 +370,57 @@ def _database_url(env: _Environment, var_dir: Path) -> str:
     return url
 
 
-def _api_key_budget(env: _Environment, default: int) -> int:
-    from schema.query_budget import MAX_COST  # here: settings load before the schema
+# The schemes of the engines Portico's migrations and queries are written for (SQLite and
+# asyncpg), and the options Tortoise converts to numbers for each.
+_SQLITE_NUMBERS = {"journal_size_limit": int}
+_POSTGRES_NUMBERS = dict.fromkeys(
+    (
+        "min_size",
+        "max_size",
+        "max_queries",
+        "timeout",
+        "statement_cache_size",
+        "max_cached_statement_lifetime",
+        "max_cacheable_statement_size",
+    ),
+    int,
+) | {"max_inactive_connection_lifetime": float}
+DATABASE_SCHEMES = {
+    "sqlite": _SQLITE_NUMBERS,
+    "postgres": _POSTGRES_NUMBERS,
+    "postgresql": _POSTGRES_NUMBERS,
+    "asyncpg": _POSTGRES_NUMBERS,
+}
 
+
+def tortoise_reads(url: str) -> bool:
+    """Whether Tortoise opens `url` with SQLite or asyncpg, without error: its own reading
+    (tortoise.backends.base.config_generator.expand_db_url) redone with the standard library,
+    since importing Tortoise would cost every command a quarter of a second. A test in
+    tests/test_settings.py holds the two to the same answers."""
+    scheme, separator, rest = url.partition("://")
+    at = rest.find("@")
+    if separator and at != -1:
+        # Tortoise encodes brackets in the user and password, which urlparse takes for IPv6.
+        rest = rest[:at].replace("[", "%5B").replace("]", "%5D") + rest[at:]
+    try:
+        parts = urlparse(f"{scheme}{separator}{rest}")
+        numbers = DATABASE_SCHEMES.get(parts.scheme)
+        if numbers is None:
+            return False
+        if parts.scheme == "sqlite":
+            if not parts.netloc + parts.path:
+                return False
+        else:
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        for name, values in parse_qs(parts.query).items():
+            numbers.get(name, str)(values[-1])
+    except ValueError:
+        return False
+    return True
+
+
+def _api_key_budget(env: _Environment, default: int) -> int:
     value = env.integer("PORTICO_API_KEY_BUDGET", default, minimum=0)
     if value != 0 and value < MAX_COST:
         env.refuse(
@@ -384,10 +430,6 @@ def _api_key_budget(env: _Environment, default: int) -> int:
         )
         return default
     return value
-
-
-# The engines Portico's migrations and queries are written for.
-DATABASE_ENGINES = frozenset({"tortoise.backends.sqlite", "tortoise.backends.asyncpg"})
 
 
 # The exporters Portico has (OpenTelemetry's names); "none" turns tracing off.

@@ -6,7 +6,8 @@ checks of integrations.tracing. On, it spans each HTTP request (server span, W3C
 honoured), and from the moment a request, operation or email send is traced, every SQL statement
 Tortoise sends within it. The SDK reads everything else itself: OTEL_SERVICE_NAME and
 OTEL_RESOURCE_ATTRIBUTES, the sampler (OTEL_TRACES_SAMPLER, _ARG), the exporter's endpoint,
-headers, timeout and compression, the batch processor's sizes.
+headers, timeout and compression, the batch processor's sizes. The SDK itself is imported only
+when tracing is turned on: off, a process loads the API alone.
 """
 
 from __future__ import annotations
@@ -14,12 +15,9 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import propagate, trace
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.trace import SpanKind
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
@@ -29,6 +27,11 @@ from tortoise.backends.sqlite.client import SqliteClient, SqliteTransactionWrapp
 from integrations import tracing
 from server import access_log
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 logger = logging.getLogger("portico.tracing")
 
@@ -56,6 +59,9 @@ def provider_for(settings: Settings) -> TracerProvider:
     """The SDK's provider with the settings' exporters, each behind a batching processor. The
     SDK reads the sampler itself; a sampler argument it cannot use is logged and sampling stays
     on, a bad value does not stop the server."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
     provider = TracerProvider(resource=_resource())
     for name in settings.trace_exporters:
         provider.add_span_processor(BatchSpanProcessor(_exporter(name)))
@@ -81,6 +87,8 @@ def shutdown() -> None:
 
 
 def _resource() -> Resource:
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+
     # Resource.create reads OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES; without either,
     # the service is Portico rather than the SDK's "unknown_service".
     resource = Resource.create()
@@ -90,6 +98,8 @@ def _resource() -> Resource:
 
 
 def _exporter(name: str) -> SpanExporter:
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
     if name == "console":
         return ConsoleSpanExporter()
     # Imported only when used: it brings requests and protobuf along.

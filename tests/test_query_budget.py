@@ -10,7 +10,8 @@ import httpx
 import pytest
 import time_machine
 
-from integrations.query_budgets import Charge, Rate, RedisBudgets
+from integrations.query_budgets import Charge, Rate
+from integrations.redis_budgets import RedisBudgets
 from server.settings import ConfigurationError, Settings
 from tests.conftest import World, app_client, error_codes, gql
 from tests.services import RedisServer

@@ -198,3 +198,82 @@ async def test_a_same_origin_websocket_is_accepted_at_any_address(db: Settings) 
             ) as ws:
                 await ws.send_json({"type": "connection_init"})
                 await ws.receive_json()
+
+
+DATABASE_URLS = [
+    "sqlite://var/portico.sqlite3",
+    "sqlite:///abs/path.sqlite3",
+    "sqlite://:memory:",
+    "sqlite://",
+    "sqlite://;x",
+    "sqlite://db.sqlite3?journal_size_limit=abc",
+    "sqlite://db.sqlite3?journal_size_limit=1024&install_regexp_functions=yes",
+    "SQLITE://db.sqlite3",
+    "postgres://user:pass@host:5432/portico",
+    "postgresql://user:pass@host/portico",
+    "asyncpg://host/portico",
+    "postgres://host",
+    "postgres://host:port/portico",
+    "postgres://host:70000/portico",
+    "postgres://us[er:pa]ss@host/portico",
+    "postgres://user:pass@[::1]:5432/portico",
+    "postgres://user:pass@[::1/portico",
+    "postgres://host/portico?min_size=2&max_inactive_connection_lifetime=0.5",
+    "postgres://host/portico?max_size=many",
+    "postgres://host/portico?max_inactive_connection_lifetime=soon",
+    "postgres://host/portico?sslmode=require",
+    "psycopg://host/portico",
+    "mysql://db/portico",
+    "portico.sqlite3",
+    "",
+]
+
+
+@pytest.mark.parametrize("url", DATABASE_URLS)
+def test_database_urls_are_read_as_tortoise_reads_them(url: str) -> None:
+    """The settings check DATABASE_URL without importing Tortoise: a URL passes exactly when
+    Tortoise would open it with SQLite or asyncpg."""
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    from server.settings import tortoise_reads
+
+    try:
+        engine = expand_db_url(url)["engine"]
+    except Exception:
+        engine = ""
+    opened = engine in {"tortoise.backends.sqlite", "tortoise.backends.asyncpg"}
+    assert tortoise_reads(url) is opened
+    refused = "DATABASE_URL" in " ".join(_problems({"DATABASE_URL": url} if url else {}))
+    assert refused is not (opened or not url)
+
+
+def _problems(variables: dict[str, str]) -> list[str]:
+    try:
+        Settings.from_env({"PORTICO_VAR_DIR": "/nonexistent", **variables})
+    except ConfigurationError as refused:
+        return refused.problems
+    return []
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://Portal.Example.com:443",
+        "http://localhost:8000/",
+        "HTTP://127.0.0.1:80",
+        "https://[::1]:8443",
+        "https://[",
+        "https://host:99999",
+        "null",
+        "portal.example.com",
+        "  https://portal.example.com  ",
+    ],
+)
+def test_origins_are_spelled_as_strawberry_spells_them(origin: str) -> None:
+    """PORTICO_ALLOWED_ORIGINS is normalized without strawberry, as strawberry normalizes the
+    websocket handshake's origins: the same origins are allowed on either path."""
+    from strawberry.http.websocket_origin import normalize_origin as strawberrys
+
+    from server.origins import normalize_origin
+
+    assert normalize_origin(origin) == strawberrys(origin)
