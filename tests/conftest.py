@@ -82,7 +82,10 @@ def chosen_backends(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", chosen_backends(metafunc.config), scope="session")
+        backends = chosen_backends(metafunc.config)
+        if metafunc.definition.get_closest_marker("any_backend"):
+            backends = backends[:1]
+        metafunc.parametrize("backend", backends, scope="session")
 
 
 @pytest.fixture(autouse=True)
