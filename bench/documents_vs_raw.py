@@ -462,7 +462,8 @@ def prepare(
     """The schema, the data and Portico's SQL statements per request, before any server."""
     EXECUTOR_CACHE.clear()  # compiled SQL is kept per connection name: "default" on both
     calendars.forget_all()
-    asyncio.run(migrate(url))
+    applied = asyncio.run(migrate(url))
+    say(backend, f"migrations applied: {len(applied)}")  # none on an up-to-date template
     settings = production_settings(url, tmp / "var")
     seeded = asyncio.run(seed(url, SessionPolicy.from_settings(settings), big))
     say(backend, describe(seeded))
