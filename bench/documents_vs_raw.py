@@ -35,8 +35,14 @@ and database with Tortoise's query log (bench.sql_count), the baseline's by its 
 Exits non-zero only on a body mismatch or a crash, not on a missed goal. `--rounds 0` stops
 after comparing the bodies and counting the statements.
 
+Each database is migrated from nothing unless `--sqlite-template` / `--postgres-template` name a
+migrated one to start from (a copy of the file; `CREATE DATABASE ... TEMPLATE` on the server of
+`--postgres-url`); the migrations then run as always and find it up to date, or bring it up to
+date.
+
     .venv/bin/python -m bench.documents_vs_raw [--backend sqlite|postgres|both] [--rounds 6]
         [--seconds 5] [--warmup 2] [--connections 16] [--big 100000] [--postgres-url URL]
+        [--sqlite-template PATH] [--postgres-template NAME]
 
 tests/e2e/test_bench_bodies.py runs the body comparison (`--rounds 0`) on a small data set.
 """
@@ -51,6 +57,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -455,7 +462,8 @@ def prepare(
     """The schema, the data and Portico's SQL statements per request, before any server."""
     EXECUTOR_CACHE.clear()  # compiled SQL is kept per connection name: "default" on both
     calendars.forget_all()
-    asyncio.run(migrate(url))
+    applied = asyncio.run(migrate(url))
+    say(backend, f"migrations applied: {len(applied)}")  # none on an up-to-date template
     settings = production_settings(url, tmp / "var")
     seeded = asyncio.run(seed(url, SessionPolicy.from_settings(settings), big))
     say(backend, describe(seeded))
@@ -582,12 +590,17 @@ def side_lines(
 # -- main -----------------------------------------------------------------------------------------
 
 
-def run_sqlite(plan: Load, big: int) -> None:
+def run_sqlite(plan: Load, big: int, template: Path | None) -> None:
     with tempfile.TemporaryDirectory(prefix="portico-docs-") as tmp:
-        run_backend("sqlite", f"sqlite://{tmp}/bench.sqlite3", Path(tmp), plan, big)
+        database = Path(tmp) / "bench.sqlite3"
+        if template is not None:
+            shutil.copyfile(template, database)
+        run_backend("sqlite", f"sqlite://{database}", Path(tmp), plan, big)
 
 
-def run_postgres(plan: Load, big: int, required: bool, server_url: str | None) -> None:
+def run_postgres(
+    plan: Load, big: int, required: bool, server_url: str | None, template: str | None
+) -> None:
     with ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="portico-docs-"))
         server = server_url or stack.enter_context(postgres_server())
@@ -596,7 +609,7 @@ def run_postgres(plan: Load, big: int, required: bool, server_url: str | None) -
                 raise SystemExit("PostgreSQL (initdb/pg_ctl) is not installed")
             print("postgres: skipped, PostgreSQL (initdb/pg_ctl) is not installed")
             return
-        url = asyncio.run(create_database(server, "portico_bench"))
+        url = asyncio.run(create_database(server, "portico_bench", template))
         run_backend("postgres", url, Path(tmp), plan, big)
 
 
@@ -615,7 +628,24 @@ def main() -> None:
         help="a running PostgreSQL server to use instead of a throwaway one (its database "
         "portico_bench is dropped and created again)",
     )
+    parser.add_argument(
+        "--sqlite-template",
+        type=Path,
+        metavar="PATH",
+        help="an SQLite database migrated by `portico migrate` to copy instead of migrating "
+        "from nothing (the migrations still run, and find it up to date)",
+    )
+    parser.add_argument(
+        "--postgres-template",
+        metavar="NAME",
+        help="with --postgres-url: a database on that server migrated by `portico migrate`, "
+        "which portico_bench is created as a copy of instead of migrating from nothing",
+    )
     args = parser.parse_args()
+    if args.postgres_template and not args.postgres_url:
+        parser.error("--postgres-template needs --postgres-url (a throwaway server has none)")
+    if args.sqlite_template and not args.sqlite_template.is_file():
+        parser.error(f"--sqlite-template: no such file: {args.sqlite_template}")
     # The bench's own HTTP client logs each request at INFO, the level Portico's in-process
     # counting sets up; the report is what this process prints.
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -634,9 +664,15 @@ def main() -> None:
         plan = Load(args.rounds, args.seconds, args.warmup, args.connections, Path(scripts))
         try:
             if args.backend in ("sqlite", "both"):
-                run_sqlite(plan, args.big)
+                run_sqlite(plan, args.big, args.sqlite_template)
             if args.backend in ("postgres", "both"):
-                run_postgres(plan, args.big, args.backend == "postgres", args.postgres_url)
+                run_postgres(
+                    plan,
+                    args.big,
+                    args.backend == "postgres",
+                    args.postgres_url,
+                    args.postgres_template,
+                )
         except Mismatch as exc:
             raise SystemExit(f"FAILED: {exc}") from None
     print(f"load average after: {load_average()}")

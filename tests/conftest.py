@@ -30,7 +30,7 @@ from server.app import create_app
 from server.database import close_database, open_database
 from server.settings import Settings
 from tests import databases, scheduling
-from tests.databases import BACKENDS, SQLITE_TEST_OPTIONS, Templates, worker_name
+from tests.databases import BACKENDS, SQLITE_TEST_OPTIONS, DemoTemplates, Templates, worker_name
 from tests.services import REDIS, RedisServer, missing, redis_server
 from tests.smtp import SmtpServer
 
@@ -92,7 +92,10 @@ def chosen_backends(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", chosen_backends(metafunc.config), scope="session")
+        backends = chosen_backends(metafunc.config)
+        if metafunc.definition.get_closest_marker("any_backend"):
+            backends = backends[:1]
+        metafunc.parametrize("backend", backends, scope="session")
 
 
 @pytest.fixture(autouse=True)
@@ -133,6 +136,13 @@ def postgres_templates(request: pytest.FixtureRequest) -> Templates:
     need PostgreSQL itself. The run's workers share its server: name what you make there with
     `worker_name()`."""
     return databases.templates([*chosen_backends(request.config), "postgres"])
+
+
+@pytest.fixture(scope="session")
+def demo_templates() -> DemoTemplates:
+    """The run's installations with `portico demo` loaded, to copy (tests.databases); each
+    backend's is made when first asked for."""
+    return databases.demo_templates()
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,11 @@ The run's root process (xdist's controller, or the only process) makes a directo
 workers find through `RUN_DIRECTORY`; the first process that needs a template builds the missing
 ones there under a lock, with `portico migrate` for each backend at once; the root process stops
 the server and removes the directory at the end.
+
+The tests that start `portico serve` on the demo organization copy an installation with the demo
+loaded, made once per run and backend under a lock in the same way (`DemoTemplates`): `portico
+demo` on a copy of the migrated template, in a var directory of its own whose files (the secret
+key that sealed the demo's emails; SQLite's database) the copies take along.
 """
 
 from __future__ import annotations
@@ -33,11 +38,15 @@ from tests.services import POSTGRES, create_database, missing, postgres_cluster_
 
 RUN_DIRECTORY = "PORTICO_TEST_RUN_DIR"
 TEMPLATE_DATABASE = "portico_template"
+DEMO_DATABASE = "portico_demo_template"
 BACKENDS = ("sqlite", "postgres")
 ROOT = Path(__file__).resolve().parent.parent
 # Durability settings, not behaviour: the tests' PostgreSQL server runs with fsync off too. With
 # SQLite's default, emptying the tables after a test waited for the disk 40 times.
 SQLITE_TEST_OPTIONS = "?synchronous=OFF"
+# The cheapest argon2 the settings accept, for the `portico` processes the tests start: the
+# demo's passwords are hashed with it, and the e2e tests' logins check them.
+FAST_HASHING = {"PORTICO_ARGON2_TIME_COST": "1", "PORTICO_ARGON2_MEMORY_KIB": "32"}
 
 
 def begin_run() -> Path:
@@ -95,6 +104,60 @@ def templates(backends: Iterable[str]) -> Templates:
     return Templates(Path(sqlite) if sqlite else None, built.get("postgres"))
 
 
+@dataclass(frozen=True)
+class DemoTemplates:
+    """Installations with the demo loaded, one per backend, each loaded by the first process of
+    the run that asks for it: the var directory `portico demo` ran with (SQLite's database is in
+    it; PostgreSQL's is `DEMO_DATABASE` on the run's server)."""
+
+    run_dir: Path
+
+    def sqlite_install(self, var_dir: Path) -> None:
+        """The demo installation on SQLite in `var_dir`, its default database included."""
+        shutil.copytree(self._var_dir("sqlite"), var_dir, dirs_exist_ok=True)
+
+    def postgres_install(self, var_dir: Path, name: str) -> str:
+        """The demo installation's files in `var_dir` and a copy of its database of that name,
+        made anew; returns the database's URL. (Not a coroutine: it may wait for `portico demo`
+        to load the demo first.)"""
+        server = templates(["postgres"]).server_url()
+        shutil.copytree(self._var_dir("postgres"), var_dir, dirs_exist_ok=True)
+        return asyncio.run(create_database(server, name, template=DEMO_DATABASE))
+
+    def _var_dir(self, backend: str) -> Path:
+        record = self.run_dir / "demo.json"
+        with _locked(self.run_dir / "demo.lock"):
+            loaded = json.loads(record.read_text()) if record.exists() else {}
+            if backend not in loaded:
+                loaded[backend] = str(_load_demo(self.run_dir, backend))
+                record.write_text(json.dumps(loaded))
+        return Path(loaded[backend])
+
+
+def demo_templates() -> DemoTemplates:
+    return DemoTemplates(Path(os.environ[RUN_DIRECTORY]))
+
+
+def _load_demo(run_dir: Path, backend: str) -> Path:
+    """`portico demo` on a copy of the migrated template, in a var directory of its own."""
+    migrated = templates([backend])
+    var_dir = run_dir / f"demo-{backend}"
+    var_dir.mkdir(exist_ok=True)  # a failed attempt may have left it
+    env = {**os.environ, **FAST_HASHING, "PORTICO_VAR_DIR": str(var_dir)}
+    for name in ("DATABASE_URL", "REDIS_URL", "PORTICO_MAIL_URL"):
+        env.pop(name, None)
+    if backend == "sqlite":
+        migrated.sqlite_copy(var_dir / "portico.sqlite3")  # the var directory's default
+    else:
+        migrated.server_url()  # fails or skips without PostgreSQL
+        env["DATABASE_URL"] = asyncio.run(migrated.postgres_copy(DEMO_DATABASE))
+    process = _portico("demo", env)
+    output, _ = process.communicate()
+    if process.returncode != 0 or "Loaded the demo organization." not in output:
+        raise RuntimeError(f"portico demo failed:\n{output}")
+    return var_dir
+
+
 def _build(run_dir: Path, backends: list[str]) -> dict[str, str | None]:
     built: dict[str, str | None] = {}
     targets: list[str] = []
@@ -106,7 +169,8 @@ def _build(run_dir: Path, backends: list[str]) -> dict[str, str | None]:
         if built["postgres"] is not None:
             targets.append(asyncio.run(create_database(built["postgres"], TEMPLATE_DATABASE)))
     # Side by side: each is a process of its own, busy with Python for seconds.
-    migrations = [_portico_migrate(url, run_dir) for url in targets]
+    env = {**os.environ, "PORTICO_VAR_DIR": str(run_dir / "var")}
+    migrations = [_portico("migrate", {**env, "DATABASE_URL": url}) for url in targets]
     for process in migrations:
         output, _ = process.communicate()
         if process.returncode != 0:
@@ -123,10 +187,9 @@ def _start_postgres(run_dir: Path) -> str | None:
     return server.url
 
 
-def _portico_migrate(url: str, run_dir: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "DATABASE_URL": url, "PORTICO_VAR_DIR": str(run_dir / "var")}
+def _portico(command: str, env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "server", "migrate"],
+        [sys.executable, "-m", "server", command],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,

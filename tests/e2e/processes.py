@@ -12,11 +12,10 @@ from pathlib import Path
 
 import httpx
 
-from tests.databases import Templates
+from tests.databases import FAST_HASHING, DemoTemplates
 from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST_HASHING = {"PORTICO_ARGON2_TIME_COST": "1", "PORTICO_ARGON2_MEMORY_KIB": "32"}
 
 
 def portico_env(var_dir: Path, **overrides: str) -> dict[str, str]:
@@ -27,16 +26,13 @@ def portico_env(var_dir: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
-def installed(var_dir: Path, templates: Templates, **overrides: str) -> dict[str, str]:
-    """The environment of Portico installed in `var_dir` with `portico migrate` and `portico
-    demo`. Its SQLite database starts as a copy of the run's migrated one (tests.databases), which
-    `portico migrate` finds up to date: migrating from nothing takes seconds these tests are not
-    about, and tests.test_cli runs it."""
-    templates.sqlite_copy(var_dir / "portico.sqlite3")
-    env = portico_env(var_dir, **overrides)
-    portico("migrate", env=env)
-    portico("demo", env=env)
-    return env
+def installed(var_dir: Path, demo: DemoTemplates, **overrides: str) -> dict[str, str]:
+    """The environment of Portico installed in `var_dir` on SQLite with the demo loaded: a copy
+    of the run's installation where `portico demo` ran once on the migrated database
+    (tests.databases). `portico migrate` and `portico demo` cost seconds these tests are not
+    about; tests.test_cli runs them."""
+    demo.sqlite_install(var_dir)
+    return portico_env(var_dir, **overrides)
 
 
 def portico(*args: str, env: dict[str, str]) -> None:

@@ -23,13 +23,12 @@ from server.demo import (
     SECOND_CONTACT_PASSWORD,
 )
 from tests import graphql_ws
-from tests.databases import Templates, worker_name
+from tests.databases import DemoTemplates, worker_name
 from tests.e2e.processes import (
     graphql,
     installed,
     login,
     portal_login,
-    portico,
     portico_env,
     serve,
 )
@@ -46,8 +45,10 @@ def change_preferences(base: str, token: str, value: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def single(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Iterator[str]:
-    env = installed(tmp_path_factory.mktemp("live"), templates)
+def single(
+    tmp_path_factory: pytest.TempPathFactory, demo_templates: DemoTemplates
+) -> Iterator[str]:
+    env = installed(tmp_path_factory.mktemp("live"), demo_templates)
     with serve(env) as base:
         yield base
 
@@ -94,13 +95,13 @@ def workers_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def two_workers(
-    workers_dir: Path, postgres_templates: Templates, redis: RedisServer
+    workers_dir: Path, demo_templates: DemoTemplates, redis: RedisServer
 ) -> Iterator[tuple[str, str]]:
+    """Two workers of one installation with the demo loaded (tests.databases), as a deploy
+    behind a load balancer runs them."""
     name = f"portico_workers_{worker_name()}"
-    database_url = asyncio.run(postgres_templates.postgres_copy(name))
+    database_url = demo_templates.postgres_install(workers_dir, name)
     env = portico_env(workers_dir, DATABASE_URL=database_url, REDIS_URL=redis.url)
-    portico("migrate", env=env)
-    portico("demo", env=env)
     with serve(env) as first, serve(env) as second:
         yield first, second
 

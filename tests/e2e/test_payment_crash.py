@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -25,17 +24,15 @@ import pytest
 from integrations.gateways.base import Charge, ChargeStatus, RefundStatus
 from integrations.gateways.test_gateway import TestGateway
 from server.demo import ADMIN_EMAIL, ADMIN_PASSWORD, CONTACT_EMAIL, CONTACT_PASSWORD, DEMO_PORTAL
-from tests.databases import Templates, worker_name
+from tests.databases import DemoTemplates, worker_name
 from tests.e2e.processes import (
     ROOT,
     login,
     portal_login,
-    portico,
     portico_env,
     serve,
     serve_process,
 )
-from tests.services import create_database
 
 POINTS = ("before-charge", "after-charge", "after-commit")
 REFUND_POINTS = ("refund-before-call", "refund-after-call", "refund-after-commit")
@@ -84,42 +81,25 @@ class OnlinePayment:
 
 @dataclass(frozen=True)
 class Template:
-    """A migrated database with the demo loaded, copied for each case: every case starts from
-    what `portico migrate` and `portico demo` make, without paying for them six times."""
+    """The run's installation with the demo loaded (tests.databases), copied for each case:
+    every case starts from what `portico migrate` and `portico demo` make, without paying for
+    them in each (tests.test_cli runs those)."""
 
     backend: str
-    source: Path | str
+    demo: DemoTemplates
 
     def fresh(self, var_dir: Path, name: str) -> tuple[dict[str, str], str]:
         """The environment of a new installation in `var_dir`, and its database URL."""
         if self.backend == "sqlite":
-            assert isinstance(self.source, Path)
-            shutil.copyfile(self.source, var_dir / "portico.sqlite3")
+            self.demo.sqlite_install(var_dir)
             return portico_env(var_dir), f"sqlite://{var_dir / 'portico.sqlite3'}"
-        assert isinstance(self.source, str)
-        server_url = self.source.rsplit("/", 1)[0] + "/postgres"
-        template = self.source.rsplit("/", 1)[1]
-        url = asyncio.run(create_database(server_url, f"{name}_{worker_name()}", template))
+        url = self.demo.postgres_install(var_dir, f"{name}_{worker_name()}")
         return portico_env(var_dir, DATABASE_URL=url), url
 
 
 @pytest.fixture(scope="module")
-def template(
-    backend: str, templates: Templates, tmp_path_factory: pytest.TempPathFactory
-) -> Template:
-    """The run's migrated database (tests.databases), brought up to date by `portico migrate`
-    as on any upgrade, with the demo loaded."""
-    var_dir = tmp_path_factory.mktemp(f"crash-template-{backend}")
-    if backend == "sqlite":
-        source: Path | str = var_dir / "portico.sqlite3"
-        templates.sqlite_copy(source)
-        env = portico_env(var_dir)
-    else:
-        source = asyncio.run(templates.postgres_copy(f"crash_template_{worker_name()}"))
-        env = portico_env(var_dir, DATABASE_URL=source)
-    portico("migrate", env=env)
-    portico("demo", env=env)
-    return Template(backend, source)
+def template(backend: str, demo_templates: DemoTemplates) -> Template:
+    return Template(backend, demo_templates)
 
 
 @pytest.mark.parametrize("point", POINTS)

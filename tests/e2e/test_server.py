@@ -9,13 +9,15 @@ import pytest
 from httpx_ws import aconnect_ws
 
 from server.demo import ADMIN_EMAIL, ADMIN_PASSWORD, CONTACT_EMAIL, CONTACT_PASSWORD, DEMO_PORTAL
-from tests.databases import Templates
+from tests.databases import DemoTemplates
 from tests.e2e.processes import graphql, installed, login, portal_login, serve
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> Iterator[str]:
-    env = installed(tmp_path_factory.mktemp("e2e"), templates)
+def server(
+    tmp_path_factory: pytest.TempPathFactory, demo_templates: DemoTemplates
+) -> Iterator[str]:
+    env = installed(tmp_path_factory.mktemp("e2e"), demo_templates)
     with serve(env) as base:
         yield base
 

@@ -20,7 +20,7 @@ from httpx_ws import WebSocketDisconnect
 
 from server.demo import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests import graphql_ws
-from tests.databases import Templates
+from tests.databases import DemoTemplates
 from tests.e2e.processes import installed, login, serve_process
 
 SHUTDOWN_SECONDS = 2
@@ -59,11 +59,11 @@ class TricklingClient(threading.Thread):
 
 
 async def test_sigterm_ends_the_server_within_the_shutdown_timeout(
-    tmp_path: Path, templates: Templates
+    tmp_path: Path, demo_templates: DemoTemplates
 ) -> None:
     env = installed(
         tmp_path,
-        templates,
+        demo_templates,
         PORTICO_SHUTDOWN_TIMEOUT_SECONDS=str(SHUTDOWN_SECONDS),
         PORTICO_BODY_TIMEOUT_SECONDS="600",
     )
