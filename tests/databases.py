@@ -34,7 +34,14 @@ from pathlib import Path
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from tests.services import POSTGRES, create_database, missing, postgres_cluster_at, start_postgres
+from tests.services import (
+    POSTGRES,
+    copy_database,
+    create_database,
+    missing,
+    postgres_cluster_at,
+    start_postgres,
+)
 
 RUN_DIRECTORY = "PORTICO_TEST_RUN_DIR"
 TEMPLATE_DATABASE = "portico_template"
@@ -123,6 +130,13 @@ class DemoTemplates:
         server = templates(["postgres"]).server_url()
         shutil.copytree(self._var_dir("postgres"), var_dir, dirs_exist_ok=True)
         return asyncio.run(create_database(server, name, template=DEMO_DATABASE))
+
+    def postgres_install_into(self, var_dir: Path, database_url: str) -> None:
+        """As `postgres_install`, into the empty database at `database_url` on a server of its
+        own (a cluster a test stops and starts), where a template cannot reach."""
+        server = templates(["postgres"]).server_url()
+        shutil.copytree(self._var_dir("postgres"), var_dir, dirs_exist_ok=True)
+        copy_database(f"{server.rsplit('/', 1)[0]}/{DEMO_DATABASE}", database_url)
 
     def _var_dir(self, backend: str) -> Path:
         record = self.run_dir / "demo.json"

@@ -110,6 +110,21 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def copy_database(source_url: str, target_url: str) -> None:
+    """Every table and row of the database at `source_url` into the empty one at `target_url`,
+    through pg_dump and psql, which work across servers (unlike `CREATE DATABASE ... TEMPLATE`)
+    and in a fraction of the CPU that migrating takes."""
+    pg_dump, psql = _postgres_bin("pg_dump"), _postgres_bin("psql")
+    assert pg_dump and psql, "pg_dump and psql come with initdb"
+    dump = subprocess.run(
+        [pg_dump, "--no-owner", "--no-privileges", source_url], check=True, capture_output=True
+    ).stdout
+    subprocess.run(
+        [psql, "--quiet", "--set=ON_ERROR_STOP=1", target_url],
+        input=dump, check=True, capture_output=True,
+    )  # fmt: skip
+
+
 def _postgres_bins() -> tuple[str, str] | None:
     initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
     return (initdb, pg_ctl) if initdb and pg_ctl else None

@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from server.demo import ADMIN_EMAIL, ADMIN_PASSWORD
-from tests.e2e.processes import graphql, login, portico, portico_env, serve
+from tests.databases import DemoTemplates
+from tests.e2e.processes import graphql, login, portico_env, serve
 from tests.services import POSTGRES, PostgresServer, missing, postgres_cluster
 
 CUSTOMERS = "{ customers { totalCount } }"
@@ -32,11 +33,12 @@ def cluster() -> Iterator[PostgresServer]:
 
 
 def test_requests_get_503_while_postgresql_is_down_and_succeed_once_it_is_back(
-    cluster: PostgresServer, tmp_path: Path
+    cluster: PostgresServer, demo_templates: DemoTemplates, tmp_path: Path
 ) -> None:
+    # The run's demo installation, copied to the cluster: `portico migrate` and `portico demo`
+    # cost seconds this test is not about (tests.test_cli runs them).
+    demo_templates.postgres_install_into(tmp_path, cluster.url)
     env = portico_env(tmp_path, DATABASE_URL=cluster.url)
-    portico("migrate", env=env)
-    portico("demo", env=env)
     log = tmp_path / "serve.log"
     with serve(env, log) as base:
         token = login(base, ADMIN_EMAIL, ADMIN_PASSWORD)
