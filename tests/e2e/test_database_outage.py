@@ -45,7 +45,9 @@ def test_requests_get_503_while_postgresql_is_down_and_succeed_once_it_is_back(
         invoice = graphql(base, "{ salesDocuments(first: 1) { nodes { pdfUrl } } }", token)
         pdf = invoice["data"]["salesDocuments"]["nodes"][0]["pdfUrl"].removeprefix(base)
         bearer = {"Authorization": f"Bearer {token}"}
-        assert httpx.get(base + pdf, headers=bearer, timeout=30).status_code == 200
+        # The first download renders, at idle CPU priority (pdf.worker.start): on a machine busy
+        # with other tests it waits for a free CPU.
+        assert httpx.get(base + pdf, headers=bearer, timeout=120).status_code == 200
 
         cluster.stop()
         try:
@@ -65,7 +67,7 @@ def test_requests_get_503_while_postgresql_is_down_and_succeed_once_it_is_back(
             assert error["message"]
 
         assert graphql(base, CUSTOMERS, token)["data"]["customers"]["totalCount"] == 12
-        assert httpx.get(base + pdf, headers=bearer, timeout=30).status_code == 200
+        assert httpx.get(base + pdf, headers=bearer, timeout=120).status_code == 200
 
     written = log.read_text()
     assert "Traceback" not in written
