@@ -25,11 +25,10 @@ import logging
 from typing import Any, Final
 
 from redis import asyncio as redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from integrations.broker import DEFAULT_TIMEOUT_SECONDS, Hub, Subscription
+from integrations.redis_client import failing_fast
 
 logger = logging.getLogger("portico.broker")
 
@@ -64,13 +63,7 @@ class RedisBroker:
         self.live = False
         self._timeout = timeout
         self._retry_seconds = retry_seconds
-        self._redis = redis.from_url(
-            url,
-            socket_connect_timeout=timeout,
-            socket_timeout=timeout,
-            # The circuit decides when Redis is tried again, not the client.
-            retry=Retry(NoBackoff(), 0),
-        )
+        self._redis = failing_fast(url, timeout)
         self._reader: asyncio.Task[None] | None = None
         self._reported_down = False
         self._delivered_alone = False

@@ -14,12 +14,10 @@ import math
 import time
 from typing import Final
 
-from redis import asyncio as redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from integrations.query_budgets import Charge, MemoryBudgets, Rate
+from integrations.redis_client import failing_fast
 
 logger = logging.getLogger("portico.query_budgets")
 
@@ -59,13 +57,7 @@ class RedisBudgets:
         self, url: str, rate: Rate, *, timeout: float, retry_seconds: float = RETRY_SECONDS
     ) -> None:
         self.rate = rate
-        self._redis = redis.from_url(
-            url,
-            socket_connect_timeout=timeout,
-            socket_timeout=timeout,
-            # The circuit decides when Redis is tried again, not the client.
-            retry=Retry(NoBackoff(), 0),
-        )
+        self._redis = failing_fast(url, timeout)
         self._settle = self._redis.register_script(_SETTLE)
         self._alone = MemoryBudgets(rate)
         self._retry_seconds = retry_seconds
