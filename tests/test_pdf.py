@@ -19,6 +19,7 @@ from tests.conftest import TODAY, World, app_client, gid, gql
 from tests.test_documents import SEND, create
 from tests.test_online_payments import pay, row_id
 from tests.test_payments import issued, record
+from tests.test_public_links import share
 
 LINES = [
     {"name": "Widget", "description": "Blue, large", "quantity": "3", "unit": "pcs",
@@ -341,19 +342,18 @@ async def test_a_document_beyond_the_render_budget_is_refused_and_the_next_rende
     db, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The CPU time a render may take is the setting's; a document that needs more is refused
-    with a code, not an error of the server's, and the pool goes on rendering."""
+    with a code, not an error of the server's, by its public link too, and the pool goes on
+    rendering."""
     renderer.shutdown()  # the budget is given to each process as the pool starts it
     async with app_client(db, pdf_cpu_seconds=0.001) as client:
         document = await issue(client, world)
         refused = await download(client, document_path(document), world.tokens["staff"])
+        public = await client.get(f"/public/{await share(client, world, document)}/pdf")
     renderer.shutdown()
+    message = "This document is too large to print as a PDF."
     assert refused.status_code == 422
-    assert refused.json() == {
-        "error": {
-            "code": "PDF_TOO_LARGE",
-            "message": "This document is too large to print as a PDF.",
-        }
-    }
+    assert refused.json() == {"error": {"code": "PDF_TOO_LARGE", "message": message}}
+    assert (public.status_code, public.json()) == (422, {"error": message})
     assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
     async with app_client(db) as client:
         assert "Widget" in text(
