@@ -46,7 +46,12 @@ BREAK_ANYWHERE = frozenset({"ja", "zh"})
 # PORTICO_PDF_CPU_SECONDS). Far beyond a real document: 300 lines take about 3 s.
 DEFAULT_CPU_SECONDS = 60.0
 
+# Once the budget is spent, SIGPROF comes again at this interval of CPU time: reportlab has bare
+# `except:` clauses, and one of them may swallow the first.
+AGAIN_EVERY_SECONDS = 0.05
+
 _cpu_seconds = DEFAULT_CPU_SECONDS
+_limited = False  # a render is under way whose budget the signal enforces
 
 
 class RenderError(RuntimeError):
@@ -56,6 +61,11 @@ class RenderError(RuntimeError):
 class RenderTooLarge(RenderError):
     """The document would cost more to render than a document may: a limit of its size, of
     its resources, or of the CPU time its render takes."""
+
+
+class _OutOfCpuTime(BaseException):
+    """Raised by the signal in the middle of xhtml2pdf and reportlab, whose `except Exception`
+    clauses must not take it for a problem of the document to log and render past."""
 
 
 def start(cpu_seconds: float = DEFAULT_CPU_SECONDS) -> None:
@@ -76,7 +86,8 @@ def start(cpu_seconds: float = DEFAULT_CPU_SECONDS) -> None:
 
 
 def _out_of_cpu_time(signum: int, frame: object) -> None:
-    raise RenderTooLarge(f"the render took more than its {_cpu_seconds:g} s of CPU time")
+    if _limited:  # not once the render has ended, whatever signal is still on its way
+        raise _OutOfCpuTime
 
 
 def render(template: str, context: dict[str, Any], language: str) -> bytes:
@@ -91,14 +102,23 @@ def render(template: str, context: dict[str, Any], language: str) -> bytes:
     }
     html = env.get_template(template).render({**context, **script})
     out = BytesIO()
-    with _cpu_time_limit():
-        status = pisa.CreatePDF(
-            html,
-            dest=out,
-            encoding="utf-8",
-            path=str(TEMPLATES / template),
-            resource_policy=_policy(),
-        )
+    from xhtml2pdf.config.resources import RenderLimitError
+
+    try:
+        with _cpu_time_limit():
+            status = pisa.CreatePDF(
+                html,
+                dest=out,
+                encoding="utf-8",
+                path=str(TEMPLATES / template),
+                resource_policy=_policy(),
+            )
+    except _OutOfCpuTime:
+        raise RenderTooLarge(
+            f"the render took more than its {_cpu_seconds:g} s of CPU time"
+        ) from None
+    except RenderLimitError as exc:  # xhtml2pdf's limits on the whole document: size, depth
+        raise RenderTooLarge(str(exc)) from None
     if status.err:
         raise RenderError(f"{template}: xhtml2pdf reported {status.err} error(s)")
     return out.getvalue()
@@ -106,17 +126,16 @@ def render(template: str, context: dict[str, Any], language: str) -> bytes:
 
 @contextlib.contextmanager
 def _cpu_time_limit() -> Iterator[None]:
-    """SIGPROF (the process's user and system time) ends the render once it has had its CPU
-    time; xhtml2pdf's own limits on the whole document (its size, its depth) end it as too
-    large too."""
-    from xhtml2pdf.config.resources import RenderLimitError
-
-    signal.setitimer(signal.ITIMER_PROF, _cpu_seconds)
+    """SIGPROF (the process's user and system time) ends the block with `_OutOfCpuTime` once
+    it has had its CPU time. A signal that comes while the block ends raises from here, still
+    inside the caller's `try`; after `_limited` is cleared, none raises at all."""
+    global _limited
+    _limited = True
+    signal.setitimer(signal.ITIMER_PROF, _cpu_seconds, AGAIN_EVERY_SECONDS)
     try:
         yield
-    except RenderLimitError as exc:
-        raise RenderTooLarge(str(exc)) from None
     finally:
+        _limited = False
         signal.setitimer(signal.ITIMER_PROF, 0)
 
 
