@@ -93,6 +93,7 @@ def _out_of_cpu_time(signum: int, frame: object) -> None:
 def render(template: str, context: dict[str, Any], language: str) -> bytes:
     # Imported here: the server process needs this module's fingerprint, not xhtml2pdf.
     from xhtml2pdf import pisa
+    from xhtml2pdf.config.resources import RenderLimitError
 
     env = _environment(language)
     script = {
@@ -102,8 +103,6 @@ def render(template: str, context: dict[str, Any], language: str) -> bytes:
     }
     html = env.get_template(template).render({**context, **script})
     out = BytesIO()
-    from xhtml2pdf.config.resources import RenderLimitError
-
     try:
         with _cpu_time_limit():
             status = pisa.CreatePDF(
