@@ -22,7 +22,8 @@ run: $(STAMP)
 	$(BIN)/portico demo
 	$(BIN)/portico serve
 
-# One worker per CPU (pytest-xdist); each takes more from the others' queues when its own is done.
+# pytest-xdist's workers, one more than CPUs (tests/conftest.py); each takes more from the others'
+# queues when its own is done.
 # The run writes bytecode even where PYTHONDONTWRITEBYTECODE says not to: otherwise each worker
 # and each `portico` process the tests start compiles Portico and the rewritten test modules
 # again, seconds of CPU each time.

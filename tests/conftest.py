@@ -65,6 +65,8 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     tests on the CPU they leave idle. PYTEST_XDIST_AUTO_NUM_WORKERS still decides if set."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None
+    if hasattr(os, "sched_getaffinity"):  # the CPUs this process may use, in a container too
+        return len(os.sched_getaffinity(0)) + 1
     return (os.cpu_count() or 1) + 1
 
 
@@ -241,6 +243,21 @@ def gid(type_name: str, row: Any) -> str:
 def email_body(row: OutboxMessage) -> EmailBody:
     """What the recipient of a queued email will read (the outbox keeps it sealed)."""
     return open_body(row.sealed_body, message_id=row.message_id, to_address=row.to_address)
+
+
+# A mutation that reaches a use case, for tests that make the use case fail.
+CREATE_CUSTOMER = 'mutation { createCustomer(input: {displayName: "X"}) { errors { code } } }'
+
+
+def fail_customer_creation(monkeypatch: pytest.MonkeyPatch, message: str) -> None:
+    """CREATE_CUSTOMER's use case raises an error of the server's own, with `message`: what an
+    unexpected failure (a bug, a broken dependency) looks like to the layers above."""
+    from resolvers import customers
+
+    async def explode(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError(message)
+
+    monkeypatch.setattr(customers, "create_customer", explode)
 
 
 def error_codes(body: dict[str, Any]) -> list[str]:
