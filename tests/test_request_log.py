@@ -17,7 +17,13 @@ import pytest
 from server import logs
 from server.request_log import RequestLine
 from server.settings import ConfigurationError, Settings
-from tests.conftest import QueryCounter, World, app_client
+from tests.conftest import (
+    CREATE_CUSTOMER,
+    QueryCounter,
+    World,
+    app_client,
+    fail_customer_creation,
+)
 
 CUSTOMERS = "query Customers { customers(first: 5) { totalCount nodes { displayName } } }"
 
@@ -116,16 +122,11 @@ async def test_paths_lose_link_secrets_and_query_strings(client, world: World, l
 async def test_every_record_of_a_request_carries_its_id(
     client, world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from resolvers import customers
-
-    async def explode(*args, **kwargs):
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(customers, "create_customer", explode)
+    fail_customer_creation(monkeypatch, "boom")
     with caplog.at_level(logging.INFO):
         response = await post(
             client,
-            'mutation { createCustomer(input: {displayName: "X"}) { errors { code } } }',
+            CREATE_CUSTOMER,
             world.tokens["staff"],
             **{"X-Request-ID": "trace-me"},
         )

@@ -9,7 +9,14 @@ from httpx_ws.transport import ASGIWebSocketTransport
 
 from schema.root import build_schema
 from server.app import create_app
-from tests.conftest import World, app_client, error_codes, gql
+from tests.conftest import (
+    CREATE_CUSTOMER,
+    World,
+    app_client,
+    error_codes,
+    fail_customer_creation,
+    gql,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,16 +92,11 @@ async def test_unknown_fields_get_no_suggestions(client, world: World) -> None:
 async def test_unexpected_errors_are_masked_and_logged(
     client, world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from resolvers import customers
-
-    async def explode(*args, **kwargs):
-        raise RuntimeError("secret database detail")
-
-    monkeypatch.setattr(customers, "create_customer", explode)
+    fail_customer_creation(monkeypatch, "secret database detail")
     with caplog.at_level(logging.ERROR, logger="portico.graphql"):
         body = await gql(
             client,
-            'mutation { createCustomer(input: {displayName: "X"}) { errors { code } } }',
+            CREATE_CUSTOMER,
             token=world.tokens["staff"],
         )
     assert body["errors"] == [
