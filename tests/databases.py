@@ -152,14 +152,22 @@ def demo_templates() -> DemoTemplates:
     return DemoTemplates(Path(os.environ[RUN_DIRECTORY]))
 
 
+def portico_env(var_dir: Path, **overrides: str) -> dict[str, str]:
+    """The environment of a `portico` process the tests start: Portico installed in `var_dir`,
+    hashing with FAST_HASHING, and none of the runner's database, Redis or mail."""
+    env = {**os.environ, **FAST_HASHING, "PORTICO_VAR_DIR": str(var_dir)}
+    for name in ("DATABASE_URL", "REDIS_URL", "PORTICO_MAIL_URL"):
+        env.pop(name, None)
+    env.update(overrides)
+    return env
+
+
 def _load_demo(run_dir: Path, backend: str) -> Path:
     """`portico demo` on a copy of the migrated template, in a var directory of its own."""
     migrated = templates([backend])
     var_dir = run_dir / f"demo-{backend}"
     var_dir.mkdir(exist_ok=True)  # a failed attempt may have left it
-    env = {**os.environ, **FAST_HASHING, "PORTICO_VAR_DIR": str(var_dir)}
-    for name in ("DATABASE_URL", "REDIS_URL", "PORTICO_MAIL_URL"):
-        env.pop(name, None)
+    env = portico_env(var_dir)
     if backend == "sqlite":
         migrated.sqlite_copy(var_dir / "portico.sqlite3")  # the var directory's default
     else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 import time
@@ -12,18 +11,10 @@ from pathlib import Path
 
 import httpx
 
-from tests.databases import FAST_HASHING, DemoTemplates
+from tests.databases import DemoTemplates, portico_env
 from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def portico_env(var_dir: Path, **overrides: str) -> dict[str, str]:
-    env = {**os.environ, **FAST_HASHING, "PORTICO_VAR_DIR": str(var_dir)}
-    for name in ("DATABASE_URL", "REDIS_URL", "PORTICO_MAIL_URL"):
-        env.pop(name, None)
-    env.update(overrides)
-    return env
 
 
 def installed(var_dir: Path, demo: DemoTemplates, **overrides: str) -> dict[str, str]:
