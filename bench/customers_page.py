@@ -26,7 +26,8 @@ from models.organizations import Organization
 from models.staff import StaffRole, StaffUser
 from resolvers.loaders import Loaders
 from server.app import create_app
-from server.database import close_database, migrate, open_database
+from server.database import close_database, open_database
+from server.migrations import migrate
 from server.settings import Settings
 from tests.services import postgres_server
 

@@ -86,7 +86,8 @@ from bench.portal_data import Tokens, describe, seed
 from bench.sql_count import counting_sql
 from resolvers import calendars
 from server.app import create_app
-from server.database import close_database, migrate, open_database
+from server.database import close_database, open_database
+from server.migrations import migrate
 from server.settings import Settings
 from tests.services import create_database, postgres_server
 
@@ -462,8 +463,8 @@ def prepare(
     """The schema, the data and Portico's SQL statements per request, before any server."""
     EXECUTOR_CACHE.clear()  # compiled SQL is kept per connection name: "default" on both
     calendars.forget_all()
-    applied = asyncio.run(migrate(url))
-    say(backend, f"migrations applied: {len(applied)}")  # none on an up-to-date template
+    migrated = asyncio.run(migrate(url))
+    say(backend, f"migrations applied: {len(migrated.applied)}")  # none on an up-to-date template
     settings = production_settings(url, tmp / "var")
     seeded = asyncio.run(seed(url, SessionPolicy.from_settings(settings), big))
     say(backend, describe(seeded))

@@ -71,7 +71,8 @@ from models.staff import StaffRole, StaffUser
 from resolvers import links
 from resolvers.activity import _ACTIVITY_LOCK_NAMESPACE
 from server.app import create_app
-from server.database import close_database, migrate, open_database
+from server.database import close_database, open_database
+from server.migrations import migrate
 from server.settings import Settings
 from tests.services import create_database, postgres_server
 

@@ -46,7 +46,8 @@ from models.documents import DocumentKind, DocumentStatus, LineItem, SalesDocume
 from models.organizations import Organization
 from pdf import renderer
 from server.app import create_app
-from server.database import close_database, migrate, open_database
+from server.database import close_database, open_database
+from server.migrations import migrate
 from server.settings import Settings
 
 QUERY = "{ salesDocuments(first: 5) { nodes { number status total { amount currency } } } }"

@@ -31,7 +31,8 @@ from auth import passwords, sealing
 from auth.sessions import SessionPolicy, start_session
 from server import document_commands
 from server.app import create_app
-from server.database import close_database, migrate, open_database
+from server.database import close_database, open_database
+from server.migrations import migrate
 from tests.conftest import _customer_with_contact, _org, test_settings
 from tests.test_statement_counts import seed_invoices
 

@@ -272,14 +272,24 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _migrate(settings: Settings, args: argparse.Namespace) -> None:
-    from server.database import migrate
+    from server.migrations import DuplicateRows, migrate
 
-    applied = asyncio.run(migrate(settings.database_url))
-    for name in applied:
+    try:
+        migrated = asyncio.run(migrate(settings.database_url))
+    except DuplicateRows as refusal:
+        sys.exit(f"portico: {refusal}")
+    if migrated.created:
+        print(
+            f"Created the schema of {len(migrated.applied)} migrations "
+            f"({migrated.applied[0]} to {migrated.applied[-1]}) in one step; "
+            "the database is up to date."
+        )
+        return
+    for name in migrated.applied:
         print(f"Applied {name}")
     print(
-        f"Applied {len(applied)} migration(s); the database is up to date."
-        if applied
+        f"Applied {len(migrated.applied)} migration(s); the database is up to date."
+        if migrated.applied
         else "Database is up to date."
     )
 

@@ -70,7 +70,7 @@ async def _keep_session(connection: object) -> None:
     its locks are transaction-scoped), and asyncpg still rolls back an open transaction."""
 
 
-def _ensure_sqlite_directory(database_url: str) -> None:
+def ensure_sqlite_directory(database_url: str) -> None:
     if database_url.startswith("sqlite://") and ":memory:" not in database_url:
         Path(database_url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
 
@@ -107,7 +107,7 @@ def _count_statements() -> None:
 
 
 async def open_database(settings: Settings) -> None:
-    _ensure_sqlite_directory(settings.database_url)
+    ensure_sqlite_directory(settings.database_url)
     # The lifespan runs in its own task; requests only see the ORM through the global fallback.
     await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
     _count_statements()
@@ -115,24 +115,6 @@ async def open_database(settings: Settings) -> None:
 
 async def close_database() -> None:
     await Tortoise.close_connections()
-
-
-async def migrate(database_url: str) -> list[str]:
-    """Applies the migrations not yet applied; returns their names in the order applied."""
-    from tortoise.migrations.api.migrate import migrate as run_migrations
-
-    applied: list[str] = []
-
-    def progress(event: str, app_label: str, name: str) -> None:
-        if event == "apply_done":
-            applied.append(name)
-
-    _ensure_sqlite_directory(database_url)
-    try:
-        await run_migrations(config=tortoise_config(database_url), progress=progress)
-    finally:
-        await Tortoise.close_connections()
-    return applied
 
 
 # Read by `tortoise makemigrations` / `tortoise migrate` through [tool.tortoise] in pyproject.

@@ -1,9 +1,9 @@
 """The migrated databases of a test run.
 
-Migrating takes about ten seconds of CPU per backend (Tortoise rebuilds its model state for each
-migration), so a run migrates each backend once, into a template, and every pytest-xdist worker
-and every test that wants a migrated database of its own starts from a copy: a file copy for
-SQLite, `CREATE DATABASE ... TEMPLATE` on the run's one PostgreSQL server.
+A run migrates each backend once, into a template (`portico migrate` on an empty database: the
+schema in one step, server.migrations), and every pytest-xdist worker and every test that wants a
+migrated database of its own starts from a copy: a file copy for SQLite, `CREATE DATABASE ...
+TEMPLATE` on the run's one PostgreSQL server, cheaper still than a process that migrates.
 
 The run's root process (xdist's controller, or the only process) makes a directory that its
 workers find through `RUN_DIRECTORY`; the first process that needs a template builds the missing

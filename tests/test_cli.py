@@ -1,4 +1,6 @@
 import os
+import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -35,13 +37,16 @@ def fresh_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def test_migrate_lists_what_it_applied_and_demo_is_idempotent(fresh_env) -> None:
+def test_migrate_makes_a_new_database_in_one_step_and_demo_is_idempotent(fresh_env) -> None:
+    """A first `migrate` says which migrations the new schema stands for (those applied one by
+    one to an older database are listed by tests.test_migrations)."""
     migrations = sorted(
         path.stem for path in (ROOT / "models" / "migrations").glob("[0-9][0-9][0-9][0-9]_*.py")
     )
-    applied = portico("migrate", env=fresh_env).stdout.splitlines()
-    assert applied[: len(migrations)] == [f"Applied {name}" for name in migrations]
-    assert applied[-1].endswith("the database is up to date.")
+    assert portico("migrate", env=fresh_env).stdout == (
+        f"Created the schema of {len(migrations)} migrations ({migrations[0]} to "
+        f"{migrations[-1]}) in one step; the database is up to date.\n"
+    )
     assert portico("migrate", env=fresh_env).stdout == "Database is up to date.\n"
     first = portico("demo", env=fresh_env)
     second = portico("demo", env=fresh_env)
@@ -60,6 +65,41 @@ def migrated(env: dict[str, str], templates: Templates) -> dict[str, str]:
     templates.sqlite_copy(Path(env["DATABASE_URL"].removeprefix("sqlite://")))
     portico("migrate", env=env)
     return env
+
+
+def test_migrate_makes_again_the_unique_constraints_sqlite_dropped(fresh_env, templates) -> None:
+    """An SQLite table Tortoise altered by copying it lost its unique constraint over several
+    columns: `migrate` makes it again, or says which rows stand in the way."""
+    path = Path(fresh_env["DATABASE_URL"].removeprefix("sqlite://"))
+    templates.sqlite_copy(path)
+    with sqlite3.connect(path) as database:
+        [(table_sql,)] = database.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'document_series'"
+        )
+        database.executescript(
+            "ALTER TABLE document_series RENAME TO old_series;"
+            + re.sub(r",\s*CONSTRAINT .*? UNIQUE \(.*?\)", "", table_sql)
+            + ";DROP TABLE old_series;"
+            "INSERT INTO organization (id, name, portal_name, email, phone, address,"
+            " base_currency, locale, timezone, created_at, payment_gateway) VALUES"
+            " (1, 'Org', 'org', '', '', '{}', 'USD', 'en', 'UTC', '2026-11-01', 'test');"
+            "INSERT INTO document_series (organization_id, kind, prefix, next_number) VALUES"
+            " (1, 'INVOICE', 'INV-', 1), (1, 'INVOICE', 'IN-', 7);"
+        )
+    refused = portico("migrate", env=fresh_env, check=False)
+    assert (refused.returncode, refused.stdout) == (1, "")
+    assert refused.stderr == (
+        "portico: rows of document_series share their organization_id, kind, which must be"
+        " unique; remove the duplicates and run `portico migrate` again\n"
+    )
+    with sqlite3.connect(path) as database:
+        database.execute("DELETE FROM document_series WHERE prefix = 'IN-'")
+    assert portico("migrate", env=fresh_env).stdout == "Database is up to date.\n"
+    with sqlite3.connect(path) as database, pytest.raises(sqlite3.IntegrityError):
+        database.execute(
+            "INSERT INTO document_series (organization_id, kind, prefix, next_number)"
+            " VALUES (1, 'INVOICE', 'IN-', 7)"
+        )
 
 
 def test_create_admin_checks_its_input(fresh_env, templates: Templates) -> None:
