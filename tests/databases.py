@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from pathlib import Path
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from tests import launcher
 from tests.services import (
     POSTGRES,
     copy_database,
@@ -210,10 +210,9 @@ def _start_postgres(run_dir: Path) -> str | None:
 
 
 def _portico(command: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "server", command],
+    return launcher.popen(
+        [command],
         env=env,
-        cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

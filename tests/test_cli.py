@@ -2,11 +2,11 @@ import os
 import re
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests import launcher
 from tests.databases import Templates
 
 # Each test starts `portico` processes.
@@ -16,14 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def portico(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=check,
-        timeout=120,
+    return launcher.run(
+        args, env={**os.environ, **env}, capture_output=True, text=True, check=check, timeout=120
     )
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
+from tests import launcher
 from tests.databases import DemoTemplates, portico_env
 from tests.services import free_port
 
@@ -27,9 +27,7 @@ def installed(var_dir: Path, demo: DemoTemplates, **overrides: str) -> dict[str,
 
 
 def portico(*args: str, env: dict[str, str]) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "server", *args], env=env, cwd=ROOT, check=True, capture_output=True
-    )
+    launcher.run(args, env=env, check=True, capture_output=True)
 
 
 @contextlib.contextmanager
@@ -49,12 +47,8 @@ def serve_process(
     env = {"PORTICO_PUBLIC_URL": base, "PORTICO_ALLOWED_ORIGINS": base, **env}
     log = log or Path(env["PORTICO_VAR_DIR"]) / f"serve-{port}.log"
     with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
+        process = launcher.popen(
+            ["serve", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT
         )
         try:
             wait_until_up(base, process, log)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests import launcher
 from tests.e2e.processes import ROOT, portico, portico_env
 from tests.smtp import SmtpServer
 
@@ -74,10 +75,9 @@ def test_queued_email_is_sealed_by_the_upgrade_and_still_delivered(
         ("",)
     ]
 
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "server", "worker"],
+    worker = launcher.popen(
+        ["worker"],
         env=env,
-        cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

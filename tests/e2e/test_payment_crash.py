@@ -9,8 +9,6 @@ import asyncio
 import contextlib
 import signal
 import sqlite3
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,9 +22,9 @@ import pytest
 from integrations.gateways.base import Charge, ChargeStatus, RefundStatus
 from integrations.gateways.test_gateway import TestGateway
 from server.demo import ADMIN_EMAIL, ADMIN_PASSWORD, CONTACT_EMAIL, CONTACT_PASSWORD, DEMO_PORTAL
+from tests import launcher
 from tests.databases import DemoTemplates, worker_name
 from tests.e2e.processes import (
-    ROOT,
     login,
     portal_login,
     portico_env,
@@ -330,14 +328,7 @@ def _graphql(base: str, query: str, variables: dict[str, Any], token: str) -> di
 
 
 def _portico_output(*args: str, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "server", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = launcher.run(args, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, f"portico {' '.join(args)}:\n{done.stdout}{done.stderr}"
     return done.stdout.strip()
 

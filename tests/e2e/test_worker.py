@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests import launcher
 from tests.databases import Templates
 from tests.smtp import SmtpServer
 
@@ -64,11 +65,10 @@ def test_worker_delivers_queued_email_and_exits_on_sigterm(
     }
     python = [sys.executable]
     run = {"env": env, "cwd": ROOT, "check": True, "capture_output": True, "timeout": 60}
-    subprocess.run([*python, "-m", "server", "migrate"], **run)
-    worker = subprocess.Popen(
-        [*python, "-m", "server", "worker"],
+    launcher.run(["migrate"], **run)
+    worker = launcher.popen(
+        ["worker"],
         env=env,
-        cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
