@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
 
@@ -36,11 +37,26 @@ SUBSCRIPTION = """mutation($c: ID!, $amount: Decimal!) { createCustomerSubscript
   customerId: $c, planName: "Plan", interval: MONTHLY, amount: $amount}) { errors { code } } }"""
 
 
+class _Errors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.fixture
-def tracebacks(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    """Errors logged while the test runs: bad input must never produce one."""
-    caplog.set_level(logging.ERROR)
-    return caplog.records
+def tracebacks() -> Iterator[list[logging.LogRecord]]:
+    """Errors logged from here to the end of the test: bad input must never produce one.
+    (Not caplog's records: those it hands a fixture are the setup's, and a test's are others.)"""
+    errors = _Errors()
+    root = logging.getLogger()
+    root.addHandler(errors)
+    try:
+        yield errors.records
+    finally:
+        root.removeHandler(errors)
 
 
 def refused(body: dict) -> bool:
