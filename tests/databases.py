@@ -26,9 +26,10 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -150,6 +151,17 @@ class DemoTemplates:
 
 def demo_templates() -> DemoTemplates:
     return DemoTemplates(Path(os.environ[RUN_DIRECTORY]))
+
+
+def made_once(name: str, make: Callable[[], Any]) -> Any:
+    """What `make()` returns (as JSON), made by the run's first process that asks for it under
+    that name and read by the others."""
+    run_dir = Path(os.environ[RUN_DIRECTORY])
+    record = run_dir / f"{name}.json"
+    with _locked(run_dir / f"{name}.lock"):
+        if not record.exists():
+            record.write_text(json.dumps(make()))
+    return json.loads(record.read_text())
 
 
 def portico_env(var_dir: Path, **overrides: str) -> dict[str, str]:

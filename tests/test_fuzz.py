@@ -21,6 +21,7 @@ from hypothesis_graphql import nodes
 from auth.sessions import SessionPolicy, start_session
 from server.settings import Settings
 from tests.conftest import World
+from tests.databases import made_once
 
 SCHEMA_FILE = "schema.graphql"
 PER_FIELD = 3
@@ -37,6 +38,11 @@ SCALARS = {
 
 @functools.cache
 def documents() -> tuple[str, ...]:
+    """Generated once per run (seconds of CPU), whichever worker runs a backend's test."""
+    return tuple(made_once("fuzz-documents", _generate))
+
+
+def _generate() -> list[str]:
     schema = build_schema(open(SCHEMA_FILE).read())  # noqa: SIM115 - read once per run
     found: list[str] = []
     for kind, root in ((generated.queries, schema.query_type),
@@ -45,7 +51,7 @@ def documents() -> tuple[str, ...]:
         for name in root.fields:
             found += _examples(schema, kind, name, generated.Mode.POSITIVE, PER_FIELD)
             found += _examples(schema, kind, name, generated.Mode.NEGATIVE, INVALID_PER_FIELD)
-    return tuple(dict.fromkeys(found))
+    return list(dict.fromkeys(found))
 
 
 def _examples(schema: GraphQLSchema, kind, name: str, mode, count: int) -> list[str]:
