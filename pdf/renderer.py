@@ -28,8 +28,9 @@ _in_flight = 0  # handed to the pool and not yet back: rendering, or waiting for
 def configure(
     *, workers: int = DEFAULT_WORKERS, cpu_seconds: float = worker.DEFAULT_CPU_SECONDS
 ) -> None:
-    """Takes effect for the next pool; call before the first render, or after `shutdown()`.
-    `cpu_seconds` is what one render may take (worker.RenderTooLarge beyond)."""
+    """`workers` takes effect for the next pool (call before the first render, or after
+    `shutdown()`); `cpu_seconds`, what one render may take (worker.RenderTooLarge beyond), for
+    the next render."""
     global _workers, _cpu_seconds
     _workers = max(1, workers)
     _cpu_seconds = cpu_seconds
@@ -43,7 +44,9 @@ async def render_pdf(template: str, context: dict[str, Any], language: str) -> b
     _count_in_flight(+1)
     try:
         with tracing.span("pdf render", attributes={"portico.pdf.template": template}):
-            pdf = await loop.run_in_executor(pool, worker.render, template, context, language)
+            pdf = await loop.run_in_executor(
+                pool, worker.render, template, context, language, _cpu_seconds
+            )
     except BrokenProcessPool:
         # A worker died (killed, out of memory): this pool takes no more work, the next one will.
         _discard(pool)
@@ -86,7 +89,6 @@ def _executor() -> ProcessPoolExecutor:
             max_workers=_workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=worker.start,
-            initargs=(_cpu_seconds,),
         )
     return _pool
 

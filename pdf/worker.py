@@ -50,7 +50,6 @@ DEFAULT_CPU_SECONDS = 60.0
 # `except:` clauses, and one of them may swallow the first.
 AGAIN_EVERY_SECONDS = 0.05
 
-_cpu_seconds = DEFAULT_CPU_SECONDS
 _limited = False  # a render is under way whose budget the signal enforces
 
 
@@ -68,15 +67,13 @@ class _OutOfCpuTime(BaseException):
     clauses must not take it for a problem of the document to log and render past."""
 
 
-def start(cpu_seconds: float = DEFAULT_CPU_SECONDS) -> None:
+def start() -> None:
     """Runs once in each new worker process. Renders take only the CPU time that requests leave
     over: with Linux's SCHED_IDLE a server thread that wakes up preempts a render at once, which
     keeps the API's latency as it is while PDFs render; elsewhere the lowest priority will do.
 
     So a render's limit is CPU time, not time on the clock: on a busy server a render waits
     for the CPU as long as requests keep it busy, and must not fail for having waited."""
-    global _cpu_seconds
-    _cpu_seconds = cpu_seconds
     signal.signal(signal.SIGPROF, _out_of_cpu_time)
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
@@ -90,7 +87,10 @@ def _out_of_cpu_time(signum: int, frame: object) -> None:
         raise _OutOfCpuTime
 
 
-def render(template: str, context: dict[str, Any], language: str) -> bytes:
+def render(
+    template: str, context: dict[str, Any], language: str, cpu_seconds: float = DEFAULT_CPU_SECONDS
+) -> bytes:
+    """The PDF, unless it takes more than `cpu_seconds` of this process's CPU time."""
     # Imported here: the server process needs this module's fingerprint, not xhtml2pdf.
     from xhtml2pdf import pisa
     from xhtml2pdf.config.resources import RenderLimitError
@@ -104,7 +104,7 @@ def render(template: str, context: dict[str, Any], language: str) -> bytes:
     html = env.get_template(template).render({**context, **script})
     out = BytesIO()
     try:
-        with _cpu_time_limit():
+        with _cpu_time_limit(cpu_seconds):
             status = pisa.CreatePDF(
                 html,
                 dest=out,
@@ -114,7 +114,7 @@ def render(template: str, context: dict[str, Any], language: str) -> bytes:
             )
     except _OutOfCpuTime:
         raise RenderTooLarge(
-            f"the render took more than its {_cpu_seconds:g} s of CPU time"
+            f"the render took more than its {cpu_seconds:g} s of CPU time"
         ) from None
     except RenderLimitError as exc:  # xhtml2pdf's limits on the whole document: size, depth
         raise RenderTooLarge(str(exc)) from None
@@ -124,13 +124,13 @@ def render(template: str, context: dict[str, Any], language: str) -> bytes:
 
 
 @contextlib.contextmanager
-def _cpu_time_limit() -> Iterator[None]:
+def _cpu_time_limit(cpu_seconds: float) -> Iterator[None]:
     """SIGPROF (the process's user and system time) ends the block with `_OutOfCpuTime` once
     it has had its CPU time. A signal that comes while the block ends raises from here, still
     inside the caller's `try`; after `_limited` is cleared, none raises at all."""
     global _limited
     _limited = True
-    signal.setitimer(signal.ITIMER_PROF, _cpu_seconds, AGAIN_EVERY_SECONDS)
+    signal.setitimer(signal.ITIMER_PROF, cpu_seconds, AGAIN_EVERY_SECONDS)
     try:
         yield
     finally:

@@ -344,12 +344,10 @@ async def test_a_document_beyond_the_render_budget_is_refused_and_the_next_rende
     """The CPU time a render may take is the setting's; a document that needs more is refused
     with a code, not an error of the server's, by its public link too, and the pool goes on
     rendering."""
-    renderer.shutdown()  # the budget is given to each process as the pool starts it
     async with app_client(db, pdf_cpu_seconds=0.001) as client:
         document = await issue(client, world)
         refused = await download(client, document_path(document), world.tokens["staff"])
         public = await client.get(f"/public/{await share(client, world, document)}/pdf")
-    renderer.shutdown()
     message = "This document is too large to print as a PDF."
     assert refused.status_code == 422
     assert refused.json() == {"error": {"code": "PDF_TOO_LARGE", "message": message}}
