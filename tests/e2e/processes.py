@@ -67,7 +67,7 @@ def wait_until_up(base: str, process: subprocess.Popen, log: Path) -> None:
         with contextlib.suppress(httpx.TransportError):
             if httpx.get(f"{base}/readyz", timeout=1, trust_env=False).status_code == 200:
                 return
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise RuntimeError("portico serve did not start within 30 s")
 
 
