@@ -6,14 +6,17 @@ STAMP := $(VENV)/.installed
 .PHONY: run test test-fast lint format schema clean
 
 # uv (from PyPI, into the venv) installs in seconds what pip takes minutes for; it compiles the
-# packages' bytecode as pip does, so that no process compiles them again. Where uv cannot be had
-# or cannot reach the index (e.g. an index configured for pip only), pip does it all.
+# packages' bytecode as pip does, so that no process compiles them again. The venv is made
+# without pip (putting pip into it takes seconds) and the Python it came from puts uv into it.
+# Where that Python has no pip, or uv cannot be had or cannot reach the index (e.g. an index
+# configured for pip only), the venv gets its own pip, and pip does it all.
 $(STAMP): pyproject.toml
 	@echo "Installing Portico and its dependencies into $(VENV); this takes under a minute..."
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	($(BIN)/python -m pip install --quiet uv && \
+	test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
+	($(PYTHON) -m pip install --quiet --prefix $(VENV) uv && \
 	 $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test]') || \
-	($(BIN)/python -m pip install --quiet --upgrade pip && \
+	(($(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --upgrade) && \
+	 $(BIN)/python -m pip install --quiet --upgrade pip && \
 	 $(BIN)/python -m pip install --quiet -e '.[test]')
 	touch $(STAMP)
 
