@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@echo "Installing Portico and its dependencies into $(VENV); this takes under a minute..."
 	test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
-	($(PYTHON) -m pip install --quiet --prefix $(VENV) uv && \
+	(PIP_ROOT_USER_ACTION=ignore $(PYTHON) -m pip install --quiet --prefix $(VENV) uv && \
 	 $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test]') || \
 	(($(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --upgrade) && \
 	 $(BIN)/python -m pip install --quiet --upgrade pip && \
