@@ -100,6 +100,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", backends, scope="session")
 
 
+@contextlib.contextmanager
+def collected_logs(level: int) -> Iterator[list[logging.LogRecord]]:
+    """Every record this process logs from `level` up while the block runs, whoever logs it
+    and however the app sets its handlers' levels."""
+    handler = _Collecting(level)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        root.removeHandler(handler)
+
+
+class _Collecting(logging.Handler):
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @pytest.fixture(autouse=True)
 def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Coordinates]:
     """The set clock (it ticks on from there); `clock.move_to(...)` moves it."""

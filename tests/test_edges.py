@@ -15,7 +15,7 @@ from models.outbox import OutboxMessage
 from models.subscriptions import CustomerSubscription
 from server.graphql import PorticoGraphQL
 from tests import graphql_ws
-from tests.conftest import World, error_codes, gid, gql
+from tests.conftest import World, collected_logs, error_codes, gid, gql
 from tests.test_activity import websocket_client
 from tests.test_documents import CREATE, invoice_input
 
@@ -37,26 +37,12 @@ SUBSCRIPTION = """mutation($c: ID!, $amount: Decimal!) { createCustomerSubscript
   customerId: $c, planName: "Plan", interval: MONTHLY, amount: $amount}) { errors { code } } }"""
 
 
-class _Errors(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
 def tracebacks() -> Iterator[list[logging.LogRecord]]:
     """Errors logged from here to the end of the test: bad input must never produce one.
     (Not caplog's records: those it hands a fixture are the setup's, and a test's are others.)"""
-    errors = _Errors()
-    root = logging.getLogger()
-    root.addHandler(errors)
-    try:
-        yield errors.records
-    finally:
-        root.removeHandler(errors)
+    with collected_logs(logging.ERROR) as errors:
+        yield errors
 
 
 def refused(body: dict) -> bool:

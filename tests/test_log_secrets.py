@@ -15,7 +15,7 @@ from integrations.outbox import deliver_once
 from models.customers import ContactPerson
 from server import logs
 from server.settings import Settings
-from tests.conftest import PASSWORD, World, app_client, gid, gql
+from tests.conftest import PASSWORD, World, app_client, collected_logs, gid, gql
 from tests.test_customer_api_keys import CREATE_KEY
 from tests.test_mfa import LOGIN, PORTAL_LOGIN, START, VERIFY, Clock, code_at
 from tests.test_online_payments import invoice, pay
@@ -27,22 +27,10 @@ CONFIRM = """mutation($code: String!) { confirmMfaEnrollment(input: {code: $code
 NEW_PASSWORD = "a sturdy phrase for 2026"
 
 
-class Everything(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
-def everything() -> Iterator[Everything]:
-    handler = Everything()
-    root = logging.getLogger()
-    root.addHandler(handler)
-    yield handler
-    root.removeHandler(handler)
+def everything() -> Iterator[list[logging.LogRecord]]:
+    with collected_logs(logging.DEBUG) as records:
+        yield records
 
 
 @pytest.fixture
@@ -75,7 +63,7 @@ def telltale(secret: str) -> re.Pattern[str]:
 
 @pytest.mark.slow
 async def test_a_whole_flow_logs_no_secret(
-    db: Settings, world: World, everything: Everything, totp: Clock
+    db: Settings, world: World, everything: list[logging.LogRecord], totp: Clock
 ) -> None:
     secrets: set[str] = {PASSWORD, NEW_PASSWORD, db.secret_key, "tok_visa"}
     secrets |= set(world.tokens.values())
@@ -94,7 +82,7 @@ async def test_a_whole_flow_logs_no_secret(
         )  # fmt: skip
         await gql(client, ENABLE, {"ids": [gid("ContactPerson", contact)]}, token=staff)
         await deliver_once(ConsoleMailer(), "test")
-        bodies = [r.getMessage() for r in everything.records if r.name == "portico.mail"]
+        bodies = [r.getMessage() for r in everything if r.name == "portico.mail"]
         link = re.search(r"#token=([\w-]+)", "\n".join(bodies)).group(1)
         secrets.add(link)
 
@@ -141,14 +129,14 @@ async def test_a_whole_flow_logs_no_secret(
         listed = await gql(client, "{ customers(first: 5) { totalCount } }", token=partner)
         assert listed["data"]["customers"]["totalCount"] == 2
 
-    levels = {r.levelno for r in everything.records}
+    levels = {r.levelno for r in everything}
     assert logging.DEBUG in levels and logging.INFO in levels
-    loggers = {r.name for r in everything.records}
+    loggers = {r.name for r in everything}
     assert {"portico.request", "portico.mail", "tortoise.db_client"} <= loggers
     patterns = [telltale(secret) for secret in secrets if secret]
     leaks = [
         (record.name, record.levelname, pattern.pattern)
-        for record in everything.records
+        for record in everything
         # httpx and httpcore are the test's client, which logs the URLs it asks for.
         if not record.name.startswith(("httpx", "httpcore"))
         for pattern in patterns
