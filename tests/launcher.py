@@ -115,8 +115,6 @@ class _Launcher:
     """This worker's launcher process and the socket to it."""
 
     def __init__(self) -> None:
-        if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
         self._socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._process = subprocess.Popen(
             [sys.executable, "-m", "tests.launcher", str(theirs.fileno())],
@@ -147,16 +145,31 @@ _the_launcher: _Launcher | None = None
 
 
 def _launcher() -> _Launcher | None:
-    """This worker's launcher, started on first use; None where there are no subreapers (on
-    macOS, say), where every command gets a process of its own."""
-    global _the_launcher
-    if not sys.platform.startswith("linux"):
-        return None
+    """This worker's launcher, started on first use; None where this process cannot be a
+    subreaper (not Linux, or a sandbox that forbids it), where every command gets a process of
+    its own."""
+    global _the_launcher, _no_launcher
     with _launcher_lock:
-        if _the_launcher is None:
-            _the_launcher = _Launcher()
-            atexit.register(_the_launcher.close)
+        if _the_launcher is None and not _no_launcher:
+            if _become_subreaper():
+                _the_launcher = _Launcher()
+                atexit.register(_the_launcher.close)
+            else:
+                _no_launcher = True
         return _the_launcher
+
+
+_no_launcher = False
+
+
+def _become_subreaper() -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 # The launcher process.
