@@ -28,6 +28,7 @@ from tortoise.utils import generate_schema_for_client, get_schema_sql
 
 from server.database import ensure_sqlite_directory, tortoise_config
 
+# Where Tortoise records the migrations applied (tortoise.migrations.recorder).
 RECORDER_TABLE = "tortoise_migrations"
 
 
@@ -55,7 +56,7 @@ async def migrate(database_url: str) -> Migrated:
         await Tortoise.close_connections()
         applied = await _apply(config)
         if client.capabilities.dialect == "sqlite":
-            await Tortoise.init(config=config)
+            # Tortoise's migrate left the models initialized, and reconnects on demand.
             await _restore_lost_indexes(connections.get("default"))
         return Migrated(applied, created=False)
     finally:
@@ -75,7 +76,8 @@ async def _is_empty(client: BaseDBAsyncClient) -> bool:
         return False
     if not tables:
         return True
-    _, [count] = await client.execute_query('SELECT count(*) AS n FROM "tortoise_migrations"')
+    counting = f'SELECT count(*) AS n FROM "{RECORDER_TABLE}"'  # noqa: S608 - Tortoise's table
+    _, [count] = await client.execute_query(counting)
     return count["n"] == 0
 
 
