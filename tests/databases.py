@@ -202,7 +202,7 @@ def _build(run_dir: Path, backends: list[str]) -> dict[str, str | None]:
         built["postgres"] = _start_postgres(run_dir)
         if built["postgres"] is not None:
             targets.append(asyncio.run(create_database(built["postgres"], TEMPLATE_DATABASE)))
-    # Side by side: each is a process of its own, busy with Python for seconds.
+    # Side by side: each is a process of its own.
     env = {**os.environ, "PORTICO_VAR_DIR": str(run_dir / "var")}
     migrations = [_portico("migrate", {**env, "DATABASE_URL": url}) for url in targets]
     for process in migrations:

@@ -108,9 +108,6 @@ def _forkable(env: Mapping[str, str]) -> bool:
     return startup(env) == startup(_LAUNCHER_ENVIRONMENT)
 
 
-_LAUNCHER_ENVIRONMENT = dict(os.environ)
-
-
 class _Launcher:
     """This worker's launcher process and the socket to it."""
 
@@ -140,8 +137,11 @@ class _Launcher:
         self._process.wait(timeout=30)
 
 
+# The worker's environment as the launcher started with it, its launcher, and whether it has none.
+_LAUNCHER_ENVIRONMENT = dict(os.environ)
 _launcher_lock = threading.Lock()
 _the_launcher: _Launcher | None = None
+_no_launcher = False
 
 
 def _launcher() -> _Launcher | None:
@@ -157,9 +157,6 @@ def _launcher() -> _Launcher | None:
             else:
                 _no_launcher = True
         return _the_launcher
-
-
-_no_launcher = False
 
 
 def _become_subreaper() -> bool:

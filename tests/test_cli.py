@@ -8,6 +8,7 @@ import pytest
 
 from tests import launcher
 from tests.databases import Templates
+from tests.test_migrations import migration_names
 
 # Each test starts `portico` processes.
 pytestmark = pytest.mark.slow
@@ -34,9 +35,7 @@ def fresh_env(tmp_path: Path) -> dict[str, str]:
 def test_migrate_makes_a_new_database_in_one_step_and_demo_is_idempotent(fresh_env) -> None:
     """A first `migrate` says which migrations the new schema stands for (those applied one by
     one to an older database are listed by tests.test_migrations)."""
-    migrations = sorted(
-        path.stem for path in (ROOT / "models" / "migrations").glob("[0-9][0-9][0-9][0-9]_*.py")
-    )
+    migrations = migration_names()
     assert portico("migrate", env=fresh_env).stdout == (
         f"Created the schema of {len(migrations)} migrations ({migrations[0]} to "
         f"{migrations[-1]}) in one step; the database is up to date.\n"

@@ -15,8 +15,6 @@ from tests.databases import Templates, portico_env
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.mark.parametrize(
     "args, overrides",
@@ -34,7 +32,7 @@ def test_a_forked_command_answers_as_one_started_anew(
     forked = launcher.run(args, env=env, capture_output=True, text=True, timeout=60)
     started = subprocess.run(
         [sys.executable, "-m", "server", *args],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env=env, cwd=launcher.ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert (forked.returncode, forked.stdout, forked.stderr) == (
         started.returncode,
