@@ -247,18 +247,16 @@ class Snapshot:
     so that putting it back is one round trip on the server, whatever the columns' types."""
 
     name: str
-    restore_script: str
+    fill_script: str
     drop_script: str
 
 
 async def take_snapshot(name: str) -> Snapshot:
     """A copy of every table's rows, named `name` (unique among the worker's snapshots).
-    PostgreSQL keeps it in a schema of that name, SQLite in tables prefixed with it; `restore`
+    PostgreSQL keeps it in a schema of that name, SQLite in tables prefixed with it; `fill`
     puts it back and `drop_snapshot` removes it."""
     connection = connections.get("default")
-    tables = _tables()
-    counts = " UNION ALL ".join(f"SELECT '{t}' AS t, count(*) AS n FROM \"{t}\"" for t in tables)  # noqa: S608 - our names
-    filled = [row["t"] for row in await connection.execute_query_dict(counts) if row["n"]]
+    filled = await filled_tables()
     copy_of = {table: _snapshot_table(name, table, connection) for table in filled}
     schema = f'CREATE SCHEMA "{name}";' if _postgres(connection) else ""
     await connection.execute_script(
@@ -269,13 +267,22 @@ async def take_snapshot(name: str) -> Snapshot:
         drop = f'DROP SCHEMA "{name}" CASCADE;'
     else:
         drop = "".join(f"DROP TABLE {copy_of[t]};" for t in filled)
-    return Snapshot(name, _without_constraints(connection, _deletes(tables) + inserts), drop)
+    return Snapshot(name, _without_constraints(connection, inserts), drop)
 
 
-async def restore(snapshot: Snapshot) -> None:
-    """The database as it was when `snapshot` was taken: the same rows with the same ids.
-    (PostgreSQL's sequences go on counting from where they are, as after `empty_tables`.)"""
-    await connections.get("default").execute_script(snapshot.restore_script)
+async def filled_tables() -> list[str]:
+    """The tables that hold rows."""
+    tables = _tables()
+    counts = " UNION ALL ".join(f"SELECT '{t}' AS t, count(*) AS n FROM \"{t}\"" for t in tables)  # noqa: S608 - our names
+    rows = await connections.get("default").execute_query_dict(counts)
+    return [row["t"] for row in rows if row["n"]]
+
+
+async def fill(snapshot: Snapshot) -> None:
+    """Puts the rows of `snapshot` into the emptied database, with the same ids. A row already
+    there with one of those ids fails it, rather than being lost. (PostgreSQL's sequences go on
+    counting from where they are, as after `empty_tables`.)"""
+    await connections.get("default").execute_script(snapshot.fill_script)
 
 
 async def drop_snapshot(snapshot: Snapshot) -> None:

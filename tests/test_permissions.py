@@ -1573,7 +1573,7 @@ async def seeded(db: Settings, snapshots: list[tuple[Snapshot, World]]) -> World
     before each case (a mutation changes them; the teardown of `db` empties the tables)."""
     if snapshots:
         snapshot, world = snapshots[0]
-        await databases.restore(snapshot)
+        await databases.fill(snapshot)
         return copy.copy(world)
     world = await make_world(db)
     await _seed(world)
