@@ -5,11 +5,11 @@ import copy
 import dataclasses
 import logging
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -43,6 +43,7 @@ from tests.services import REDIS, RedisServer, missing, redis_server
 from tests.smtp import SmtpServer
 
 PASSWORD = "correct-horse-battery"
+T = TypeVar("T")
 
 # The instant every test starts at, unless it sets another with @pytest.mark.clock(...): what
 # is due, overdue or expired must not depend on when the suite runs. The organizations of the
@@ -86,10 +87,23 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(trylast=True)  # after pytest grouped the tests by backend
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The slow tests first, in each xdist worker's share (tests.scheduling): a long test
-    started last would keep the run going with one worker busy."""
+    """The slow tests spread over each xdist worker's share (tests.scheduling)."""
     workers = config.workerinput["workercount"] if hasattr(config, "workerinput") else 1
-    items[:] = scheduling.slow_first_in_each_slice(items, _is_slow, workers)
+    items[:] = scheduling.spread_slow_over_each_slice(
+        items, _is_slow, _runs_with, _database_of, workers
+    )
+
+
+def _runs_with(item: pytest.Item) -> Hashable:
+    """The tests of a module that starts something for all of them (a module-scoped fixture:
+    servers, an upgraded database) run together; any other test runs on its own."""
+    fixtures = item._fixtureinfo.name2fixturedefs.values()  # type: ignore[attr-defined]
+    return item.path if any(defs[-1].scope == "module" for defs in fixtures) else item.nodeid
+
+
+def _database_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("backend") if callspec else None
 
 
 def _is_slow(item: pytest.Item) -> bool:
@@ -368,34 +382,42 @@ async def _customer_with_contact(
 
 
 @pytest.fixture(scope="session")
-def worlds(database: Settings) -> dict[tuple[float, str | None], tuple[World, Snapshot]]:
-    """The worlds made in this database, by the instant their clock started at, with a copy of
-    their rows. (Another backend's tests may close the database and make it anew: these go too.)"""
+def snapshots(database: Settings) -> dict[Hashable, tuple[Any, Snapshot]]:
+    """What `copied_once` made in this database, by key. (Another backend's tests may close
+    the database and make it anew: these go with it.)"""
     return {}
+
+
+async def copied_once(
+    snapshots: dict[Hashable, tuple[Any, Snapshot]], key: Hashable, make: Callable[[], Awaitable[T]]
+) -> T:
+    """What `make` returns, with the rows it makes in the emptied database: made by the first
+    test that asks for `key`, and put back, ids and all, for the next ones, each of which gets
+    its own copy of the value to change. (Made for each test alone when another fixture's rows
+    are there already: a copy would take them to other tests.)"""
+    if key in snapshots:
+        value, snapshot = snapshots[key]
+        await databases.fill(snapshot)
+        return copy.deepcopy(value)
+    if await databases.filled_tables():
+        return await make()
+    value = await make()
+    snapshot = await databases.take_snapshot(f"snapshot_{len(snapshots)}")
+    snapshots[key] = (copy.deepcopy(value), snapshot)
+    return value
 
 
 @pytest.fixture
 async def world(
-    db: Settings,
-    worlds: dict[tuple[float, str | None], tuple[World, Snapshot]],
-    request: pytest.FixtureRequest,
+    db: Settings, snapshots: dict[Hashable, tuple[Any, Snapshot]], request: pytest.FixtureRequest
 ) -> World:
-    """`make_world`'s world, made once per database and clock start and put back, ids and all,
-    for each test that asks for it: about twenty rows made anew cost each of those tests ten
-    milliseconds. A test changes its own copy of the World; `db` empties the tables after."""
+    """`make_world`'s world, made once per database and clock start: about twenty rows made
+    anew cost each of the tests that ask for it ten milliseconds. Made for the test alone on
+    the real clock or a module's own."""
     start = request.node.stash.get(CLOCK_START, None)
-    if start in worlds:
-        world, snapshot = worlds[start]
-        await databases.fill(snapshot)
-        return copy.deepcopy(world)
-    # Made for this test alone on the real clock or a module's own, and when another fixture's
-    # rows are there already (a copy would take them to other tests).
-    if start is None or await databases.filled_tables():
+    if start is None:
         return await make_world(db)
-    world = await make_world(db)
-    snapshot = await databases.take_snapshot(f"world_{len(worlds)}")
-    worlds[start] = (copy.deepcopy(world), snapshot)
-    return world
+    return await copied_once(snapshots, ("world", start), lambda: make_world(db))
 
 
 async def make_world(db: Settings) -> World:

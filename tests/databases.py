@@ -248,13 +248,12 @@ class Snapshot:
 
     name: str
     fill_script: str
-    drop_script: str
 
 
 async def take_snapshot(name: str) -> Snapshot:
     """A copy of every table's rows, named `name` (unique among the worker's snapshots).
-    PostgreSQL keeps it in a schema of that name, SQLite in tables prefixed with it; `fill`
-    puts it back and `drop_snapshot` removes it."""
+    PostgreSQL keeps it in a schema of that name, SQLite in tables prefixed with it, for as long as
+    the database lives; `fill` puts it back."""
     connection = connections.get("default")
     filled = await filled_tables()
     copy_of = {table: _snapshot_table(name, table, connection) for table in filled}
@@ -263,11 +262,7 @@ async def take_snapshot(name: str) -> Snapshot:
         schema + "".join(f'CREATE TABLE {copy_of[t]} AS SELECT * FROM "{t}";' for t in filled)  # noqa: S608
     )
     inserts = "".join(f'INSERT INTO "{t}" SELECT * FROM {copy_of[t]};' for t in filled)  # noqa: S608
-    if _postgres(connection):
-        drop = f'DROP SCHEMA "{name}" CASCADE;'
-    else:
-        drop = "".join(f"DROP TABLE {copy_of[t]};" for t in filled)
-    return Snapshot(name, _without_constraints(connection, inserts), drop)
+    return Snapshot(name, _without_constraints(connection, inserts))
 
 
 async def filled_tables() -> list[str]:
@@ -283,10 +278,6 @@ async def fill(snapshot: Snapshot) -> None:
     there with one of those ids fails it, rather than being lost. (PostgreSQL's sequences go on
     counting from where they are, as after `empty_tables`.)"""
     await connections.get("default").execute_script(snapshot.fill_script)
-
-
-async def drop_snapshot(snapshot: Snapshot) -> None:
-    await connections.get("default").execute_script(snapshot.drop_script)
 
 
 async def empty_tables() -> None:

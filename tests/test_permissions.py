@@ -5,9 +5,8 @@ Each row says what each principal gets: the data it may see, or the error code i
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,8 +15,7 @@ import pytest
 from strawberry.relay import GlobalID
 
 from server.settings import Settings
-from tests import databases
-from tests.conftest import TODAY, World, gid, gql, make_world
+from tests.conftest import TODAY, World, copied_once, gid, gql, make_world
 from tests.databases import Snapshot
 
 PRINCIPALS = (
@@ -1557,28 +1555,18 @@ def _with_customer_key(case: Case) -> Case:
 CASES = [_with_customer_key(case) for case in CASES]
 
 
-@pytest.fixture(scope="module")
-async def snapshots(database: Settings) -> AsyncIterator[list[tuple[Snapshot, World]]]:
-    """The seeded world of this module's tests on one backend, taken once (see `seeded`)."""
-    taken: list[tuple[Snapshot, World]] = []
-    yield taken
-    for snapshot, _ in taken:
-        await databases.drop_snapshot(snapshot)
-
-
 @pytest.fixture
-async def seeded(db: Settings, snapshots: list[tuple[Snapshot, World]]) -> World:
+async def seeded(db: Settings, snapshots: dict[Hashable, tuple[Any, Snapshot]]) -> World:
     """The world with one row of every kind the cases ask about. It is the same for every
     case, so it is seeded once per backend and worker and its rows are put back, ids and all,
     before each case (a mutation changes them; the teardown of `db` empties the tables)."""
-    if snapshots:
-        snapshot, world = snapshots[0]
-        await databases.fill(snapshot)
-        return copy.copy(world)
+    return await copied_once(snapshots, "permission matrix", lambda: _seeded_world(db))
+
+
+async def _seeded_world(db: Settings) -> World:
     world = await make_world(db)
     await _seed(world)
-    snapshots.append((await databases.take_snapshot("permission_matrix"), world))
-    return copy.copy(world)
+    return world
 
 
 async def _seed(world: World) -> None:
