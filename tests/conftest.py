@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import dataclasses
@@ -287,6 +288,13 @@ async def gql(
     )
     assert response.status_code == 200, response.text
     return response.json()
+
+
+async def until(condition: Callable[[], bool], within: float = 5.0, every: float = 0.01) -> None:
+    """Returns once `condition()` holds, asked `every` seconds; fails after `within` seconds."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 - polls what another task or process changes
+            await asyncio.sleep(every)
 
 
 def gid(type_name: str, row: Any) -> str:

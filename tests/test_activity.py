@@ -16,7 +16,7 @@ from resolvers import activity, transactions
 from schema import activity_feeds
 from server.app import create_app
 from tests import graphql_ws
-from tests.conftest import PASSWORD, World, email_body, error_codes, gid, gql
+from tests.conftest import PASSWORD, World, email_body, error_codes, gid, gql, until
 
 SUBSCRIBE = """subscription($after: String, $customerId: ID) {
   portalActivity(after: $after, customerId: $customerId) {
@@ -38,6 +38,12 @@ async def websocket_client(settings) -> AsyncIterator[httpx.AsyncClient]:
     transport = ASGIWebSocketTransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http:
         yield http
+
+
+async def following(subscriptions: int) -> None:
+    """Until this many subscriptions follow the live stream. An event recorded before a
+    subscription follows it is not sent to it (it asked for what happens from now)."""
+    await until(lambda: activity_feeds.subscriber_count() == subscriptions)
 
 
 async def customer_event(
@@ -172,7 +178,7 @@ async def test_subscription_streams_replays_and_cleans_up(db, world: World) -> N
         channel = activity.channel_for(world.org_a.id)
         async with graphql_ws.connect(ws_http, token=world.tokens["staff"]) as ws:
             operation = await ws.subscribe(SUBSCRIBE)
-            await _until(lambda: hub.subscriber_count(channel) == 1)
+            await until(lambda: hub.subscriber_count(channel) == 1)
             await customer_event(world, world.customer_a)
             message = await ws.receive()
             assert message["type"] == "next"
@@ -184,7 +190,7 @@ async def test_subscription_streams_replays_and_cleans_up(db, world: World) -> N
                 "amount": {"amount": "12.50"},
             }
             await ws.complete(operation)
-            await _until(lambda: hub.subscriber_count(channel) == 0)
+            await until(lambda: hub.subscriber_count(channel) == 0)
 
             # Missed while away: replayed from the cursor exactly once, then live again.
             await customer_event(world, world.customer_b)
@@ -200,7 +206,7 @@ async def test_subscription_streams_replays_and_cleans_up(db, world: World) -> N
             assert live["payload"]["data"]["portalActivity"]["node"]["customer"] == {
                 "displayName": "Birch Inc"
             }
-        await _until(lambda: hub.subscriber_count(channel) == 0)
+        await until(lambda: hub.subscriber_count(channel) == 0)
 
 
 async def test_contact_never_receives_another_customers_events(db, world: World) -> None:
@@ -209,7 +215,7 @@ async def test_contact_never_receives_another_customers_events(db, world: World)
         graphql_ws.connect(ws_http, token=world.tokens["contact_b"]) as ws,
     ):
         await ws.subscribe(SUBSCRIBE)
-        await asyncio.sleep(0.1)
+        await following(1)
         await customer_event(world, world.customer_a)
         await customer_event(world, world.customer_b, ActivityKind.FIRST_LOGIN)
         await customer_event(world, world.customer_b)
@@ -225,7 +231,7 @@ async def test_field_permissions_apply_to_pushed_events(db, world: World) -> Non
         query = "subscription { portalActivity { node { kind actor { staffUser { name } } } } }"
         async with graphql_ws.connect(ws_http, token=world.tokens["contact_a"]) as ws:
             await ws.subscribe(query)
-            await asyncio.sleep(0.1)
+            await following(1)
             await customer_event(world, world.customer_a)
             message = await ws.receive()
             assert message["type"] == "next"
@@ -266,7 +272,7 @@ async def test_partner_with_the_subscribe_scope_receives_events(
     )  # fmt: skip
     async with websocket_client(db) as ws_http, graphql_ws.connect(ws_http, token=secret) as ws:
         await ws.subscribe("subscription { portalActivity { node { kind } } }")
-        await asyncio.sleep(0.1)
+        await following(1)
         await customer_event(world, world.customer_a)
         message = await ws.receive()
         assert message["payload"]["data"]["portalActivity"]["node"] == {"kind": "PAYMENT_MADE"}
@@ -297,13 +303,13 @@ async def test_a_customer_key_streams_its_customer_and_stops_with_its_portal(
     async with websocket_client(db) as ws_http:
         async with graphql_ws.connect(ws_http, token=token) as ws:
             await ws.subscribe(document, birch)
-            await asyncio.sleep(0.1)
+            await following(1)
             await customer_event(world, world.customer_b)
             await customer_event(world, world.customer_a)
             await ws.expect_silence()
         async with graphql_ws.connect(ws_http, token=token) as ws:
             await ws.subscribe(document)
-            await asyncio.sleep(0.1)
+            await following(1)
             await customer_event(world, world.customer_b)
             await customer_event(world, world.customer_a)
             message = await ws.receive()
@@ -321,7 +327,7 @@ async def test_logging_out_ends_open_subscriptions(client, db, world: World) -> 
         token = world.tokens["staff"]
         async with graphql_ws.connect(ws_http, token=token) as ws:
             await ws.subscribe(SUBSCRIBE)
-            await asyncio.sleep(0.1)
+            await following(1)
             await gql(client, "mutation { logout { errors { code } } }", token=token)
             message = await ws.receive()
             assert "UNAUTHENTICATED" in str(message)
@@ -345,7 +351,7 @@ async def test_follower_fills_gaps_and_ignores_repeats(world: World) -> None:
                     received.append(row.seq)
 
         consumer = asyncio.create_task(consume())
-        await _until(lambda: memory.hub.subscriber_count() == 1)
+        await until(lambda: memory.hub.subscriber_count() == 1)
         broker.install(broker.MemoryBroker())  # commits below publish nowhere
         for _ in range(3):
             await customer_event(world, world.customer_a)
@@ -355,21 +361,15 @@ async def test_follower_fills_gaps_and_ignores_repeats(world: World) -> None:
         await memory.publish(channel, third)  # 1 and 2 never arrived
         await memory.publish(channel, third)  # and 3 arrives twice
         await memory.publish(channel, {"type": "activity", **activity.to_payload(rows[0])})
-        await _until(lambda: len(received) >= 3)
+        await until(lambda: len(received) >= 3)
         await asyncio.sleep(0.1)
         assert received == [1, 2, 3]
         await customer_event(world, world.customer_a)  # published nowhere
         memory.hub.resync_all()
-        await _until(lambda: len(received) == 4)
+        await until(lambda: len(received) == 4)
         consumer.cancel()
     finally:
         broker.install(previous)
-
-
-async def _until(condition, within: float = 5.0) -> None:
-    async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - polls state that another task changes
-            await asyncio.sleep(0.01)
 
 
 async def test_subscriptions_per_connection_are_capped(db, world: World) -> None:
@@ -380,14 +380,14 @@ async def test_subscriptions_per_connection_are_capped(db, world: World) -> None
     ):
         for _ in range(20):
             await ws.subscribe(SUBSCRIBE)
-        await _until(lambda: activity_feeds.subscriber_count() == 20)
+        await until(lambda: activity_feeds.subscriber_count() == 20)
         refused = await ws.subscribe(SUBSCRIBE)
         message = await ws.receive()
         assert message["type"] == "error" and message["id"] == refused
         assert "limit" in message["payload"][0]["message"]
         assert activity_feeds.subscriber_count() == 20
         assert hub.subscriber_count() == 1  # twenty identical subscribers, one feed
-    await _until(lambda: hub.subscriber_count() == 0 and activity_feeds.feed_count() == 0)
+    await until(lambda: hub.subscriber_count() == 0 and activity_feeds.feed_count() == 0)
 
 
 async def test_activity_email_goes_to_the_staff_who_want_it(client, world: World) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ import pytest
 from integrations import broker
 from integrations.redis_broker import RedisBroker
 from server.settings import ConfigurationError, Settings
+from tests.conftest import until
 from tests.services import RedisServer
 
 TIMEOUT = 0.3
@@ -29,12 +30,6 @@ async def workers(redis: RedisServer) -> AsyncIterator[tuple[RedisBroker, RedisB
     finally:
         await first.stop()
         await second.stop()
-
-
-async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
-    async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - polls state that another task changes
-            await asyncio.sleep(0.02)
 
 
 async def received(subscription: broker.Subscription, within: float) -> list[broker.Message]:

@@ -16,8 +16,8 @@ from models.customers import ContactPerson, Customer, PortalAccess
 from models.outbox import OutboxMessage
 from resolvers import activity, links
 from tests import graphql_ws
-from tests.conftest import PASSWORD, World, email_body, error_codes, gql
-from tests.test_activity import _until, websocket_client
+from tests.conftest import PASSWORD, World, email_body, error_codes, gql, until
+from tests.test_activity import websocket_client
 from tests.test_documents import create
 from tests.test_forwarding import sent
 
@@ -147,7 +147,7 @@ async def test_internal_comments_never_reach_a_contact(client, db, world: World)
         ):
             await contact_ws.subscribe(SUBSCRIBE)
             await staff_ws.subscribe(SUBSCRIBE)
-            await _until(lambda: hub.subscriber_count(channel) == 2)
+            await until(lambda: hub.subscriber_count(channel) == 2)
             internal = await posted(client, world, invoice["id"], "Secret: write it off",
                                     internal=True)  # fmt: skip
             await posted(client, world, invoice["id"], "Thanks for your order")

@@ -26,7 +26,7 @@ from resolvers import activity, persisted_queries
 from server.app import create_app
 from server.settings import Settings
 from tests import graphql_ws
-from tests.conftest import World, app_client, gql
+from tests.conftest import World, app_client, gql, until
 
 TOKEN = "metrics-token-0123456789abcdef"
 SCRAPER = {"Authorization": f"Bearer {TOKEN}"}
@@ -98,7 +98,7 @@ async def test_requests_operations_and_error_codes_are_counted(db: Settings, wor
 async def test_open_subscriptions_and_delivered_events_follow_a_websocket(
     db: Settings, world: World
 ) -> None:
-    from tests.test_activity import _until, customer_event
+    from tests.test_activity import customer_event
 
     app = create_app(dataclasses.replace(db, metrics_token=TOKEN), manage_database=False)
     hub = broker.current().hub  # type: ignore[attr-defined]
@@ -114,7 +114,7 @@ async def test_open_subscriptions_and_delivered_events_follow_a_websocket(
                 return value(await scrape(http), "portico_subscriptions_open")
 
             assert await open_now() == opened + 1
-            await _until(lambda: hub.subscriber_count(channel) == 1)
+            await until(lambda: hub.subscriber_count(channel) == 1)
             await customer_event(world, world.customer_a)
             assert (await ws.receive())["type"] == "next"
             events = value(await scrape(http), "portico_subscription_events_total")

@@ -194,10 +194,9 @@ async def test_disabling_cuts_off_session_and_invitation(client, world: World) -
 
 
 async def test_disabling_ends_an_open_subscription(db, client, world: World) -> None:
-    import asyncio
 
     from tests import graphql_ws
-    from tests.test_activity import websocket_client
+    from tests.test_activity import following, websocket_client
 
     mutation = """mutation($id: ID!) { disablePortalAccess(input: {contactId: $id}) {
       errors { code } } }"""
@@ -206,7 +205,7 @@ async def test_disabling_ends_an_open_subscription(db, client, world: World) -> 
         graphql_ws.connect(http, token=world.tokens["contact_a"]) as ws,
     ):
         await ws.subscribe("subscription { portalActivity { node { kind } } }")
-        await asyncio.sleep(0.1)
+        await following(1)
         await gql(client, mutation, {"id": gid("ContactPerson", world.contact_a)},
                   token=world.tokens["staff"])  # fmt: skip
         assert "UNAUTHENTICATED" in str(await ws.receive())

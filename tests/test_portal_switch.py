@@ -14,7 +14,7 @@ from models.customers import ContactPerson, Customer, PortalAccess
 from models.outbox import OutboxMessage
 from tests import graphql_ws
 from tests.conftest import PASSWORD, World, email_body, error_codes, gid, gql
-from tests.test_activity import customer_event, websocket_client
+from tests.test_activity import customer_event, following, websocket_client
 from tests.test_mfa import Clock, code_at, enroll
 from tests.test_online_payments import invoice
 from tests.test_pdf import document_path, download, pages
@@ -184,7 +184,7 @@ async def test_turning_the_portal_off_ends_contacts_live_subscriptions(
         ):
             await contact_ws.subscribe(SUBSCRIBE)
             await staff_ws.subscribe(SUBSCRIBE)
-            await asyncio.sleep(0.1)
+            await following(2)
             await switch(client, world, False)
             assert "UNAUTHENTICATED" in str(await contact_ws.receive())
             await customer_event(world, world.customer_a)

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,6 +23,7 @@ from server.demo import (
     SECOND_CONTACT_PASSWORD,
 )
 from tests import graphql_ws
+from tests.conftest import until
 from tests.databases import DemoTemplates, worker_name
 from tests.e2e.processes import (
     graphql,
@@ -164,7 +165,9 @@ async def test_a_frozen_redis_slows_no_mutation_and_loses_no_event(
 
         # Both workers go back to Redis. What the frozen Redis still held arrives late and is
         # dropped as already seen; what happens next arrives live.
-        await until(lambda: log_count(workers_dir, "Redis answers again") == recoveries + 2)
+        await until(
+            lambda: log_count(workers_dir, "Redis answers again") == recoveries + 2, every=0.1
+        )
         await ws.expect_silence(2.0)
         cursors.append(await changed_and_heard(second, admin, ws, "BOTH", within=1))
         await ws.expect_silence(1.0)
@@ -245,9 +248,3 @@ async def changed_and_heard(
 
 def log_count(var_dir: Path, text: str) -> int:
     return sum(log.read_text().count(text) for log in var_dir.glob("serve-*.log"))
-
-
-async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
-    async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - polls what another process writes
-            await asyncio.sleep(0.1)
