@@ -764,8 +764,7 @@ async def world_rows(db: Settings, world: World) -> tuple:
         password_hash="-",
     )  # fmt: skip
     second, _ = await second_contact_of_customer_a(world, db)
-    key = await ApiKey.first()
-    assert key is not None
+    key = await ApiKey.get(name="Sync")  # the organization's, not a customer's
     keys = [
         PartnerPrincipal(key, frozenset({ApiScope.ACTIVITY_READ})),
         PartnerPrincipal(key, frozenset({ApiScope.ACTIVITY_READ, ApiScope.CUSTOMERS_READ})),
