@@ -380,7 +380,7 @@ async def test_subscriptions_per_connection_are_capped(db, world: World) -> None
     ):
         for _ in range(20):
             await ws.subscribe(SUBSCRIBE)
-        await until(lambda: activity_feeds.subscriber_count() == 20)
+        await following(20)
         refused = await ws.subscribe(SUBSCRIBE)
         message = await ws.receive()
         assert message["type"] == "error" and message["id"] == refused

@@ -34,7 +34,7 @@ from server.graphql import PorticoGraphQL
 from server.settings import Settings
 from tests import graphql_ws
 from tests.conftest import QueryCounter, World, until
-from tests.test_activity import websocket_client
+from tests.test_activity import following, websocket_client
 
 EVERYTHING = """subscription($customerId: ID, $after: String) {
   portalActivity(customerId: $customerId, after: $after) {
@@ -177,7 +177,7 @@ async def test_identical_subscribers_share_one_execution_per_event(
         for ws, variables in ((first, {}), (first, {"after": cursor_at(0)}), (first, {}),
                               (second, {"after": cursor_at(0)}), (second, {})):  # fmt: skip
             await ws.subscribe(AMOUNTS, variables)
-        await until(lambda: activity_feeds.subscriber_count() == 5)
+        await following(5)
         assert activity_feeds.feed_count() == 1
         for _ in range(3):
             await payment(world)
@@ -189,7 +189,7 @@ async def test_identical_subscribers_share_one_execution_per_event(
         # A portal contact is another audience: two executions per event from now on.
         async with graphql_ws.connect(ws_http, token=world.tokens["contact_a"]) as contact:
             await contact.subscribe(AMOUNTS)
-            await until(lambda: activity_feeds.subscriber_count() == 6)
+            await following(6)
             await payment(world)
             assert len(await drain(contact)) == 1
             assert executions == {"amount": 5, "encoding": 5}
@@ -235,7 +235,7 @@ async def test_every_audience_receives_exactly_what_its_own_execution_gives(
                     ws = await stack.enter_async_context(graphql_ws.connect(ws_http, token=token))
                     await ws.subscribe(EVERYTHING)
                     connections.append((name, ws))
-            await until(lambda: activity_feeds.subscriber_count() == 2 * len(tokens))
+            await following(2 * len(tokens))
             assert activity_feeds.feed_count() == len(tokens)  # one feed per audience
             await event(org, actor=ann, customer_id=world.customer_a.id,
                         data={"amount_minor": 1250, "currency": "USD",
@@ -322,7 +322,7 @@ async def test_shared_frames_are_the_bytes_each_subscribers_own_execution_sends(
                 ws = await stack.enter_async_context(graphql_ws.connect(ws_http, token=token))
                 await ws.subscribe(document)
                 connections[name] = ws
-            await until(lambda: activity_feeds.subscriber_count() == len(tokens))
+            await following(len(tokens))
             assert activity_feeds.feed_count() == 3  # staff, Acorn's contacts, Birch's contact
             await payment(world)
             await event(org, customer_id=world.customer_b.id,
@@ -398,14 +398,14 @@ async def test_leaving_subscribers_are_cleaned_up_and_the_others_go_on(db, world
         leaving, staying = await first.subscribe(KINDS), await first.subscribe(KINDS)
         async with graphql_ws.connect(ws_http, token=world.tokens["staff"]) as second:
             await second.subscribe(KINDS)
-            await until(lambda: activity_feeds.subscriber_count() == 3)
+            await following(3)
             await first.complete(leaving)
-            await until(lambda: activity_feeds.subscriber_count() == 2)
+            await following(2)
             await payment(world)
             assert [(m["id"], seq_of(m)) for m in await drain(first)] == [(staying, 1)]
             assert [seq_of(m) for m in await drain(second)] == [1]
         # The second connection went away without a word.
-        await until(lambda: activity_feeds.subscriber_count() == 1)
+        await following(1)
         assert activity_feeds.feed_count() == 1 and hub.subscriber_count() == 1
         await payment(world)
         assert [(m["id"], seq_of(m)) for m in await drain(first)] == [(staying, 2)]
@@ -439,7 +439,7 @@ async def test_a_fault_that_ends_the_shared_execution_ends_each_subscription_as_
     ):
         await first.subscribe(KINDS)
         await second.subscribe(KINDS)
-        await until(lambda: activity_feeds.subscriber_count() == 2)
+        await following(2)
         await payment(world)
         ended = [await drain_text(first), await drain_text(second)]
         assert ended[0] == ended[1]
@@ -450,7 +450,7 @@ async def test_a_fault_that_ends_the_shared_execution_ends_each_subscription_as_
         await until(lambda: activity_feeds.feed_count() == 0)
 
         await first.subscribe(KINDS)
-        await until(lambda: activity_feeds.subscriber_count() == 1)
+        await following(1)
         await payment(world)
         assert [seq_of(m) for m in await drain(first)] == [2]
 
@@ -464,16 +464,16 @@ async def test_subscribers_that_differ_share_nothing(db, world: World) -> None:
     ):
         await ws.subscribe(KINDS, {"after": cursor_at(0)})
         await ws.subscribe(KINDS, {"after": None})
-        await until(lambda: activity_feeds.subscriber_count() == 2)
+        await following(2)
         assert activity_feeds.feed_count() == 1
         await ws.subscribe(EVERYTHING, {"customerId": None})
         await ws.subscribe(EVERYTHING, {"customerId": "Q3VzdG9tZXI6MQ=="})
-        await until(lambda: activity_feeds.subscriber_count() == 4)
+        await following(4)
         assert activity_feeds.feed_count() == 3
         # Here the cursor also pages the files, so it is part of what a subscriber sees.
         await ws.subscribe(on_files, {"after": None})
         await ws.subscribe(on_files, {"after": cursor_at(0)})
-        await until(lambda: activity_feeds.subscriber_count() == 6)
+        await following(6)
         assert activity_feeds.feed_count() == 5
 
 
@@ -538,7 +538,7 @@ async def test_a_slow_subscriber_delays_no_one_and_catches_up_from_the_database(
         await fast.subscribe(KINDS)
         await mixed.subscribe(KINDS)
         await mixed.subscribe(KINDS)  # operation 2: stuck sending its first event
-        await until(lambda: activity_feeds.subscriber_count() == 3)
+        await following(3)
         for _ in range(6):
             await payment(world)
         assert [seq_of(m) for m in await drain(fast)] == [1, 2, 3, 4, 5, 6]
@@ -569,7 +569,7 @@ async def test_a_subscriber_whose_login_ends_stops_and_the_others_go_on(
     ):
         for ws in (staying, logging_out, revoked):
             await ws.subscribe(KINDS)
-        await until(lambda: activity_feeds.subscriber_count() == 3)
+        await following(3)
         assert activity_feeds.feed_count() == 1
 
         # Logging out announces the change: that subscriber hears nothing after it.
@@ -645,7 +645,7 @@ async def test_identical_subscribers_catch_up_from_the_database_together(db, wor
     ):
         await ws.subscribe(KINDS)
         await ws.subscribe(KINDS)
-        await until(lambda: activity_feeds.subscriber_count() == 2)
+        await following(2)
         broker.install(broker.MemoryBroker())
         try:
             for _ in range(2):

@@ -16,10 +16,9 @@ from auth.api_keys import ApiScope, issue_api_key
 from models.customers import Customer
 from models.organizations import Organization
 from models.outbox import OutboxMessage
-from schema import activity_feeds
 from tests import graphql_ws
-from tests.conftest import World, email_body, gid, gql, until
-from tests.test_activity import websocket_client
+from tests.conftest import World, email_body, gid, gql
+from tests.test_activity import following, websocket_client
 from tests.test_activity_feeds import payment
 from tests.test_payments import record
 from tests.test_pdf import document_path, download, issue, pages, text
@@ -269,7 +268,7 @@ async def test_live_amounts_are_formatted_in_each_subscribers_language(db, world
     ):
         for ws in (german, english):
             await ws.subscribe(LIVE_AMOUNTS)
-        await until(lambda: activity_feeds.subscriber_count() == 2)
+        await following(2)
         await payment(world, amount_minor=370350)
         for ws, formatted in ((german, "3.703,50\xa0$"), (english, "$3,703.50")):
             message = await ws.receive()
