@@ -246,7 +246,6 @@ class Snapshot:
     """Every row of the database at one moment, kept beside the tables in the database itself,
     so that putting it back is one round trip on the server, whatever the columns' types."""
 
-    name: str
     fill_script: str
 
 
@@ -262,7 +261,7 @@ async def take_snapshot(name: str) -> Snapshot:
         schema + "".join(f'CREATE TABLE {copy_of[t]} AS SELECT * FROM "{t}";' for t in filled)  # noqa: S608
     )
     inserts = "".join(f'INSERT INTO "{t}" SELECT * FROM {copy_of[t]};' for t in filled)  # noqa: S608
-    return Snapshot(name, _without_constraints(connection, inserts))
+    return Snapshot(_without_constraints(connection, inserts))
 
 
 async def filled_tables() -> list[str]:
